@@ -1,0 +1,83 @@
+// Builds the HTTP application (no listening here: tests inject, server.ts listens).
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { Services } from './domain/services.js';
+import { AppError } from './errors.js';
+import { sendError } from './surfaces/http-errors.js';
+import { registerAuditRoutes } from './surfaces/native/audit-routes.js';
+import { registerAuthRoutes } from './surfaces/native/auth-routes.js';
+import { registerCredentialRoutes } from './surfaces/native/credential-routes.js';
+import { registerTenantRoutes } from './surfaces/native/tenant-routes.js';
+import { registerTokenRoutes } from './surfaces/native/token-routes.js';
+import type { App } from './surfaces/native/types.js';
+
+export type { App };
+import { registerVerifyRoute } from './surfaces/native/verify-route.js';
+import { formatValidationErrors, installValidation } from './surfaces/validation.js';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** A surface (native, a seed, a protocol endpoint) adds its routes through one of these. */
+export type SurfaceRegistrar = (app: App, services: Services) => void | Promise<void>;
+
+export interface AppOptions {
+  services: Services;
+  logger: FastifyServerOptions['loggerInstance'];
+  /** Checks the database for /readyz. */
+  ready: () => Promise<boolean>;
+  extraSurfaces?: SurfaceRegistrar[];
+}
+
+export const NATIVE_SURFACES: SurfaceRegistrar[] = [
+  registerAuthRoutes,
+  registerTenantRoutes,
+  registerCredentialRoutes,
+  registerTokenRoutes,
+  registerAuditRoutes,
+  registerVerifyRoute,
+];
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    trustProxy: false,
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+    schemaErrorFormatter: formatValidationErrors,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installValidation(app);
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new AppError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'relaykey', version: '0.1.0', description: 'Credential service for multi-tenant email platforms' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const ready = await options.ready().catch(() => false);
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable' });
+  });
+
+  for (const register of [...NATIVE_SURFACES, ...(options.extraSurfaces ?? [])]) await register(app, options.services);
+  return app;
+}

@@ -1,0 +1,109 @@
+// CLI: admins, tenants, logins, tokens and the audit check.
+import type { Command } from 'commander';
+import { verifyAuditChains } from '../domain/audit.js';
+import type { TokenKind } from '../domain/types.js';
+import { AppError } from '../errors.js';
+import { cliActor, output, withRuntime } from './context.js';
+
+export function registerCoreCommands(program: Command): void {
+  const admin = program.command('admin').description('platform admins');
+  admin
+    .command('create')
+    .description('create a platform admin')
+    .requiredOption('--email <email>', 'sign-in email')
+    .requiredOption('--password <password>', 'password (at least 12 characters)')
+    .option('--totp-secret <base32>', 'enable TOTP with this base32 secret')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { email: string; password: string; totpSecret?: string; json?: boolean }) => {
+      const created = await withRuntime((runtime) =>
+        runtime.services.access.createAdmin({ email: options.email, password: options.password, totpSecret: options.totpSecret ?? null }, cliActor),
+      );
+      output(options.json, { id: created.id, email: created.email }, `admin ${created.email} created (${created.id})`);
+    });
+
+  const tenant = program.command('tenant').description('tenants');
+  tenant
+    .command('create')
+    .description('create a tenant and provision its vaulted SMTP account')
+    .requiredOption('--name <name>', 'tenant name')
+    .option('--domain <domain>', 'mail domain')
+    .option('--webmail-url <url>', 'webmail URL')
+    .option('--smtp-username <username>', 'username of the vaulted SMTP account (default admin@<domain>)')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { name: string; domain?: string; webmailUrl?: string; smtpUsername?: string; json?: boolean }) => {
+      if (!options.name.trim()) throw new AppError('VALIDATION_FAILED', '--name must not be empty');
+      if (options.webmailUrl && !/^https?:\/\//.test(options.webmailUrl)) throw new AppError('VALIDATION_FAILED', '--webmail-url must be an http(s) URL');
+      const { tenant: created, smtpUsername } = await withRuntime((runtime) =>
+        runtime.services.provisioning.createTenant(
+          {
+            name: options.name.trim(),
+            domain: options.domain ?? null,
+            webmailUrl: options.webmailUrl ?? null,
+            ...(options.smtpUsername ? { smtpUsername: options.smtpUsername } : {}),
+          },
+          cliActor,
+        ),
+      );
+      output(
+        options.json,
+        { id: created.id, name: created.name, smtp_username: smtpUsername },
+        `tenant ${created.name} created (${created.id}); SMTP account ${smtpUsername}`,
+      );
+    });
+
+  const login = program.command('login').description('mailbox logins');
+  login
+    .command('create')
+    .description('create a mailbox login in a tenant')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--address <address>', 'mailbox address, e.g. alice@example.com')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { tenant: string; address: string; json?: boolean }) => {
+      if (!/^[^\s@]+@[^\s@]+$/.test(options.address)) throw new AppError('VALIDATION_FAILED', '--address must be a mailbox address');
+      const created = await withRuntime((runtime) => runtime.services.tenants.createLogin(options.tenant, options.address, cliActor));
+      output(options.json, { id: created.id, address: created.address, tenant_id: created.tenantId }, `login ${created.address} created (${created.id})`);
+    });
+
+  const token = program.command('token').description('management tokens');
+  token
+    .command('create')
+    .description('create a bearer token, server API key or verifier token; the token is printed once')
+    .requiredOption('--kind <kind>', 'bearer | server | verifier')
+    .option('--tenant <id>', 'tenant id (bearer and server)')
+    .option('--login <login>', 'bind a bearer token to this mailbox login (id or address)')
+    .option('--name <name>', 'a name to recognise the token by')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { kind: string; tenant?: string; login?: string; name?: string; json?: boolean }) => {
+      if (!['bearer', 'server', 'verifier'].includes(options.kind)) throw new AppError('VALIDATION_FAILED', '--kind must be bearer, server or verifier');
+      const result = await withRuntime(async (runtime) => {
+        const loginId = options.login && options.tenant ? (await runtime.services.tenants.resolveLogin(options.tenant, options.login)).id : null;
+        return runtime.services.access.createToken(
+          { kind: options.kind as TokenKind, tenantId: options.tenant ?? null, loginId, ...(options.name ? { name: options.name } : {}) },
+          cliActor,
+        );
+      });
+      output(
+        options.json,
+        { id: result.token.id, kind: result.token.kind, tenant_id: result.token.tenantId, login_id: result.token.loginId, token: result.secret },
+        `${result.token.kind} token ${result.token.id}:\n${result.secret}\n(shown once: store it now)`,
+      );
+    });
+
+  const audit = program.command('audit').description('the audit trail');
+  audit
+    .command('verify')
+    .description('check every hash chain; exits non-zero naming the first bad event')
+    .option('--tenant <id>', 'only this tenant')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { tenant?: string; json?: boolean }) => {
+      const result = await withRuntime((runtime) => verifyAuditChains(runtime.store, options.tenant));
+      const ok = result.problems.length === 0;
+      const lines = result.problems.map((p) => `chain ${p.chain}: ${p.eventId ? `event ${p.eventId} (seq ${p.seq})` : 'end of chain'}: ${p.problem}`);
+      output(
+        options.json,
+        { ok, chains: result.chains, events: result.events, problems: result.problems },
+        ok ? `audit ok: ${result.chains} chain(s), ${result.events} event(s)` : `audit FAILED\n${lines.join('\n')}`,
+      );
+      if (!ok) process.exitCode = 3;
+    });
+}

@@ -1,0 +1,282 @@
+// Verify-only credentials: issued once, stored as a keyed hash, held, revoked and rotated.
+import { randomUUID } from 'node:crypto';
+import { generateKey, KEY_PREFIXES, type KeyPrefix, keyHint } from '../crypto/key-format.js';
+import { AppError, notFound } from '../errors.js';
+import type { Repositories } from '../storage/store.js';
+import { announceCredentialChange, type DomainContext, recordEvent } from './context.js';
+import { type Role, type Scope, scopesForRole } from './scopes.js';
+import type { Actor, Credential, CredentialKind, Page, PageRequest, Surface } from './types.js';
+
+export const SURFACE_PREFIX: Record<Surface, KeyPrefix> = {
+  native: KEY_PREFIXES.credential,
+  seed001: KEY_PREFIXES.seed001,
+  seed002: KEY_PREFIXES.seed002,
+  seed003: KEY_PREFIXES.seed003Secret,
+  smtp_account: KEY_PREFIXES.smtpAccount,
+};
+
+export interface CreateCredentialInput {
+  tenantId: string;
+  loginId?: string | null;
+  surface?: Surface;
+  kind?: CredentialKind;
+  name: string;
+  scopes?: Scope[];
+  role?: Role | null;
+  publicKey?: string | null;
+  held?: boolean;
+  expiresAt?: string | null;
+  allowedNetworks?: string[] | null;
+  metadata?: Record<string, string>;
+}
+
+export interface IssuedCredential {
+  credential: Credential;
+  /** The plaintext secret: returned once, never stored. */
+  secret: string;
+}
+
+export interface CredentialScope {
+  tenantId: string;
+  /** When set (a login-bound token), only this login's credentials are visible. */
+  loginId?: string | null;
+  surface?: Surface;
+}
+
+export interface UpdateCredentialInput {
+  name?: string;
+  scopes?: Scope[];
+  expiresAt?: string | null;
+  allowedNetworks?: string[] | null;
+}
+
+export class CredentialService {
+  constructor(private readonly context: DomainContext) {}
+
+  private now(): string {
+    return this.context.clock.now().toISOString();
+  }
+
+  /** Builds and inserts a credential inside a caller's transaction (rotation and the vault reuse it). */
+  async insertWithin(repositories: Repositories, input: CreateCredentialInput & { replacesId?: string | null }, actor: Actor): Promise<IssuedCredential> {
+    const surface = input.surface ?? 'native';
+    const secret = generateKey(SURFACE_PREFIX[surface]);
+    const now = this.now();
+    if (input.loginId && !(await repositories.tenants.findLogin(input.tenantId, input.loginId))) throw notFound('login');
+    const scopes = input.role ? scopesForRole(input.role) : [...new Set(input.scopes ?? [])];
+    const credential = await repositories.credentials.insert({
+      id: randomUUID(),
+      tenantId: input.tenantId,
+      loginId: input.loginId ?? null,
+      surface,
+      kind: input.kind ?? 'SMTP',
+      name: input.name,
+      scopes,
+      role: input.role ?? null,
+      publicKey: input.publicKey ?? null,
+      keyHash: this.context.hashSecret(secret),
+      keyHint: keyHint(secret),
+      held: input.held ?? false,
+      status: 'active',
+      revokedAt: null,
+      revokedReason: null,
+      graceUntil: null,
+      expiresAt: input.expiresAt ?? null,
+      allowedNetworks: input.allowedNetworks ?? null,
+      metadata: input.metadata ?? {},
+      replacesId: input.replacesId ?? null,
+      createdAt: now,
+      updatedAt: now,
+      lastUsedAt: null,
+    });
+    await recordEvent(this.context, repositories, {
+      tenantId: credential.tenantId,
+      event: 'credential.created',
+      actor,
+      occurredAt: now,
+      targetType: 'credential',
+      targetId: credential.id,
+      details: {
+        name: credential.name,
+        surface,
+        kind: credential.kind,
+        scopes: credential.scopes,
+        role: credential.role,
+        login_id: credential.loginId,
+        held: credential.held,
+        replaces_id: credential.replacesId,
+      },
+    });
+    return { credential, secret };
+  }
+
+  async create(input: CreateCredentialInput, actor: Actor): Promise<IssuedCredential> {
+    return this.context.store.transaction(async (repositories) => {
+      if (!(await repositories.tenants.findById(input.tenantId))) throw notFound('tenant');
+      return this.insertWithin(repositories, input, actor);
+    });
+  }
+
+  private visible(credential: Credential | null, scope: CredentialScope): Credential {
+    if (!credential) throw notFound('credential');
+    if (scope.loginId && credential.loginId !== scope.loginId) throw notFound('credential');
+    if (scope.surface && credential.surface !== scope.surface) throw notFound('credential');
+    return credential;
+  }
+
+  async get(scope: CredentialScope, id: string): Promise<Credential> {
+    return this.visible(await this.context.store.credentials.findById(scope.tenantId, id), scope);
+  }
+
+  async getByNumId(scope: CredentialScope, numId: number): Promise<Credential> {
+    return this.visible(await this.context.store.credentials.findByNumId(scope.tenantId, numId), scope);
+  }
+
+  list(scope: CredentialScope, request: PageRequest, status?: 'active' | 'revoked'): Promise<Page<Credential>> {
+    return this.context.store.credentials.list(
+      {
+        tenantId: scope.tenantId,
+        ...(scope.loginId ? { loginId: scope.loginId } : {}),
+        ...(scope.surface ? { surface: scope.surface } : {}),
+        ...(status ? { status } : {}),
+      },
+      request,
+    );
+  }
+
+  async update(scope: CredentialScope, id: string, changes: UpdateCredentialInput, actor: Actor): Promise<Credential> {
+    const updated = await this.context.store.transaction(async (repositories) => {
+      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be changed');
+      if (changes.scopes && current.role) throw new AppError('INVALID_STATE', 'scopes of a role-based credential come from its role');
+      const next = await repositories.credentials.update(id, { ...changes, updatedAt: this.now() });
+      if (!next) throw notFound('credential');
+      await recordEvent(this.context, repositories, {
+        tenantId: scope.tenantId,
+        event: 'credential.updated',
+        actor,
+        occurredAt: next.updatedAt,
+        targetType: 'credential',
+        targetId: id,
+        details: { fields: Object.keys(changes).sort(), scopes: next.scopes, expires_at: next.expiresAt, allowed_networks: next.allowedNetworks },
+      });
+      return next;
+    });
+    announceCredentialChange(this.context, scope.tenantId, [updated.keyHash]);
+    return updated;
+  }
+
+  async setHeld(scope: CredentialScope, id: string, held: boolean, actor: Actor): Promise<Credential> {
+    const updated = await this.context.store.transaction(async (repositories) => {
+      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be held or released');
+      if (current.held === held) return current;
+      const next = await repositories.credentials.update(id, { held, updatedAt: this.now() }, { onlyIfActive: true });
+      if (!next) throw new AppError('INVALID_STATE', 'the credential was revoked meanwhile');
+      await recordEvent(this.context, repositories, {
+        tenantId: scope.tenantId,
+        event: held ? 'credential.held' : 'credential.unheld',
+        actor,
+        occurredAt: next.updatedAt,
+        severity: held ? 'warning' : 'info',
+        targetType: 'credential',
+        targetId: id,
+        details: { name: next.name },
+      });
+      return next;
+    });
+    announceCredentialChange(this.context, scope.tenantId, [updated.keyHash]);
+    return updated;
+  }
+
+  /** Revokes inside a caller's transaction; returns null when it was already revoked. */
+  async revokeWithin(
+    repositories: Repositories,
+    credential: Credential,
+    reason: string,
+    actor: Actor,
+    extra: { graceUntil?: string | null; event?: string } = {},
+  ): Promise<Credential | null> {
+    const now = this.now();
+    const next = await repositories.credentials.update(
+      credential.id,
+      { status: 'revoked', revokedAt: now, revokedReason: reason, graceUntil: extra.graceUntil ?? null, updatedAt: now },
+      { onlyIfActive: true },
+    );
+    if (!next) return null;
+    await recordEvent(this.context, repositories, {
+      tenantId: credential.tenantId,
+      event: extra.event ?? 'credential.revoked',
+      actor,
+      occurredAt: now,
+      severity: 'warning',
+      targetType: 'credential',
+      targetId: credential.id,
+      details: { name: credential.name, reason, grace_until: extra.graceUntil ?? null },
+    });
+    return next;
+  }
+
+  async revoke(scope: CredentialScope, id: string, reason: string, actor: Actor): Promise<Credential> {
+    const revoked = await this.context.store.transaction(async (repositories) => {
+      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      const next = await this.revokeWithin(repositories, current, reason, actor);
+      if (!next) throw new AppError('INVALID_STATE', 'the credential is already revoked');
+      return next;
+    });
+    announceCredentialChange(this.context, scope.tenantId, [revoked.keyHash]);
+    return revoked;
+  }
+
+  /**
+   * Issues a new credential with the same name, scopes, role and owner and revokes the old
+   * one in one transaction. During `gracePeriodSeconds` the old secret still verifies.
+   */
+  async rotate(
+    scope: CredentialScope,
+    id: string,
+    options: { gracePeriodSeconds?: number },
+    actor: Actor,
+  ): Promise<{ old: Credential; issued: IssuedCredential }> {
+    const result = await this.context.store.transaction(async (repositories) => {
+      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be rotated');
+      const grace = options.gracePeriodSeconds ?? 0;
+      const graceUntil = grace > 0 ? new Date(this.context.clock.now().getTime() + grace * 1000).toISOString() : null;
+      const old = await this.revokeWithin(repositories, current, 'rotated', actor, { graceUntil });
+      // A concurrent rotation won the race: exactly one successor may exist.
+      if (!old) throw new AppError('INVALID_STATE', 'the credential was rotated or revoked meanwhile');
+      const issued = await this.insertWithin(
+        repositories,
+        {
+          tenantId: current.tenantId,
+          loginId: current.loginId,
+          surface: current.surface,
+          kind: current.kind,
+          name: current.name,
+          scopes: current.scopes,
+          role: current.role,
+          publicKey: current.publicKey,
+          held: current.held,
+          expiresAt: current.expiresAt,
+          allowedNetworks: current.allowedNetworks,
+          metadata: current.metadata,
+          replacesId: current.id,
+        },
+        actor,
+      );
+      await recordEvent(this.context, repositories, {
+        tenantId: current.tenantId,
+        event: 'credential.rotated',
+        actor,
+        occurredAt: issued.credential.createdAt,
+        targetType: 'credential',
+        targetId: current.id,
+        details: { name: current.name, new_credential_id: issued.credential.id, grace_until: graceUntil },
+      });
+      return { old, issued };
+    });
+    announceCredentialChange(this.context, scope.tenantId, [result.old.keyHash]);
+    return result;
+  }
+}

@@ -1,0 +1,45 @@
+// Scopes, roles and protocols: which secret may be used for what.
+export const SCOPES = ['smtp', 'pop3', 'imap', 'api:read', 'api:write', 'app', 'internal'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const PROTOCOLS = ['smtp', 'imap', 'pop3', 'api:read', 'api:write'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export const ROLES = {
+  send_only: ['smtp', 'api:write'],
+  read_only: ['imap', 'pop3', 'api:read'],
+  standard: ['smtp', 'imap', 'pop3', 'api:read', 'api:write'],
+  iac: ['api:read', 'api:write'],
+} as const satisfies Record<string, readonly Scope[]>;
+export type Role = keyof typeof ROLES;
+
+/** Scopes a mobile key (seed 002 `POST /mobile`) gets: mail protocols plus reading the REST API. */
+export const MOBILE_SCOPES: Scope[] = ['smtp', 'imap', 'pop3', 'api:read'];
+
+const SCOPE_SET = new Set<string>(SCOPES);
+const PROTOCOL_SET = new Set<string>(PROTOCOLS);
+
+export const isScope = (value: string): value is Scope => SCOPE_SET.has(value);
+export const isProtocol = (value: string): value is Protocol => PROTOCOL_SET.has(value);
+export const isRole = (value: string): value is Role => Object.hasOwn(ROLES, value);
+
+/** The protocols a scope list grants; `app` grants the three mail protocols. */
+export function grantedProtocols(scopes: readonly Scope[]): Set<Protocol> {
+  const granted = new Set<Protocol>();
+  for (const scope of scopes) {
+    if (scope === 'app') {
+      granted.add('smtp');
+      granted.add('imap');
+      granted.add('pop3');
+    } else if (isProtocol(scope)) granted.add(scope);
+  }
+  return granted;
+}
+
+export function scopesForRole(role: Role): Scope[] {
+  return [...ROLES[role]];
+}
+
+export function isMailProtocol(protocol: Protocol): boolean {
+  return protocol === 'smtp' || protocol === 'imap' || protocol === 'pop3';
+}

@@ -1,0 +1,151 @@
+// Tenants (the unit of isolation) and their mailbox logins.
+import { randomUUID } from 'node:crypto';
+import { AppError, notFound } from '../errors.js';
+import type { Repositories } from '../storage/store.js';
+import { type DomainContext, recordEvent } from './context.js';
+import type { Actor, ConnectionInfo, Login, MailBackends, Page, PageRequest, Tenant, TenantSettings } from './types.js';
+
+export interface TenantInput {
+  name: string;
+  domain?: string | null;
+  webmailUrl?: string | null;
+  connectionInfo?: Partial<{ [K in keyof ConnectionInfo]: Partial<ConnectionInfo[K]> }>;
+  mailBackends?: MailBackends | null;
+  settings?: TenantSettings;
+}
+
+export function defaultConnectionInfo(domain: string | null): ConnectionInfo {
+  const host = (service: string) => (domain ? `${service}.${domain}` : `${service}.example.com`);
+  return {
+    smtp: { serverName: host('smtp'), port: 587, securePort: 465, enabled: true },
+    pop3: { serverName: host('pop3'), port: 110, securePort: 995, enabled: true },
+    imap: { serverName: host('imap'), port: 143, securePort: 993, enabled: true },
+  };
+}
+
+function mergeConnectionInfo(base: ConnectionInfo, patch: TenantInput['connectionInfo']): ConnectionInfo {
+  if (!patch) return base;
+  return {
+    smtp: { ...base.smtp, ...patch.smtp },
+    pop3: { ...base.pop3, ...patch.pop3 },
+    imap: { ...base.imap, ...patch.imap },
+  };
+}
+
+export function normaliseAddress(address: string): string {
+  return address.trim().toLowerCase();
+}
+
+export class TenantService {
+  constructor(private readonly context: DomainContext) {}
+
+  /** Creates the tenant; `afterInsert` lets the vault provision the SMTP account in the same transaction. */
+  async create(input: TenantInput, actor: Actor, afterInsert?: (tenant: Tenant, repositories: Repositories) => Promise<void>): Promise<Tenant> {
+    const now = this.context.clock.now().toISOString();
+    const domain = input.domain ?? null;
+    const tenant: Tenant = {
+      id: randomUUID(),
+      name: input.name,
+      domain,
+      webmailUrl: input.webmailUrl ?? null,
+      connectionInfo: mergeConnectionInfo(defaultConnectionInfo(domain), input.connectionInfo),
+      mailBackends: input.mailBackends ?? null,
+      settings: input.settings ?? {},
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.context.store.transaction(async (repositories) => {
+      await repositories.tenants.insert(tenant);
+      await recordEvent(this.context, repositories, {
+        tenantId: tenant.id,
+        event: 'tenant.created',
+        actor,
+        occurredAt: now,
+        targetType: 'tenant',
+        targetId: tenant.id,
+        details: { name: tenant.name, domain: tenant.domain },
+      });
+      if (afterInsert) await afterInsert(tenant, repositories);
+    });
+    return tenant;
+  }
+
+  async get(id: string): Promise<Tenant> {
+    const tenant = await this.context.store.tenants.findById(id);
+    if (!tenant) throw notFound('tenant');
+    return tenant;
+  }
+
+  list(request: PageRequest & { search?: string }): Promise<Page<Tenant>> {
+    return this.context.store.tenants.list(request);
+  }
+
+  async update(id: string, patch: Partial<TenantInput>, actor: Actor): Promise<Tenant> {
+    return this.context.store.transaction(async (repositories) => {
+      const current = await repositories.tenants.findById(id);
+      if (!current) throw notFound('tenant');
+      const updated: Tenant = {
+        ...current,
+        name: patch.name ?? current.name,
+        domain: patch.domain === undefined ? current.domain : patch.domain,
+        webmailUrl: patch.webmailUrl === undefined ? current.webmailUrl : patch.webmailUrl,
+        connectionInfo: mergeConnectionInfo(current.connectionInfo, patch.connectionInfo),
+        mailBackends: patch.mailBackends === undefined ? current.mailBackends : patch.mailBackends,
+        settings: patch.settings === undefined ? current.settings : { ...current.settings, ...patch.settings },
+        updatedAt: this.context.clock.now().toISOString(),
+      };
+      await repositories.tenants.update(updated);
+      await recordEvent(this.context, repositories, {
+        tenantId: id,
+        event: 'tenant.updated',
+        actor,
+        occurredAt: updated.updatedAt,
+        targetType: 'tenant',
+        targetId: id,
+        details: { fields: Object.keys(patch).sort() },
+      });
+      return updated;
+    });
+  }
+
+  async createLogin(tenantId: string, address: string, actor: Actor): Promise<Login> {
+    const normalised = normaliseAddress(address);
+    return this.context.store.transaction(async (repositories) => {
+      if (!(await repositories.tenants.findById(tenantId))) throw notFound('tenant');
+      if (await repositories.tenants.findLoginByAddress(tenantId, normalised)) {
+        throw new AppError('CONFLICT', `login ${normalised} already exists in this tenant`);
+      }
+      const login: Login = { id: randomUUID(), tenantId, address: normalised, createdAt: this.context.clock.now().toISOString() };
+      await repositories.tenants.insertLogin(login);
+      await recordEvent(this.context, repositories, {
+        tenantId,
+        event: 'login.created',
+        actor,
+        occurredAt: login.createdAt,
+        targetType: 'login',
+        targetId: login.id,
+        details: { address: login.address },
+      });
+      return login;
+    });
+  }
+
+  async getLogin(tenantId: string, loginId: string): Promise<Login> {
+    const login = await this.context.store.tenants.findLogin(tenantId, loginId);
+    if (!login) throw notFound('login');
+    return login;
+  }
+
+  /** Finds a login by id or by address (the CLI accepts either). */
+  async resolveLogin(tenantId: string, idOrAddress: string): Promise<Login> {
+    const login =
+      (await this.context.store.tenants.findLogin(tenantId, idOrAddress)) ??
+      (await this.context.store.tenants.findLoginByAddress(tenantId, normaliseAddress(idOrAddress)));
+    if (!login) throw notFound('login');
+    return login;
+  }
+
+  listLogins(tenantId: string, request: PageRequest): Promise<Page<Login>> {
+    return this.context.store.tenants.listLogins(tenantId, request);
+  }
+}

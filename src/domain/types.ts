@@ -1,0 +1,141 @@
+// Domain records as the services see them: camelCase, parsed JSON, booleans.
+import type { Role, Scope } from './scopes.js';
+
+export type Surface = 'native' | 'seed001' | 'seed002' | 'seed003' | 'smtp_account';
+export type CredentialKind = 'SMTP' | 'API';
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface ProtocolConnection {
+  serverName: string;
+  port: number;
+  securePort: number;
+  enabled: boolean;
+}
+
+export interface ConnectionInfo {
+  smtp: ProtocolConnection;
+  pop3: ProtocolConnection;
+  imap: ProtocolConnection;
+}
+
+export type MailBackends = Partial<Record<'smtp' | 'imap' | 'pop3', string>>;
+
+export interface TenantSettings {
+  inactivityDays?: number;
+  inactivityDaysByRole?: Partial<Record<Role, number>>;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  domain: string | null;
+  webmailUrl: string | null;
+  connectionInfo: ConnectionInfo;
+  mailBackends: MailBackends | null;
+  settings: TenantSettings;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Login {
+  id: string;
+  tenantId: string;
+  address: string;
+  createdAt: string;
+}
+
+export interface Credential {
+  numId: number;
+  id: string;
+  tenantId: string;
+  loginId: string | null;
+  surface: Surface;
+  kind: CredentialKind;
+  name: string;
+  scopes: Scope[];
+  role: Role | null;
+  publicKey: string | null;
+  keyHash: string;
+  keyHint: string;
+  held: boolean;
+  status: 'active' | 'revoked';
+  revokedAt: string | null;
+  revokedReason: string | null;
+  graceUntil: string | null;
+  expiresAt: string | null;
+  allowedNetworks: string[] | null;
+  metadata: Record<string, string>;
+  replacesId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string | null;
+}
+
+export type TokenKind = 'bearer' | 'server' | 'verifier';
+
+export interface ApiToken {
+  id: string;
+  kind: TokenKind;
+  tenantId: string | null;
+  loginId: string | null;
+  name: string;
+  keyHint: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface Admin {
+  id: string;
+  email: string;
+  passwordHash: string;
+  totpSecret: string | null;
+  createdAt: string;
+}
+
+export interface AdminSession {
+  id: string;
+  adminId: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+/** Who did something: recorded on every audit event. */
+export interface Actor {
+  type: 'admin' | 'token' | 'system' | 'cli';
+  id: string;
+  ip: string | null;
+}
+
+export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'system', ip: null };
+export const CLI_ACTOR: Actor = { type: 'cli', id: 'cli', ip: null };
+
+export interface AuditEvent {
+  seq: number;
+  id: string;
+  chain: string;
+  tenantId: string | null;
+  event: string;
+  actorType: string;
+  actorId: string;
+  occurredAt: string;
+  clientIp: string | null;
+  severity: Severity;
+  targetType: string | null;
+  targetId: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  perPage: number;
+}
+
+export interface PageRequest {
+  page: number;
+  perPage: number;
+}

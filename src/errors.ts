@@ -1,0 +1,36 @@
+// The one error catalogue: every error the service raises has a stable code and an HTTP status.
+export const ERROR_CATALOGUE = {
+  BAD_REQUEST: { status: 400, message: 'The request is not valid' },
+  VALIDATION_FAILED: { status: 400, message: 'The request body or parameters are not valid' },
+  MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Content-Type must be application/json' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than 1 MiB' },
+  UNAUTHENTICATED: { status: 401, message: 'Missing or invalid credentials' },
+  INVALID_LOGIN: { status: 401, message: 'Email, password or TOTP code is wrong' },
+  TOTP_REQUIRED: { status: 401, message: 'A TOTP code is required for this admin' },
+  REAUTH_REQUIRED: { status: 401, message: 'A valid X-Reauth-Token for this admin session is required' },
+  FORBIDDEN: { status: 403, message: 'This token may not perform this action' },
+  NOT_FOUND: { status: 404, message: 'Not found' },
+  CONFLICT: { status: 409, message: 'The resource conflicts with an existing one' },
+  INVALID_STATE: { status: 409, message: 'The resource is not in a state that allows this action' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  DECRYPTION_FAILED: { status: 500, message: 'A stored secret failed its integrity check' },
+  INTERNAL: { status: 500, message: 'Internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ErrorCode, message?: string, options?: { retryAfterSeconds?: number }) {
+    super(message ?? ERROR_CATALOGUE[code].message);
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+}
+
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+export const badRequest = (message: string) => new AppError('VALIDATION_FAILED', message);

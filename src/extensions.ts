@@ -1,0 +1,7 @@
+// The one place that lists the capabilities plugged into the runtime, the HTTP app and the CLI.
+let registered = false;
+
+export function registerExtensions(): void {
+  if (registered) return;
+  registered = true;
+}

@@ -1,0 +1,30 @@
+// pino with every place a secret could ride in redacted.
+import pino, { type Logger } from 'pino';
+
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-reauth-token"]',
+  'req.headers["x-server-api-key"]',
+  'req.headers["auth-pass"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.key',
+  '*.apiKey',
+  '*.reauth_token',
+];
+
+export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: {
+        req: (req: { method: string; url: string; id: string; ip?: string }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0], ip: req.ip }),
+      },
+    },
+    options.destination,
+  );
+}

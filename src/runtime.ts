@@ -1,0 +1,97 @@
+// Wires configuration, storage, secrets and services together; used by the server, the CLI and tests.
+import type { Logger } from 'pino';
+import { type App, buildApp, type SurfaceRegistrar } from './app.js';
+import { type Clock, systemClock } from './clock.js';
+import type { Config } from './config.js';
+import { createSecretHasher } from './crypto/hashing.js';
+import { derivePepper, loadRootSecret, type RootKeyRing } from './crypto/root-secret.js';
+import { createServices, type Services } from './domain/services.js';
+import { createLogger } from './logging.js';
+import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/connect.js';
+import { createStore, type Store } from './storage/store.js';
+
+export interface Runtime {
+  config: Config;
+  handle: DatabaseHandle;
+  store: Store;
+  services: Services;
+  rootKeys: RootKeyRing;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  logger?: Logger;
+  schema?: string;
+  migrate?: boolean;
+}
+
+/** Modules that extend the runtime (vault, jobs, webhooks, protocol endpoints) register here. */
+export type RuntimeExtension = {
+  name: string;
+  install?(runtime: Runtime): void | Promise<void>;
+  surfaces?: SurfaceRegistrar[];
+  start?(runtime: Runtime): void | Promise<void>;
+  stop?(runtime: Runtime): void | Promise<void>;
+};
+
+export const runtimeExtensions: RuntimeExtension[] = [];
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const { ring, createdKeyFile } = loadRootSecret({
+    masterKey: config.masterKey,
+    dataDir: config.dataDir,
+    allowKeyFile: config.dialect === 'sqlite',
+  });
+  if (createdKeyFile) {
+    logger.warn(
+      { keyFile: createdKeyFile },
+      `!!! RELAYKEY_MASTER_KEY is not set: created a new root key file at ${createdKeyFile} (mode 0600). Back it up: without it every stored secret is lost. Set RELAYKEY_MASTER_KEY in production. !!!`,
+    );
+  }
+  const handle = openDatabase(config.databaseUrl, options.schema ? { schema: options.schema } : {});
+  if (options.migrate !== false) await migrateToLatest(handle);
+  const store = createStore(handle);
+  const services = createServices({
+    store,
+    clock: options.clock ?? systemClock,
+    hashSecret: createSecretHasher(derivePepper(ring)),
+    sessionMinutes: config.adminSessionMinutes,
+    reauthMinutes: config.reauthMinutes,
+  });
+  const runtime: Runtime = {
+    config,
+    handle,
+    store,
+    services,
+    rootKeys: ring,
+    logger,
+    close: async () => {
+      for (const extension of [...runtimeExtensions].reverse()) await extension.stop?.(runtime);
+      await services.usage.stop();
+      await store.close();
+    },
+  };
+  for (const extension of runtimeExtensions) await extension.install?.(runtime);
+  return runtime;
+}
+
+export async function buildRuntimeApp(runtime: Runtime): Promise<App> {
+  return buildApp({
+    services: runtime.services,
+    logger: runtime.logger,
+    ready: async () => {
+      await runtime.store.tenants.findById('00000000-0000-0000-0000-000000000000');
+      return true;
+    },
+    extraSurfaces: runtimeExtensions.flatMap((e) => e.surfaces ?? []),
+  });
+}
+
+/** Starts background work (usage flushing, jobs) once the app is serving. */
+export async function startBackground(runtime: Runtime): Promise<void> {
+  runtime.services.usage.start();
+  for (const extension of runtimeExtensions) await extension.start?.(runtime);
+}

@@ -1,0 +1,119 @@
+// Management access: API tokens (bearer, server, verifier), admins, admin sessions, reauth tokens.
+import type { Kysely, Selectable } from 'kysely';
+import type { Admin, AdminSession, ApiToken, TokenKind } from '../../domain/types.js';
+import type { AdminSessionsTable, ApiTokensTable, Database } from '../schema.js';
+
+function toToken(row: Selectable<ApiTokensTable>): ApiToken {
+  return {
+    id: row.id,
+    kind: row.kind as TokenKind,
+    tenantId: row.tenant_id,
+    loginId: row.login_id,
+    name: row.name,
+    keyHint: row.key_hint,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function toSession(row: Selectable<AdminSessionsTable>): AdminSession {
+  return { id: row.id, adminId: row.admin_id, createdAt: row.created_at, expiresAt: row.expires_at, revokedAt: row.revoked_at };
+}
+
+export class AccessRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insertToken(token: ApiToken, keyHash: string): Promise<void> {
+    await this.db
+      .insertInto('api_tokens')
+      .values({
+        id: token.id,
+        kind: token.kind,
+        tenant_id: token.tenantId,
+        login_id: token.loginId,
+        name: token.name,
+        key_hash: keyHash,
+        key_hint: token.keyHint,
+        created_at: token.createdAt,
+        revoked_at: token.revokedAt,
+      })
+      .execute();
+  }
+
+  async findTokenByHash(keyHash: string): Promise<ApiToken | null> {
+    const row = await this.db.selectFrom('api_tokens').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
+    return row ? toToken(row) : null;
+  }
+
+  async listTokens(tenantId: string): Promise<ApiToken[]> {
+    const rows = await this.db.selectFrom('api_tokens').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute();
+    return rows.map(toToken);
+  }
+
+  async findToken(tenantId: string, id: string): Promise<ApiToken | null> {
+    const row = await this.db.selectFrom('api_tokens').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return row ? toToken(row) : null;
+  }
+
+  async revokeToken(id: string, at: string): Promise<void> {
+    await this.db.updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  }
+
+  async insertAdmin(admin: Admin): Promise<void> {
+    await this.db
+      .insertInto('admins')
+      .values({
+        id: admin.id,
+        email: admin.email,
+        password_hash: admin.passwordHash,
+        totp_secret: admin.totpSecret,
+        created_at: admin.createdAt,
+      })
+      .execute();
+  }
+
+  async findAdminByEmail(email: string): Promise<Admin | null> {
+    const row = await this.db.selectFrom('admins').selectAll().where('email', '=', email).executeTakeFirst();
+    return row ? { id: row.id, email: row.email, passwordHash: row.password_hash, totpSecret: row.totp_secret, createdAt: row.created_at } : null;
+  }
+
+  async findAdminById(id: string): Promise<Admin | null> {
+    const row = await this.db.selectFrom('admins').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? { id: row.id, email: row.email, passwordHash: row.password_hash, totpSecret: row.totp_secret, createdAt: row.created_at } : null;
+  }
+
+  async insertSession(session: AdminSession, tokenHash: string): Promise<void> {
+    await this.db
+      .insertInto('admin_sessions')
+      .values({
+        id: session.id,
+        admin_id: session.adminId,
+        token_hash: tokenHash,
+        created_at: session.createdAt,
+        expires_at: session.expiresAt,
+        revoked_at: null,
+      })
+      .execute();
+  }
+
+  async findSessionByHash(tokenHash: string): Promise<AdminSession | null> {
+    const row = await this.db.selectFrom('admin_sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row ? toSession(row) : null;
+  }
+
+  async revokeSession(id: string, at: string): Promise<void> {
+    await this.db.updateTable('admin_sessions').set({ revoked_at: at }).where('id', '=', id).execute();
+  }
+
+  async insertReauth(id: string, sessionId: string, tokenHash: string, createdAt: string, expiresAt: string): Promise<void> {
+    await this.db
+      .insertInto('reauth_tokens')
+      .values({ id, session_id: sessionId, token_hash: tokenHash, created_at: createdAt, expires_at: expiresAt })
+      .execute();
+  }
+
+  async findReauthByHash(tokenHash: string): Promise<{ id: string; sessionId: string; expiresAt: string } | null> {
+    const row = await this.db.selectFrom('reauth_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row ? { id: row.id, sessionId: row.session_id, expiresAt: row.expires_at } : null;
+  }
+}

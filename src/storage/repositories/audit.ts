@@ -1,0 +1,125 @@
+// Audit events: append-only rows chained per tenant; the chain head is locked while appending.
+import type { Kysely, Selectable } from 'kysely';
+import type { AuditEvent, Page, PageRequest, Severity } from '../../domain/types.js';
+import type { AuditEventsTable, Database } from '../schema.js';
+import { parseJson } from './json.js';
+
+export function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEvent {
+  return {
+    seq: Number(row.seq),
+    id: row.id,
+    chain: row.chain,
+    tenantId: row.tenant_id,
+    event: row.event,
+    actorType: row.actor_type,
+    actorId: row.actor_id,
+    occurredAt: row.occurred_at,
+    clientIp: row.client_ip,
+    severity: row.severity as Severity,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    details: parseJson(row.details, {}),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+export interface AuditFilter {
+  tenantId: string;
+  events?: string[];
+  severity?: Severity;
+  actorId?: string;
+  targetId?: string;
+  since?: string;
+  until?: string;
+}
+
+export class AuditRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly lockRows: boolean,
+  ) {}
+
+  /** Reads (and on PostgreSQL row-locks) the chain head so concurrent appends cannot fork the chain. */
+  async lockHead(chain: string): Promise<{ lastHash: string; count: number } | null> {
+    let query = this.db.selectFrom('audit_chain_heads').selectAll().where('chain', '=', chain);
+    if (this.lockRows) query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    return row ? { lastHash: row.last_hash, count: Number(row.event_count) } : null;
+  }
+
+  async createHead(chain: string): Promise<boolean> {
+    const result = await this.db
+      .insertInto('audit_chain_heads')
+      .values({ chain, last_hash: '', event_count: 0 })
+      .onConflict((oc) => oc.column('chain').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async setHead(chain: string, lastHash: string, count: number): Promise<void> {
+    await this.db.updateTable('audit_chain_heads').set({ last_hash: lastHash, event_count: count }).where('chain', '=', chain).execute();
+  }
+
+  async insert(event: Omit<AuditEvent, 'seq'>): Promise<void> {
+    await this.db
+      .insertInto('audit_events')
+      .values({
+        id: event.id,
+        chain: event.chain,
+        tenant_id: event.tenantId,
+        event: event.event,
+        actor_type: event.actorType,
+        actor_id: event.actorId,
+        occurred_at: event.occurredAt,
+        client_ip: event.clientIp,
+        severity: event.severity,
+        target_type: event.targetType,
+        target_id: event.targetId,
+        details: JSON.stringify(event.details),
+        prev_hash: event.prevHash,
+        hash: event.hash,
+      })
+      .execute();
+  }
+
+  async list(filter: AuditFilter, request: PageRequest, order: 'asc' | 'desc' = 'desc'): Promise<Page<AuditEvent>> {
+    let base = this.db.selectFrom('audit_events').where('tenant_id', '=', filter.tenantId);
+    if (filter.events?.length) base = base.where('event', 'in', filter.events);
+    if (filter.severity) base = base.where('severity', '=', filter.severity);
+    if (filter.actorId) base = base.where('actor_id', '=', filter.actorId);
+    if (filter.targetId) base = base.where('target_id', '=', filter.targetId);
+    if (filter.since) base = base.where('occurred_at', '>=', filter.since);
+    if (filter.until) base = base.where('occurred_at', '<', filter.until);
+    const countRow = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const rows = await base
+      .selectAll()
+      .orderBy('seq', order)
+      .limit(request.perPage)
+      .offset((request.page - 1) * request.perPage)
+      .execute();
+    return { items: rows.map(toAuditEvent), total: Number(countRow.count), page: request.page, perPage: request.perPage };
+  }
+
+  async listChains(): Promise<{ chain: string; lastHash: string; count: number }[]> {
+    const rows = await this.db.selectFrom('audit_chain_heads').selectAll().orderBy('chain').execute();
+    return rows.map((r) => ({ chain: r.chain, lastHash: r.last_hash, count: Number(r.event_count) }));
+  }
+
+  async *streamChain(chain: string, batchSize = 1000): AsyncGenerator<AuditEvent> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('chain', '=', chain)
+        .where('seq', '>', after)
+        .orderBy('seq', 'asc')
+        .limit(batchSize)
+        .execute();
+      for (const row of rows) yield toAuditEvent(row);
+      if (rows.length < batchSize) return;
+      after = Number(rows[rows.length - 1]?.seq);
+    }
+  }
+}

@@ -1,0 +1,183 @@
+// The database described once; every query is checked against these tables.
+// Timestamps are ISO-8601 UTC strings, booleans 0/1 integers, JSON columns text: the same
+// on SQLite and PostgreSQL.
+import type { Generated } from 'kysely';
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  domain: string | null;
+  webmail_url: string | null;
+  connection_info: string; // JSON: { smtp|imap|pop3: { serverName, port, securePort, enabled } }
+  mail_backends: string | null; // JSON: { smtp|imap|pop3: "ip:port" }
+  settings: string; // JSON: inactivity days, ...
+  created_at: string;
+  updated_at: string;
+}
+
+export interface LoginsTable {
+  id: string;
+  tenant_id: string;
+  address: string;
+  created_at: string;
+}
+
+export interface CredentialsTable {
+  num_id: Generated<number>;
+  id: string;
+  tenant_id: string;
+  login_id: string | null;
+  surface: string; // native | seed001 | seed002 | seed003 | smtp_account
+  kind: string; // SMTP | API
+  name: string;
+  scopes: string; // JSON array
+  role: string | null;
+  public_key: string | null; // seed 003 Key: a visible identifier used as the login name
+  key_hash: string;
+  key_hint: string;
+  held: number;
+  status: string; // active | revoked
+  revoked_at: string | null;
+  revoked_reason: string | null;
+  grace_until: string | null;
+  expires_at: string | null;
+  allowed_networks: string | null; // JSON array of CIDRs
+  metadata: string; // JSON object
+  replaces_id: string | null;
+  created_at: string;
+  updated_at: string;
+  last_used_at: string | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  kind: string; // bearer | server | verifier
+  tenant_id: string | null;
+  login_id: string | null;
+  name: string;
+  key_hash: string;
+  key_hint: string;
+  created_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface AdminsTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  totp_secret: string | null;
+  created_at: string;
+}
+
+export interface AdminSessionsTable {
+  id: string;
+  admin_id: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface ReauthTokensTable {
+  id: string;
+  session_id: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface AuditEventsTable {
+  seq: Generated<number>;
+  id: string;
+  chain: string; // tenant id, or "platform"
+  tenant_id: string | null;
+  event: string;
+  actor_type: string; // admin | token | system | cli
+  actor_id: string;
+  occurred_at: string;
+  client_ip: string | null;
+  severity: string; // info | warning | critical
+  target_type: string | null;
+  target_id: string | null;
+  details: string; // JSON, never secrets
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditChainHeadsTable {
+  chain: string;
+  last_hash: string;
+  event_count: number;
+}
+
+export interface SmtpAccountsTable {
+  id: string;
+  tenant_id: string;
+  username: string;
+  credential_id: string;
+  ciphertext: string; // base64
+  nonce: string; // base64
+  data_key_version: number;
+  secret_version: number;
+  created_at: string;
+  last_rotated: string;
+  next_rotation: string;
+  checkout_expires_at: string | null;
+  checkout_admin_id: string | null;
+  updated_at: string;
+}
+
+export interface TenantDataKeysTable {
+  tenant_id: string;
+  version: number;
+  wrapped_key: string; // base64 of nonce|tag|ciphertext under the root-derived KEK
+  root_key_version: number;
+  created_at: string;
+}
+
+export interface IncidentResetsTable {
+  tenant_id: string;
+  incident_id: string;
+  created_at: string;
+  response: string; // JSON of the non-secret part of the first reset's answer
+}
+
+export interface CredentialSessionsTable {
+  id: string;
+  credential_id: string;
+  tenant_id: string;
+  ip_address: string;
+  raw_user_agent: string;
+  user_agent_family: string;
+  user_agent_version: string;
+  user_agent_major_version: string;
+  os_family: string;
+  os_version: string;
+  device_family: string;
+  device_brand: string;
+  device_type: string;
+  country: string;
+  country_iso_code: string;
+  protocol: string;
+  is_active: number;
+  created_at: string;
+  modified_at: string;
+  last_seen_at: string;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  logins: LoginsTable;
+  credentials: CredentialsTable;
+  api_tokens: ApiTokensTable;
+  admins: AdminsTable;
+  admin_sessions: AdminSessionsTable;
+  reauth_tokens: ReauthTokensTable;
+  audit_events: AuditEventsTable;
+  audit_chain_heads: AuditChainHeadsTable;
+  smtp_accounts: SmtpAccountsTable;
+  tenant_data_keys: TenantDataKeysTable;
+  incident_resets: IncidentResetsTable;
+  credential_sessions: CredentialSessionsTable;
+}

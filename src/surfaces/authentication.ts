@@ -1,0 +1,61 @@
+// Resolves the caller of a management route and checks what it may reach.
+import type { FastifyRequest } from 'fastify';
+import { actorFor, type Principal } from '../domain/access.js';
+import type { Services } from '../domain/services.js';
+import type { Actor } from '../domain/types.js';
+import { AppError, notFound } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+export async function authenticateBearer(services: Services, request: FastifyRequest): Promise<Principal> {
+  const token = bearerToken(request);
+  if (!token) throw new AppError('UNAUTHENTICATED', 'An Authorization: Bearer token is required');
+  const principal = await services.access.authenticate(token);
+  if (!principal) throw new AppError('UNAUTHENTICATED', 'The bearer token is not valid, expired or revoked');
+  request.principal = principal;
+  return principal;
+}
+
+export type PrincipalType = Principal['type'];
+
+export async function requirePrincipal<T extends PrincipalType>(
+  services: Services,
+  request: FastifyRequest,
+  allowed: readonly T[],
+): Promise<Extract<Principal, { type: T }>> {
+  const principal = await authenticateBearer(services, request);
+  if (!(allowed as readonly string[]).includes(principal.type)) {
+    throw new AppError('FORBIDDEN', `this route is not available to ${principal.type} tokens`);
+  }
+  return principal as Extract<Principal, { type: T }>;
+}
+
+/** Admins reach every tenant; a tenant token reaches only its own (others look like 404). */
+export async function requireTenant(services: Services, principal: Principal, tenantId: string): Promise<void> {
+  if (principal.type === 'admin') {
+    await services.tenants.get(tenantId);
+    return;
+  }
+  if ((principal.type === 'bearer' || principal.type === 'server') && principal.tenantId === tenantId) return;
+  throw notFound('tenant');
+}
+
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.principal) return { type: 'system', id: 'anonymous', ip: request.ip };
+  return actorFor(request.principal, request.ip);
+}
+
+export function loginScopeOf(principal: Principal): string | null {
+  return principal.type === 'bearer' ? principal.loginId : null;
+}

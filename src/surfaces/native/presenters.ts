@@ -1,0 +1,98 @@
+// Domain records -> native JSON (snake_case). Secrets never pass through here.
+import type { ApiToken, AuditEvent, Credential, Login, ProtocolConnection, Tenant } from '../../domain/types.js';
+
+export function credentialStatus(credential: Credential, now: string): 'active' | 'held' | 'revoked' | 'expired' {
+  if (credential.status === 'revoked') return 'revoked';
+  if (credential.expiresAt && credential.expiresAt <= now) return 'expired';
+  if (credential.held) return 'held';
+  return 'active';
+}
+
+export function presentCredential(credential: Credential, now: string) {
+  return {
+    id: credential.id,
+    tenant_id: credential.tenantId,
+    login_id: credential.loginId,
+    name: credential.name,
+    kind: credential.kind,
+    surface: credential.surface,
+    scopes: credential.scopes,
+    role: credential.role,
+    key_hint: credential.keyHint,
+    public_key: credential.publicKey,
+    status: credentialStatus(credential, now),
+    held: credential.held,
+    expires_at: credential.expiresAt,
+    allowed_networks: credential.allowedNetworks,
+    metadata: credential.metadata,
+    replaces_id: credential.replacesId,
+    revoked_at: credential.revokedAt,
+    revoked_reason: credential.revokedReason,
+    grace_until: credential.graceUntil,
+    created_at: credential.createdAt,
+    updated_at: credential.updatedAt,
+    last_used_at: credential.lastUsedAt,
+  };
+}
+
+function presentConnection(connection: ProtocolConnection) {
+  return { server_name: connection.serverName, port: connection.port, secure_port: connection.securePort, enabled: connection.enabled };
+}
+
+export function presentTenant(tenant: Tenant) {
+  return {
+    id: tenant.id,
+    name: tenant.name,
+    domain: tenant.domain,
+    webmail_url: tenant.webmailUrl,
+    connection_info: {
+      smtp: presentConnection(tenant.connectionInfo.smtp),
+      imap: presentConnection(tenant.connectionInfo.imap),
+      pop3: presentConnection(tenant.connectionInfo.pop3),
+    },
+    mail_backends: tenant.mailBackends,
+    settings: {
+      inactivity_days: tenant.settings.inactivityDays ?? null,
+      inactivity_days_by_role: tenant.settings.inactivityDaysByRole ?? {},
+    },
+    created_at: tenant.createdAt,
+    updated_at: tenant.updatedAt,
+  };
+}
+
+export function presentLogin(login: Login) {
+  return { id: login.id, tenant_id: login.tenantId, address: login.address, created_at: login.createdAt };
+}
+
+export function presentToken(token: ApiToken) {
+  return {
+    id: token.id,
+    kind: token.kind,
+    tenant_id: token.tenantId,
+    login_id: token.loginId,
+    name: token.name,
+    key_hint: token.keyHint,
+    created_at: token.createdAt,
+    revoked_at: token.revokedAt,
+  };
+}
+
+export function presentAuditEvent(event: AuditEvent) {
+  return {
+    id: event.id,
+    seq: event.seq,
+    tenant_id: event.tenantId,
+    event: event.event,
+    actor: { type: event.actorType, id: event.actorId },
+    occurred_at: event.occurredAt,
+    client_ip: event.clientIp,
+    severity: event.severity,
+    target: event.targetType ? { type: event.targetType, id: event.targetId } : null,
+    details: event.details,
+    hash: event.hash,
+  };
+}
+
+export function presentPage<T, R>(page: { items: T[]; page: number; perPage: number; total: number }, map: (item: T) => R) {
+  return { data: page.items.map(map), pagination: { page: page.page, per_page: page.perPage, total: page.total } };
+}

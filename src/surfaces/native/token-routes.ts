@@ -1,0 +1,86 @@
+// Management tokens: tenant bearer tokens and server API keys (per tenant), verifier tokens (platform).
+import { Type } from 'typebox';
+import type { Services } from '../../domain/services.js';
+import { actorOf, requirePrincipal, requireTenant } from '../authentication.js';
+import { presentToken } from './presenters.js';
+import { Name, TenantParams, Uuid } from './schemas.js';
+import type { App } from './types.js';
+
+export function registerTokenRoutes(app: App, services: Services): void {
+  app.get(
+    '/api/v1/tenants/:tenantId/tokens',
+    { schema: { tags: ['tokens'], summary: 'List management tokens (admin)', params: TenantParams } },
+    async (request) => {
+      const principal = await requirePrincipal(services, request, ['admin']);
+      await requireTenant(services, principal, request.params.tenantId);
+      return { data: (await services.access.listTokens(request.params.tenantId)).map(presentToken) };
+    },
+  );
+
+  app.post(
+    '/api/v1/tenants/:tenantId/tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create a bearer token (optionally bound to a login) or a server API key (admin)',
+        params: TenantParams,
+        body: Type.Object(
+          { kind: Type.Union([Type.Literal('bearer'), Type.Literal('server')]), login_id: Type.Optional(Uuid), name: Type.Optional(Name) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const principal = await requirePrincipal(services, request, ['admin']);
+      await requireTenant(services, principal, request.params.tenantId);
+      const { token, secret } = await services.access.createToken(
+        {
+          kind: request.body.kind,
+          tenantId: request.params.tenantId,
+          loginId: request.body.login_id ?? null,
+          ...(request.body.name ? { name: request.body.name } : {}),
+        },
+        actorOf(request),
+      );
+      reply.header('cache-control', 'no-store');
+      return reply.status(201).send({ ...presentToken(token), token: secret });
+    },
+  );
+
+  app.delete(
+    '/api/v1/tenants/:tenantId/tokens/:tokenId',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Revoke a management token (admin)',
+        params: Type.Object({ tenantId: Uuid, tokenId: Uuid }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => {
+      const principal = await requirePrincipal(services, request, ['admin']);
+      await requireTenant(services, principal, request.params.tenantId);
+      await services.access.revokeToken(request.params.tenantId, request.params.tokenId, actorOf(request));
+      return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/api/v1/verifier-tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create a platform-wide verifier token for a mail server auth hook (admin)',
+        body: Type.Optional(Type.Object({ name: Type.Optional(Name) }, { additionalProperties: false })),
+      },
+    },
+    async (request, reply) => {
+      await requirePrincipal(services, request, ['admin']);
+      const { token, secret } = await services.access.createToken(
+        { kind: 'verifier', ...(request.body?.name ? { name: request.body.name } : {}) },
+        actorOf(request),
+      );
+      reply.header('cache-control', 'no-store');
+      return reply.status(201).send({ ...presentToken(token), token: secret });
+    },
+  );
+}

@@ -1,0 +1,65 @@
+// POST /api/v1/verify: the JSON verification endpoint for mail servers and gateways.
+import { Type } from 'typebox';
+import type { Protocol } from '../../domain/scopes.js';
+import type { Services } from '../../domain/services.js';
+import { requirePrincipal } from '../authentication.js';
+import { ProtocolSchema } from './schemas.js';
+import type { App } from './types.js';
+
+const VerifyBody = Type.Object(
+  {
+    username: Type.String({ maxLength: 320 }),
+    password: Type.String({ maxLength: 1024 }),
+    protocol: ProtocolSchema,
+    client_ip: Type.Optional(Type.String({ maxLength: 45 })),
+    user_agent: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);
+
+const Allowed = Type.Object({
+  valid: Type.Literal(true),
+  tenant_id: Type.String(),
+  credential_id: Type.String(),
+  login: Type.Union([Type.String(), Type.Null()]),
+  scopes: Type.Array(Type.String()),
+});
+
+// 401 also carries the error body when the verifier token itself is wrong.
+const DeniedOrError = Type.Object({ valid: Type.Optional(Type.Literal(false)) }, { additionalProperties: true });
+
+export function registerVerifyRoute(app: App, services: Services): void {
+  app.post(
+    '/api/v1/verify',
+    {
+      // The hot path: no per-request log lines (failures still log at warn and above).
+      logLevel: 'warn',
+      schema: {
+        tags: ['verify'],
+        summary: 'Is this login valid? (verifier token)',
+        body: VerifyBody,
+        response: { 200: Allowed, 401: DeniedOrError },
+      },
+    },
+    async (request, reply) => {
+      await requirePrincipal(services, request, ['verifier']);
+      const body = request.body;
+      const outcome = await services.verifier.verify({
+        username: body.username,
+        password: body.password,
+        protocol: body.protocol as Protocol,
+        clientIp: body.client_ip ?? request.ip,
+        userAgent: body.user_agent ?? null,
+      });
+      if (!outcome.valid) return reply.status(401).send({ valid: false });
+      services.usage.record(outcome.credential.id, services.context.clock.now().toISOString());
+      return {
+        valid: true as const,
+        tenant_id: outcome.credential.tenantId,
+        credential_id: outcome.credential.id,
+        login: outcome.login,
+        scopes: outcome.credential.scopes,
+      };
+    },
+  );
+}
