@@ -48,7 +48,11 @@ describe.each(DIALECTS)('seed 000 security on %s', (dialect) => {
   it('unknown tenant ids are 404 on every route', async () => {
     for (const tenantId of [randomUUID(), 'not-a-tenant']) {
       for (const route of routes(tenantId)) {
-        const response = await call(server, route.method, route.path, { token: seed.adminToken, body: route.body, headers: { 'x-reauth-token': await issueReauth() } });
+        const response = await call(server, route.method, route.path, {
+          token: seed.adminToken,
+          body: route.body,
+          headers: { 'x-reauth-token': await issueReauth() },
+        });
         expect(response.status, `${route.method} ${route.path}`).toBe(404);
         expect(response.body.error.code).toBe('NOT_FOUND');
       }
@@ -176,11 +180,21 @@ describe.each(DIALECTS)('seed 000 security on %s', (dialect) => {
     expect(versionSwapped.body.error.code).toBe('DECRYPTION_FAILED');
     await server.sql('UPDATE smtp_accounts SET secret_version = ? WHERE id = ?', [mine.secret_version, mine.id]);
 
-    await server.sql('UPDATE smtp_accounts SET ciphertext = ?, nonce = ?, secret_version = ? WHERE id = ?', [theirs.ciphertext, theirs.nonce, theirs.secret_version, mine.id]);
+    await server.sql('UPDATE smtp_accounts SET ciphertext = ?, nonce = ?, secret_version = ? WHERE id = ?', [
+      theirs.ciphertext,
+      theirs.nonce,
+      theirs.secret_version,
+      mine.id,
+    ]);
     const moved = await reveal(server, seed, await issueReauth());
     expect(moved.status).toBe(500);
     expect(moved.body.error.code).toBe('DECRYPTION_FAILED');
-    await server.sql('UPDATE smtp_accounts SET ciphertext = ?, nonce = ?, secret_version = ? WHERE id = ?', [mine.ciphertext, mine.nonce, mine.secret_version, mine.id]);
+    await server.sql('UPDATE smtp_accounts SET ciphertext = ?, nonce = ?, secret_version = ? WHERE id = ?', [
+      mine.ciphertext,
+      mine.nonce,
+      mine.secret_version,
+      mine.id,
+    ]);
 
     // A tampered wrapped data key fails closed as well.
     const [key] = await server.sql<{ wrapped_key: string }>('SELECT wrapped_key FROM tenant_data_keys WHERE tenant_id = ?', [seed.tenantId]);
@@ -200,7 +214,10 @@ describe.each(DIALECTS)('seed 000 security on %s', (dialect) => {
   });
 
   it('the admin password, reauth tokens and SMTP passwords appear in no log line and no audit row', async () => {
-    const reset = await call(server, 'POST', vaultPath(seed.tenantId, '/emergency-reset'), { token: seed.adminToken, body: { incident_id: 'INC-LOG-1', reason: 'log check' } });
+    const reset = await call(server, 'POST', vaultPath(seed.tenantId, '/emergency-reset'), {
+      token: seed.adminToken,
+      body: { incident_id: 'INC-LOG-1', reason: 'log check' },
+    });
     expect(reset.status).toBe(200);
     remember(Buffer.from(reset.body.password, 'base64').toString('utf8'));
     expect(secrets.size).toBeGreaterThan(20);
