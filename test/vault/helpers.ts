@@ -52,7 +52,7 @@ export async function accountRow(server: TestServer, tenantId: string) {
   const rows = await server.sql<Record<string, unknown>>('SELECT * FROM smtp_accounts WHERE tenant_id = ?', [tenantId]);
   expect(rows).toHaveLength(1);
   const row = rows[0] as Record<string, unknown>;
-  return { ...row, secret_version: Number(row.secret_version), data_key_version: Number(row.data_key_version) } as Record<string, unknown> & {
+  return { ...row, secret_version: Number(row.secret_version), data_key_version: Number(row.data_key_version) } as unknown as Record<string, unknown> & {
     id: string;
     ciphertext: string;
     nonce: string;

@@ -159,7 +159,9 @@ describe.each(DIALECTS)('seed 000 security on %s', (dialect) => {
     expect(response.body.password).toBeUndefined();
     const trail = await auditTrail(server, seed);
     expect(trail.body.events[0]).toMatchObject({ event: 'smtp_credentials_decryption_failed', severity: 'critical' });
-    expect(trail.body.events.some((e: { event: string }) => e.event === 'smtp_credentials_accessed' && e.timestamp === clock.now().toISOString())).toBe(false);
+    expect(
+      trail.body.events.some((e: { event: string; timestamp: string }) => e.event === 'smtp_credentials_accessed' && e.timestamp === clock.now().toISOString()),
+    ).toBe(false);
     expect((await accountRow(server, seed.tenantId)).checkout_expires_at).toBeNull();
 
     await server.sql('UPDATE smtp_accounts SET ciphertext = ? WHERE id = ?', [account.ciphertext, account.id]);
