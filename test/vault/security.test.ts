@@ -110,6 +110,24 @@ describe.each(DIALECTS)('seed 000 security on %s', (dialect) => {
     remember(Buffer.from(own.body.password, 'base64').toString('utf8'));
   });
 
+  it("the account's credential row cannot be changed alone through the native API", async () => {
+    const password = await revealAndRemember();
+    const account = await accountRow(server, seed.tenantId);
+    const base = `/api/v1/tenants/${seed.tenantId}/credentials/${account.credential_id}`;
+    for (const [method, suffix, body] of [
+      ['POST', '/hold', undefined],
+      ['POST', '/revoke', { reason: 'sneaky' }],
+      ['POST', '/rotate', {}],
+      ['PATCH', '', { name: 'renamed' }],
+    ] as const) {
+      const response = await call(server, method, `${base}${suffix}`, { token: seed.bearer, ...(body ? { body } : {}) });
+      expect(response.status, `${method} ${suffix}`).toBe(409);
+      expect(response.body.error.code).toBe('INVALID_STATE');
+    }
+    expect(await accountRow(server, seed.tenantId)).toEqual(account);
+    expect(await smtpVerifies(server, seed, password)).toBe(true);
+  });
+
   it('bad bodies are 400 with a code and change nothing', async () => {
     const before = await accountRow(server, seed.tenantId);
     const totalBefore = (await auditTrail(server, seed)).body.total;
