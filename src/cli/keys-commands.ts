@@ -15,13 +15,17 @@ export function registerKeysCommands(program: Command): void {
       'introduce a new root key version and re-wrap every tenant data key with it. Embedded mode appends the version to the key file; ' +
         'with RELAYKEY_MASTER_KEY add v<N+1>:<base64 of 32 bytes> to it on every node first (keep the old versions), restart, then run this',
     )
+    .option('--rewrap-only', 'add no new version: re-wrap whatever is not on the current version yet')
     .option('--json', 'print one JSON object')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { json?: boolean; rewrapOnly?: boolean }) => {
       const result = await withRuntime(async (runtime) => {
         const vault = vaultOf(runtime.services);
         let version: number;
         let mode: 'key_file' | 'environment';
-        if (!runtime.config.masterKey) {
+        if (options.rewrapOnly) {
+          mode = runtime.config.masterKey ? 'environment' : 'key_file';
+          version = runtime.rootKeys.currentVersion;
+        } else if (!runtime.config.masterKey) {
           mode = 'key_file';
           version = appendKeyFileVersion(runtime.config.dataDir).version;
           vault.envelope.reload();

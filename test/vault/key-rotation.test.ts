@@ -78,8 +78,9 @@ describe('keys rotate in embedded mode (key file) on sqlite', () => {
     expect(await server.cliJson(['keys', 'rotate'])).toMatchObject({ root_key_version: 3, rewrapped: 4 });
     for (const tenantId of [...tenants, later]) expect((await reveal(server, seed, await reauth(server, seed), tenantId)).status).toBe(200);
     expect(await server.cliJson(['keys', 'status'])).toEqual({ current_root_key_version: 3, data_keys_by_root_version: { v3: 4 } });
+    expect(await server.cliJson(['keys', 'rotate', '--rewrap-only'])).toMatchObject({ root_key_version: 3, rewrapped: 0 });
     const audit = await server.sql<{ details: string }>("SELECT details FROM audit_events WHERE event = 'root_key.rewrapped'");
-    expect(audit).toHaveLength(2);
+    expect(audit).toHaveLength(3);
   });
 });
 

@@ -31,6 +31,15 @@ describe.each(DIALECTS)('seed 000 SMTP credentials on %s', (dialect) => {
     expect(await smtpVerifies(server, seed, password, seed.smtpUsername, 'api:read')).toBe(false);
   });
 
+  it('the seed 000 routes are in the OpenAPI document', async () => {
+    const document = await call(server, 'GET', '/openapi.json');
+    expect(document.status).toBe(200);
+    const paths = Object.keys(document.body.paths);
+    for (const suffix of ['', '/rotate', '/emergency-reset', '/audit']) {
+      expect(paths).toContain(`/api/v1/platform-admin/tenants/{tenant_id}/smtp-credentials${suffix}`);
+    }
+  });
+
   it('reveals in the seed shape with no-store; a second read inside the checkout returns the same password and the same expires_at', async () => {
     clock.advance(20 * MINUTE); // any earlier checkout has lapsed
     await call(server, 'POST', vaultPath(seed.tenantId, '/rotate'), { token: seed.adminToken, body: { reason: 'fresh start' } });
