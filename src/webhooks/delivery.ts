@@ -51,6 +51,9 @@ export function send(url: string, headers: Record<string, string>, body: string,
       {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'relaykey-webhooks/1' },
+        // A fresh connection each time: every attempt goes through the guarded lookup, and no
+        // stale keep-alive socket turns a healthy receiver into a failure.
+        agent: false,
         lookup: guardedLookup(allowNetworks) as never,
       },
       (response) => {

@@ -25,7 +25,12 @@ describe.each(DIALECTS)('webhook endpoints on %s', (dialect) => {
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('cache-control')).toBe('no-store');
-    expect(created.body).toMatchObject({ tenant_id: seed.tenantId, url: 'http://127.0.0.1:9/hook', events: ['credential.created', 'credential.locked'], enabled: true });
+    expect(created.body).toMatchObject({
+      tenant_id: seed.tenantId,
+      url: 'http://127.0.0.1:9/hook',
+      events: ['credential.created', 'credential.locked'],
+      enabled: true,
+    });
     const secret = created.body.secret as string;
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     const id = created.body.id as string;
