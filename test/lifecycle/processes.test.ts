@@ -30,6 +30,7 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
   async function setUp(): Promise<{ control: TestServer; seed: SeededTenant; env: NodeJS.ProcessEnv }> {
     control = await startTestServer(dialect, { env: { RELAYKEY_JOBS: 'off', RELAYKEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8' } });
     const seed = await seedTenant(control);
+    receiver.received.length = 0;
     await receiver.start();
     const hook = await call(control, 'POST', `/api/v1/tenants/${seed.tenantId}/webhooks`, { token: seed.bearer, body: { url: receiver.url } });
     receiver.secret = hook.body.secret;
@@ -76,7 +77,7 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
     for (const id of committed) expect(deliveredFor.has(id), `credential.created for ${id}`).toBe(true);
     const ids = receiver.accepted.map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
-  });
+  }, 240_000);
 
   it.runIf(dialect === 'postgres' && POSTGRES_URL)(
     'three nodes on one schema: every due revocation, warning, expiry and delivery happens exactly once',
