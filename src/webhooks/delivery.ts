@@ -15,8 +15,11 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 export const RETRY_SCHEDULE_MS = [5_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000, 5 * 3_600_000, 10 * 3_600_000];
 /** A sending node's lease on a row; longer than the timeout so two nodes never send at once. */
 export const LEASE_MS = 60_000;
-const BATCH = 50;
 const PARALLEL = 8;
+/** Rows leased per run: at most four timeouts' worth per worker fit well inside one lease. */
+const BATCH = PARALLEL * 4;
+/** A send may only start while the rest of the lease still covers a whole timeout. */
+const LAST_START_MS = LEASE_MS - DELIVERY_TIMEOUT_MS - 5_000;
 
 /** The delay before the next attempt after `failedAttempts` failures, or null when it is dead. */
 export function retryDelay(failedAttempts: number, random: () => number = Math.random): number | null {
@@ -124,10 +127,17 @@ export async function deliverDueWebhooks(runtime: Runtime, webhooks: WebhookServ
   const claimed = await store.transaction((repositories) =>
     new WebhookRepository(repositories.db, repositories.dialect).claimDue(now.toISOString(), lease, BATCH),
   );
+  const leasedAt = performance.now();
   const queue = [...claimed];
+  let sent = 0;
   const workers = Array.from({ length: Math.min(PARALLEL, queue.length) }, async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) await deliverOne(runtime, webhooks, repo, next, lease);
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      // Past this point another node may take the row once our lease runs out: leave it to them.
+      if (performance.now() - leasedAt > LAST_START_MS) return;
+      await deliverOne(runtime, webhooks, repo, next, lease);
+      sent += 1;
+    }
   });
   await Promise.all(workers);
-  return claimed.length;
+  return sent;
 }

@@ -33,7 +33,8 @@ describe.each(DIALECTS)('credential lifecycle jobs on %s', (dialect) => {
       revoked_reason: string | null;
     };
   const events = async (tenant: SeededTenant, event: string, target: string) =>
-    (await call(server, 'GET', `/api/v1/tenants/${tenant.tenantId}/audit-events?event=${event}&target=${target}`, { token: tenant.bearer })).body.data as Array<{
+    (await call(server, 'GET', `/api/v1/tenants/${tenant.tenantId}/audit-events?event=${event}&target=${target}`, { token: tenant.bearer })).body
+      .data as Array<{
       details: Record<string, unknown>;
       actor: { type: string };
     }>;
@@ -52,7 +53,10 @@ describe.each(DIALECTS)('credential lifecycle jobs on %s', (dialect) => {
   });
 
   it('warns 7 days ahead, then revokes for inactivity; per tenant, per role, and only unused keys', async () => {
-    const roleDays = await call(server, 'PATCH', `/api/v1/tenants/${a.tenantId}`, { token: a.adminToken, body: { settings: { inactivity_days_by_role: { iac: 30 } } } });
+    const roleDays = await call(server, 'PATCH', `/api/v1/tenants/${a.tenantId}`, {
+      token: a.adminToken,
+      body: { settings: { inactivity_days_by_role: { iac: 30 } } },
+    });
     expect(roleDays.status, roleDays.text).toBe(200);
     const tenantDays = await call(server, 'PATCH', `/api/v1/tenants/${b.tenantId}`, { token: b.adminToken, body: { settings: { inactivity_days: 10 } } });
     expect(tenantDays.status).toBe(200);
@@ -62,7 +66,10 @@ describe.each(DIALECTS)('credential lifecycle jobs on %s', (dialect) => {
     const iac = await create(a, { role: 'iac' });
     const short = await create(b, { scopes: ['api:read'] });
     // The vaulted SMTP account is the vault's to rotate; inactivity never retires it.
-    const vaulted = await server.runtime.services.credentials.create({ tenantId: a.tenantId, surface: 'smtp_account', name: 'vault', scopes: ['smtp'] }, CLI_ACTOR);
+    const vaulted = await server.runtime.services.credentials.create(
+      { tenantId: a.tenantId, surface: 'smtp_account', name: 'vault', scopes: ['smtp'] },
+      CLI_ACTOR,
+    );
     const works = async (credential: { secret: string }, username = a.loginAddress, protocol = 'smtp') =>
       (await verify(server, a.verifier, { username, password: credential.secret, protocol })).status;
 

@@ -57,7 +57,9 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
     await first.exited;
     await Promise.all(requests);
 
-    const committed = (await control.sql<{ id: string }>("SELECT id FROM credentials WHERE tenant_id = ? AND name LIKE 'crash-%'", [seed.tenantId])).map((r) => r.id);
+    const committed = (await control.sql<{ id: string }>("SELECT id FROM credentials WHERE tenant_id = ? AND name LIKE 'crash-%'", [seed.tenantId])).map(
+      (r) => r.id,
+    );
     expect(committed.length).toBeGreaterThanOrEqual(created.length);
     for (const id of created) expect(committed).toContain(id);
     const pending = await count(control, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'");
@@ -84,7 +86,8 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
     async () => {
       const { control, seed, env } = await setUp();
       const make = async (name: string) =>
-        (await call(control, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, { token: seed.bearer, body: { name, scopes: ['smtp'] } })).body.id as string;
+        (await call(control, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, { token: seed.bearer, body: { name, scopes: ['smtp'] } })).body
+          .id as string;
       const stale: string[] = [];
       const nearly: string[] = [];
       const expired: string[] = [];
@@ -112,10 +115,10 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
       await Promise.all(nodes.map((n) => n.exited));
 
       const perCredential = async (event: string) =>
-        control.sql<{ target_id: string; n: number }>('SELECT target_id, COUNT(*) AS n FROM audit_events WHERE event = ? AND tenant_id = ? GROUP BY target_id', [
-          event,
-          seed.tenantId,
-        ]);
+        control.sql<{ target_id: string; n: number }>(
+          'SELECT target_id, COUNT(*) AS n FROM audit_events WHERE event = ? AND tenant_id = ? GROUP BY target_id',
+          [event, seed.tenantId],
+        );
       const revocations = (await perCredential('credential.revoked')).filter((r) => stale.includes(r.target_id));
       expect(revocations).toHaveLength(stale.length);
       expect(revocations.every((r) => Number(r.n) === 1)).toBe(true);

@@ -58,6 +58,21 @@ describe.each(DIALECTS)('webhook endpoints on %s', (dialect) => {
     expect((await call(server, 'DELETE', `${path()}/${id}`, { token: seed.bearer })).status).toBe(404);
   });
 
+  it('documents the webhook and job routes in OpenAPI', async () => {
+    const spec = await call(server, 'GET', '/openapi.json');
+    expect(spec.status).toBe(200);
+    for (const route of [
+      '/api/v1/tenants/{tenantId}/webhooks',
+      '/api/v1/tenants/{tenantId}/webhooks/{webhookId}',
+      '/api/v1/tenants/{tenantId}/webhooks/{webhookId}/deliveries',
+      '/api/v1/tenants/{tenantId}/webhook-deliveries/{deliveryId}/redeliver',
+      '/api/v1/jobs',
+      '/api/v1/jobs/runs',
+    ]) {
+      expect(Object.keys(spec.body.paths)).toContain(route);
+    }
+  });
+
   it('the CLI creates an endpoint and prints {id, secret}', async () => {
     const out = await server.cliJson<{ id: string; secret: string; events: string[] }>([
       'webhook',
