@@ -70,7 +70,7 @@ export async function revokeInactiveCredentials(runtime: Runtime): Promise<numbe
         const revoked = await store.transaction(async (repositories) => {
           const current = await repositories.credentials.findById(row.tenant_id, row.id);
           // Used meanwhile, or revoked by someone (another node) first: nothing to do.
-          if (!current || current.status !== 'active' || (current.lastUsedAt ?? current.createdAt) !== row.activity) return null;
+          if (current?.status !== 'active' || (current.lastUsedAt ?? current.createdAt) !== row.activity) return null;
           return runtime.services.credentials.revokeWithin(repositories, current, 'inactivity', SYSTEM_ACTOR);
         });
         if (revoked) {

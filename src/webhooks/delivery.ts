@@ -86,7 +86,7 @@ async function deliverOne(runtime: Runtime, webhooks: WebhookService, repo: Webh
   const endpoint = await repo.findEndpointById(delivery.endpointId);
   const attempts = delivery.attempts + 1;
   let result: SendResult;
-  if (!endpoint || !endpoint.enabled) {
+  if (!endpoint?.enabled) {
     result = { ok: false, statusCode: null, error: endpoint ? 'endpoint disabled' : 'endpoint deleted' };
   } else {
     // The signature timestamp is the wall clock: receivers compare it with theirs.
