@@ -24,6 +24,8 @@ export function inactivityDays(settings: TenantSettings, role: Role | null): num
 export async function revokeInactiveCredentials(runtime: Runtime): Promise<number> {
   const context = runtime.services.context;
   const store = runtime.store;
+  // Uses this node has seen but not yet written count too (other nodes flush every few seconds).
+  await runtime.services.usage.flush();
   const now = context.clock.now();
   const nowIso = now.toISOString();
 
