@@ -1,5 +1,6 @@
 // The environment, parsed once at start; a bad value stops the start with one clear line.
 import { resolve } from 'node:path';
+import { isValidCidr } from './domain/network.js';
 
 export interface Config {
   databaseUrl: string;
@@ -16,6 +17,10 @@ export interface Config {
   reauthMinutes: number;
   /** Months between scheduled rotations of a tenant's vaulted SMTP account. */
   smtpRotationMonths: number;
+  /** RELAYKEY_JOBS=off: no interval timers (tests run jobs directly). */
+  jobsEnabled: boolean;
+  /** RELAYKEY_JOB_INTERVAL_MS: one interval for every job (multi-node tests use short ones). */
+  jobIntervalMs: number | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -27,6 +32,23 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max} (got ${value})`);
   return value;
+}
+
+function jobsSwitch(raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError(`RELAYKEY_JOBS must be on or off (got "${raw}")`);
+}
+
+function networks(raw: string | undefined): string[] {
+  const list = (raw || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const cidr of list) {
+    if (!isValidCidr(cidr)) throw new ConfigError(`RELAYKEY_WEBHOOK_ALLOW_NETWORKS must be a comma list of CIDRs (got "${cidr}")`);
+  }
+  return list;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -48,14 +70,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey: env.RELAYKEY_MASTER_KEY || undefined,
     dataDir,
     redisUrl: env.RELAYKEY_REDIS_URL || undefined,
-    webhookAllowNetworks: (env.RELAYKEY_WEBHOOK_ALLOW_NETWORKS || '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    webhookAllowNetworks: networks(env.RELAYKEY_WEBHOOK_ALLOW_NETWORKS),
     mailBackends: env.RELAYKEY_MAIL_BACKENDS || undefined,
     logLevel,
     adminSessionMinutes: integer(env, 'RELAYKEY_ADMIN_SESSION_MINUTES', 720, 1, 43200),
     reauthMinutes: integer(env, 'RELAYKEY_REAUTH_MINUTES', 5, 1, 60),
     smtpRotationMonths: integer(env, 'RELAYKEY_SMTP_ROTATION_MONTHS', 6, 1, 120),
+    jobsEnabled: jobsSwitch(env.RELAYKEY_JOBS),
+    jobIntervalMs: env.RELAYKEY_JOB_INTERVAL_MS ? integer(env, 'RELAYKEY_JOB_INTERVAL_MS', 0, 50, 86_400_000) : undefined,
   };
 }
