@@ -72,6 +72,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     reauthMinutes: config.reauthMinutes,
     verifierOptions: { cacheTtlMs: config.verifyCacheTtlMs, cacheMaxEntries: 200_000 },
     usageFlushMs: config.usageFlushMs,
+    mailBackends: config.mailBackends,
     ...(redis ? { throttle: new RedisThrottle(redis.client, clock, namespace) } : {}),
     loginHooks: {
       onThrottleError: (error) => {

@@ -5,6 +5,8 @@ import type { Store } from '../storage/store.js';
 import { AccessService } from './access.js';
 import type { DomainContext } from './context.js';
 import { CredentialService } from './credentials.js';
+import type { MailBackendAddresses } from '../config.js';
+import { MailRouter } from './mail-routing.js';
 import { LoginGate, type LoginGateHooks } from './login-gate.js';
 import { ProvisioningService } from './provisioning.js';
 import { TenantService } from './tenants.js';
@@ -25,6 +27,7 @@ export interface Services {
   stats: VerificationStats;
   /** Throttle + verify + bookkeeping: what protocol adapters call for a login. */
   logins: LoginGate;
+  mailRouter: MailRouter;
 }
 
 export interface ServiceOptions {
@@ -35,6 +38,7 @@ export interface ServiceOptions {
   reauthMinutes: number;
   verifierOptions?: VerifierOptions;
   usageFlushMs?: number;
+  mailBackends?: MailBackendAddresses;
   /** Shared counters (Redis) when several nodes serve; in memory otherwise. */
   throttle?: LoginThrottle;
   loginHooks?: LoginGateHooks;
@@ -64,5 +68,6 @@ export function createServices(options: ServiceOptions): Services {
     throttle,
     stats,
     logins: new LoginGate(verifier, throttle, usage, stats, options.clock, options.loginHooks),
+    mailRouter: new MailRouter(context, options.mailBackends ?? {}),
   };
 }
