@@ -16,6 +16,8 @@ export interface Config {
   verifyCacheTtlMs: number;
   /** How often batched last-used times and sessions are written (ms). */
   usageFlushMs: number;
+  /** Failed-login throttling (see domain/throttle.ts for the defaults and their reasons). */
+  throttle: { windowMs: number; ipLimit: number; usernameLimit: number; slowdownAfter: number; maxDelaySeconds: number };
   logLevel: string;
   adminSessionMinutes: number;
   reauthMinutes: number;
@@ -93,6 +95,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailBackends: parseMailBackends(env.RELAYKEY_MAIL_BACKENDS),
     verifyCacheTtlMs: integer(env, 'RELAYKEY_VERIFY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     usageFlushMs: integer(env, 'RELAYKEY_USAGE_FLUSH_MS', 2_000, 100, 60_000),
+    throttle: {
+      windowMs: integer(env, 'RELAYKEY_THROTTLE_WINDOW_SECONDS', 900, 1, 86_400) * 1000,
+      ipLimit: integer(env, 'RELAYKEY_THROTTLE_IP_LIMIT', 20, 1, 100_000),
+      usernameLimit: integer(env, 'RELAYKEY_THROTTLE_USERNAME_LIMIT', 10, 1, 100_000),
+      slowdownAfter: integer(env, 'RELAYKEY_THROTTLE_SLOWDOWN_AFTER', 3, 0, 100_000),
+      maxDelaySeconds: integer(env, 'RELAYKEY_THROTTLE_MAX_DELAY_SECONDS', 30, 1, 300),
+    },
     logLevel,
     adminSessionMinutes: integer(env, 'RELAYKEY_ADMIN_SESSION_MINUTES', 720, 1, 43200),
     reauthMinutes: integer(env, 'RELAYKEY_REAUTH_MINUTES', 5, 1, 60),

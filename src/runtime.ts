@@ -73,7 +73,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     verifierOptions: { cacheTtlMs: config.verifyCacheTtlMs, cacheMaxEntries: 200_000 },
     usageFlushMs: config.usageFlushMs,
     mailBackends: config.mailBackends,
-    ...(redis ? { throttle: new RedisThrottle(redis.client, clock, namespace) } : {}),
+    throttlePolicy: config.throttle,
+    ...(redis ? { throttle: new RedisThrottle(redis.client, clock, namespace, config.throttle) } : {}),
     loginHooks: {
       onThrottleError: (error) => {
         // At most one line a minute: the hot path must not flood the log.

@@ -10,7 +10,7 @@ import { MailRouter } from './mail-routing.js';
 import { LoginGate, type LoginGateHooks } from './login-gate.js';
 import { ProvisioningService } from './provisioning.js';
 import { TenantService } from './tenants.js';
-import { type LoginThrottle, MemoryThrottle } from './throttle.js';
+import { type LoginThrottle, MemoryThrottle, type ThrottlePolicy } from './throttle.js';
 import { UsageRecorder } from './usage.js';
 import { Verifier, type VerifierOptions } from './verification.js';
 import { VerificationStats } from './verification-stats.js';
@@ -39,6 +39,7 @@ export interface ServiceOptions {
   verifierOptions?: VerifierOptions;
   usageFlushMs?: number;
   mailBackends?: MailBackendAddresses;
+  throttlePolicy?: ThrottlePolicy;
   /** Shared counters (Redis) when several nodes serve; in memory otherwise. */
   throttle?: LoginThrottle;
   loginHooks?: LoginGateHooks;
@@ -55,7 +56,7 @@ export function createServices(options: ServiceOptions): Services {
   const tenants = new TenantService(context);
   const verifier = new Verifier(context, options.verifierOptions);
   const usage = new UsageRecorder(context, options.usageFlushMs);
-  const throttle = options.throttle ?? new MemoryThrottle(options.clock);
+  const throttle = options.throttle ?? new MemoryThrottle(options.clock, options.throttlePolicy);
   const stats = new VerificationStats(options.clock);
   return {
     context,
