@@ -19,7 +19,7 @@ export class MailRouter {
   }
 
   private async tenantBackends(tenantId: string): Promise<MailBackendAddresses> {
-    const now = Date.now();
+    const now = this.context.clock.now().getTime();
     const cached = this.tenantCache.get(tenantId);
     if (cached && cached.until > now) return cached.backends;
     const tenant = await this.context.store.tenants.findById(tenantId);
