@@ -20,7 +20,10 @@ describe.each(cases)('login throttling on %s with %s counters', (dialect, _store
   const clock = new ManualClock(new Date());
 
   beforeAll(async () => {
-    server = await startTestServer(dialect, { clock, env: { ...env, RELAYKEY_MAIL_BACKENDS: 'smtp=127.0.0.1:10025,imap=127.0.0.1:10143,pop3=127.0.0.1:10110' } });
+    server = await startTestServer(dialect, {
+      clock,
+      env: { ...env, RELAYKEY_MAIL_BACKENDS: 'smtp=127.0.0.1:10025,imap=127.0.0.1:10143,pop3=127.0.0.1:10110' },
+    });
     seed = await seedTenant(server);
     const created = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, {
       token: seed.bearer,
@@ -106,7 +109,10 @@ describe.each(cases)('login throttling on %s with %s counters', (dialect, _store
       expect(response.headers.get('auth-error-code')).toBe('504 5.5.4');
       expect(response.headers.get('auth-wait')).toBeNull();
     }
-    const patched = await call(server, 'PATCH', `/api/v1/tenants/${seed.tenantId}`, { token: seed.adminToken, body: { mail_backends: { imap: '127.0.0.2:1143' } } });
+    const patched = await call(server, 'PATCH', `/api/v1/tenants/${seed.tenantId}`, {
+      token: seed.adminToken,
+      body: { mail_backends: { imap: '127.0.0.2:1143' } },
+    });
     expect(patched.status).toBe(200);
     clock.advance(MINUTE);
     const imap = await nginx({ 'auth-protocol': 'imap', 'auth-user': seed.loginAddress, 'auth-pass': secret, 'client-ip': '198.51.100.21' });
@@ -115,7 +121,9 @@ describe.each(cases)('login throttling on %s with %s counters', (dialect, _store
     expect(`${imap.headers.get('auth-server')}:${imap.headers.get('auth-port')}`).toBe('127.0.0.2:1143');
     const pop3 = await nginx({ 'auth-protocol': 'pop3', 'auth-user': seed.loginAddress, 'auth-pass': secret, 'client-ip': '198.51.100.21' });
     expect(`${pop3.headers.get('auth-server')}:${pop3.headers.get('auth-port')}`).toBe('127.0.0.1:10110');
-    const wrongToken = await fetch(`${server.url}/auth/nginx`, { headers: { authorization: `Bearer ${seed.bearer}`, 'auth-method': 'plain', 'auth-protocol': 'smtp' } });
+    const wrongToken = await fetch(`${server.url}/auth/nginx`, {
+      headers: { authorization: `Bearer ${seed.bearer}`, 'auth-method': 'plain', 'auth-protocol': 'smtp' },
+    });
     expect(wrongToken.status).toBe(403);
   });
 });
