@@ -134,7 +134,7 @@ export async function startDovecot(
   dir: string,
   relaykeyUrl: string,
   verifierToken: string,
-): Promise<ChildService & { ports: { imap: number; pop3: number }; log: () => string }> {
+): Promise<ChildService & { ports: { imap: number; pop3: number }; log: () => string; authSocket: string }> {
   const ports = { imap: await freePort(), pop3: await freePort() };
   for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub), { recursive: true });
   // Dovecot's auth worker runs as the `dovecot` user: it must reach the files (not their siblings).
@@ -154,6 +154,7 @@ export async function startDovecot(
       INSTANCE: ports.imap,
       IMAP_PORT: ports.imap,
       POP3_PORT: ports.pop3,
+      AUTH_SOCKET: join(dir, 'run', 'sasl-auth'),
       MAIL_UID: 65534,
       MAIL_GID: 65534,
     }),
@@ -172,7 +173,37 @@ export async function startDovecot(
     await child.stop();
     throw new Error(`dovecot did not start: ${child.output()} ${log()} (${error})`);
   }
-  return { ...child, ports, log };
+  return { ...child, ports, log, authSocket: join(dir, 'run', 'sasl-auth') };
+}
+
+/**
+ * One PLAIN login over Dovecot's SASL auth socket, spoken exactly as Postfix's smtpd does
+ * (smtpd_sasl_type = dovecot): service=smtp, the client's IP, the initial response.
+ */
+export async function dovecotSaslLogin(socketPath: string, user: string, password: string, clientIp = '127.0.0.1'): Promise<'OK' | 'FAIL'> {
+  const socket = createConnection(socketPath);
+  let received = '';
+  const reply = new Promise<'OK' | 'FAIL'>((resolve, reject) => {
+    socket.on('data', (chunk) => {
+      received += String(chunk);
+      const match = /^(OK|FAIL)\t1(\t|$)/m.exec(received);
+      if (match) resolve(match[1] as 'OK' | 'FAIL');
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`auth socket closed: ${received}`)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const initial = Buffer.from(`\u0000${user}\u0000${password}`, 'utf8').toString('base64');
+  socket.write(`VERSION\t1\t1\nCPID\t${process.pid}\n`);
+  socket.write(`AUTH\t1\tPLAIN\tservice=smtp\trip=${clientIp}\tlip=127.0.0.1\tnologin\tresp=${initial}\n`);
+  try {
+    return await reply;
+  } finally {
+    socket.destroy();
+  }
 }
 
 export interface SinkMessage {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
-import { type ChildService, ensureMailTools, run, startDovecot, startLineSink, startNginx, startSmtpSink } from '../helpers/mail.js';
+import { type ChildService, dovecotSaslLogin, ensureMailTools, run, startDovecot, startLineSink, startNginx, startSmtpSink } from '../helpers/mail.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 
 // curl exit codes: 0 = done, 67 = the server refused the login.
@@ -15,7 +15,7 @@ describe.each(DIALECTS)('mail servers authenticating through relaykey on %s', (d
   let server: TestServer;
   let seed: SeededTenant;
   let nginx: ChildService & { ports: { smtp: number; imap: number; pop3: number } };
-  let dovecot: ChildService & { ports: { imap: number; pop3: number }; log: () => string };
+  let dovecot: ChildService & { ports: { imap: number; pop3: number }; log: () => string; authSocket: string };
   let smtpSink: Awaited<ReturnType<typeof startSmtpSink>>;
   let imapSink: Awaited<ReturnType<typeof startLineSink>>;
   let pop3Sink: Awaited<ReturnType<typeof startLineSink>>;
@@ -140,5 +140,18 @@ describe.each(DIALECTS)('mail servers authenticating through relaykey on %s', (d
     const sessions = await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/credentials/${imapKey.id}/sessions`, { token: seed.bearer });
     expect(sessions.status).toBe(200);
     expect(sessions.body.data).toEqual([expect.objectContaining({ ip_address: '127.0.0.1', protocol: 'imap', active: true })]);
+  });
+
+  it('Postfix-style SASL through Dovecot: service smtp needs the smtp scope', async () => {
+    const smtpKey = await credential(['smtp']);
+    const imapKey = await credential(['imap']);
+    expect(await dovecotSaslLogin(dovecot.authSocket, seed.loginAddress, smtpKey.secret)).toBe('OK');
+    // Fresh client IPs: Dovecot's own auth penalty grows per IP on failures.
+    expect(await dovecotSaslLogin(dovecot.authSocket, seed.loginAddress, imapKey.secret, '192.0.2.51')).toBe('FAIL');
+    expect(await dovecotSaslLogin(dovecot.authSocket, seed.loginAddress, `${smtpKey.secret.slice(0, -2)}qq`, '192.0.2.52')).toBe('FAIL');
+    // The client IP Postfix passes reaches relaykey's sessions.
+    await server.runtime.services.usage.flush();
+    const sessions = await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/credentials/${smtpKey.id}/sessions`, { token: seed.bearer });
+    expect(sessions.body.data).toEqual([expect.objectContaining({ ip_address: '127.0.0.1', protocol: 'smtp' })]);
   });
 });
