@@ -11,7 +11,14 @@ export interface Config {
   dataDir: string;
   redisUrl: string | undefined;
   webhookAllowNetworks: string[];
-  mailBackends: string | undefined;
+  /** Where nginx sends an authenticated client, per protocol (RELAYKEY_MAIL_BACKENDS). */
+  mailBackends: MailBackendAddresses;
+  /** Bound on how stale a cached verify answer may be when no invalidation arrives (ms). */
+  verifyCacheTtlMs: number;
+  /** How often batched last-used times and sessions are written (ms). */
+  usageFlushMs: number;
+  /** Failed-login throttling (see domain/throttle.ts for the defaults and their reasons). */
+  throttle: { windowMs: number; ipLimit: number; usernameLimit: number; slowdownAfter: number; maxDelaySeconds: number };
   logLevel: string;
   adminSessionMinutes: number;
   reauthMinutes: number;
@@ -24,6 +31,41 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+export type MailProtocol = 'smtp' | 'imap' | 'pop3';
+export interface MailBackendAddress {
+  host: string;
+  port: number;
+}
+export type MailBackendAddresses = Partial<Record<MailProtocol, MailBackendAddress>>;
+
+/** Parses one `ip:port` (IPv6 as `[::1]:25`); nginx needs an IP literal in Auth-Server. */
+export function parseBackendAddress(value: string): MailBackendAddress | null {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(value.trim());
+  if (!match) return null;
+  const host = (match[1] ?? match[2]) as string;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return null;
+  if (match[2] && host.split('.').some((octet) => Number(octet) > 255)) return null;
+  return { host, port };
+}
+
+/** `smtp=127.0.0.1:10025,imap=127.0.0.1:10143,pop3=127.0.0.1:10110` */
+export function parseMailBackends(raw: string | undefined): MailBackendAddresses {
+  const backends: MailBackendAddresses = {};
+  if (!raw) return backends;
+  for (const part of raw.split(',')) {
+    if (!part.trim()) continue;
+    const [name, address] = part.split('=', 2).map((s) => s.trim());
+    if (name !== 'smtp' && name !== 'imap' && name !== 'pop3') {
+      throw new ConfigError(`RELAYKEY_MAIL_BACKENDS: unknown protocol "${name}" (use smtp, imap, pop3)`);
+    }
+    const parsed = address ? parseBackendAddress(address) : null;
+    if (!parsed) throw new ConfigError(`RELAYKEY_MAIL_BACKENDS: ${name} must be IP:PORT (got "${address ?? ''}")`);
+    backends[name] = parsed;
+  }
+  return backends;
+}
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -71,7 +113,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     redisUrl: env.RELAYKEY_REDIS_URL || undefined,
     webhookAllowNetworks: networks(env.RELAYKEY_WEBHOOK_ALLOW_NETWORKS),
-    mailBackends: env.RELAYKEY_MAIL_BACKENDS || undefined,
+    mailBackends: parseMailBackends(env.RELAYKEY_MAIL_BACKENDS),
+    verifyCacheTtlMs: integer(env, 'RELAYKEY_VERIFY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    usageFlushMs: integer(env, 'RELAYKEY_USAGE_FLUSH_MS', 2_000, 100, 60_000),
+    throttle: {
+      windowMs: integer(env, 'RELAYKEY_THROTTLE_WINDOW_SECONDS', 900, 1, 86_400) * 1000,
+      ipLimit: integer(env, 'RELAYKEY_THROTTLE_IP_LIMIT', 20, 1, 100_000),
+      usernameLimit: integer(env, 'RELAYKEY_THROTTLE_USERNAME_LIMIT', 10, 1, 100_000),
+      slowdownAfter: integer(env, 'RELAYKEY_THROTTLE_SLOWDOWN_AFTER', 3, 0, 100_000),
+      maxDelaySeconds: integer(env, 'RELAYKEY_THROTTLE_MAX_DELAY_SECONDS', 30, 1, 300),
+    },
     logLevel,
     adminSessionMinutes: integer(env, 'RELAYKEY_ADMIN_SESSION_MINUTES', 720, 1, 43200),
     reauthMinutes: integer(env, 'RELAYKEY_REAUTH_MINUTES', 5, 1, 60),

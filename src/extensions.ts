@@ -6,7 +6,10 @@ import { jobsExtension } from './jobs/extension.js';
 import { lifecycleJobs } from './jobs/lifecycle-jobs.js';
 import { jobRegistry } from './jobs/registry.js';
 import { vaultJobs } from './jobs/vault-jobs.js';
+import { registerNginxAuthRoute } from './protocol/nginx/auth-http-route.js';
 import { runtimeExtensions } from './runtime.js';
+import { registerSessionRoutes } from './surfaces/native/session-routes.js';
+import { registerStatsRoutes } from './surfaces/native/stats-routes.js';
 import { vaultExtension } from './vault-extension.js';
 import { webhooksExtension } from './webhooks/extension.js';
 
@@ -17,6 +20,8 @@ export function registerExtensions(): void {
   registered = true;
   // Webhooks before jobs: the delivery job needs the webhook service installed.
   runtimeExtensions.push(vaultExtension, webhooksExtension, jobsExtension);
+  // Mail-server logins: nginx auth_http, credential sessions and verification stats.
+  runtimeExtensions.push({ name: 'protocol', surfaces: [registerNginxAuthRoute, registerSessionRoutes, registerStatsRoutes] });
   jobRegistry.push(...vaultJobs, ...lifecycleJobs);
   cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands);
 }
