@@ -37,6 +37,10 @@ async function authenticateServer(services: Services, request: FastifyRequest): 
 export async function registerSeed001(app: App, services: Services): Promise<void> {
   await app.register(async (scoped: App) => {
     scoped.setErrorHandler((error, request, reply) => sendEnvelopeError(request, reply, error));
+    // Clients call `list` with no body at all; validate that as an empty object.
+    scoped.addHook('preValidation', async (request) => {
+      if (request.body === undefined) request.body = {};
+    });
 
     const scopeOf = async (request: FastifyRequest): Promise<CredentialScope> => {
       const principal = await authenticateServer(services, request);

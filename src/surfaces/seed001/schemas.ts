@@ -7,7 +7,7 @@ const Kind = Type.Union([Type.Literal('SMTP'), Type.Literal('API')], { descripti
 const NullableTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 const CredentialUuid = Type.String({ minLength: 1, maxLength: 100, description: 'UUID of the credential' });
 
-export const ListBody = Type.Optional(Type.Object({}, { additionalProperties: false }));
+export const ListBody = Type.Object({}, { additionalProperties: false, description: 'No parameters; the body may be omitted' });
 export const CreateBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'Human-readable name' }),
