@@ -1,7 +1,7 @@
 // Seed 001 (server credentials, X-Server-API-Key) contract: every documented field, type, status
 // and prefix, the error envelope, and the behaviour behind them through /api/v1/verify.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
+import { type ApiResponse, call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 import { expectDocumented, expectNoChange, ISO_SECONDS } from './helpers.js';
 
@@ -26,7 +26,7 @@ describe.each(DIALECTS)('seed 001 server credentials on %s', (dialect) => {
     });
   const check = (password: string, protocol: string, username = 'anything-at-all') => verify(server, seed.verifier, { username, password, protocol });
 
-  function expectError(response: { status: number; body: any }, status: number, pattern?: RegExp) {
+  function expectError(response: ApiResponse, status: number, pattern?: RegExp) {
     expect(response.status).toBe(status);
     expect(Object.keys(response.body).sort()).toEqual(['code', 'message', 'request_id', 'status']);
     expect(response.body.status).toBe('error');
