@@ -90,7 +90,8 @@ export async function registerSeed003(app: App, services: Services): Promise<voi
       const scope = await scopeOf(request);
       const key = await services.credentials.get(scope, request.params.id);
       if (key.status !== 'revoked') await services.credentials.revoke(scope, key.id, 'revoked through /api/v1/account/api_key', actorOf(request));
-      return reply.status(200).send(null);
+      // No payload at all (not `null`): the seed documents an empty body.
+      return reply.status(200).send(undefined as unknown as null);
     },
   );
 }
