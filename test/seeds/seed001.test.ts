@@ -176,6 +176,18 @@ describe.each(DIALECTS)('seed 001 server credentials on %s', (dialect) => {
     });
   });
 
+  it('regenerating a held credential keeps it held: release it to use the new key', async () => {
+    const created = await post('create', { name: 'Held then regenerated', hold: true });
+    const regenerated = await post('regenerate', { uuid: created.body.data.uuid });
+    expect(regenerated.status).toBe(200);
+    const list = await post('list');
+    expect(list.body.data.find((c: { uuid: string }) => c.uuid === regenerated.body.data.new_uuid)).toMatchObject({ hold: true });
+    expect((await check(regenerated.body.data.key, 'smtp')).status).toBe(401);
+    await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials/${regenerated.body.data.new_uuid}/unhold`, { token: seed.bearer });
+    expect((await check(regenerated.body.data.key, 'smtp')).status).toBe(200);
+    expect((await check(created.body.data.key, 'smtp')).status).toBe(401);
+  });
+
   it('answers authentication failures in the envelope', async () => {
     await expectNoChange(server, async () => {
       expectError(await post('list', undefined, null), 401, /X-Server-API-Key/);

@@ -57,6 +57,6 @@ export const ErrorReply = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), request_id: Type.String() }),
 });
 
-export const ERROR_REPLIES = { 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply, 429: ErrorReply };
+export const ERROR_REPLIES = { 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply, 409: ErrorReply, 429: ErrorReply };
 
 export const MOBILE_SCOPES_TEXT = MOBILE_SCOPES.join(', ');

@@ -74,4 +74,4 @@ export const ErrorReply = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), request_id: Type.String() }),
 });
 
-export const ERROR_REPLIES = { 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply };
+export const ERROR_REPLIES = { 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply, 409: ErrorReply };
