@@ -44,12 +44,12 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
 }
 
 export async function migrateToLatest(handle: DatabaseHandle): Promise<string[]> {
-  // Kysely looks for its migration tables in every schema unless told which one: with several
-  // schemas in one database (tests, shared clusters) it would find another schema's tables.
+  // Kysely's table check looks across all schemas; pin its own tables to the schema we write
+  // to, or a database with several relaykey schemas (tests, staging) confuses it.
   let migrationTableSchema: string | undefined;
   if (handle.dialect === 'postgres') {
-    const result = await sql<{ schema: string }>`select current_schema() as schema`.execute(handle.db);
-    migrationTableSchema = result.rows[0]?.schema ?? undefined;
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(handle.db);
+    migrationTableSchema = rows[0]?.schema;
   }
   const migrator = new Migrator({
     db: handle.db,
