@@ -194,6 +194,11 @@ describe.each(DIALECTS)('seed 001 server credentials on %s', (dialect) => {
       expectError(await post('create', { name: 'x' }, 'vml_not-a-key'), 401);
       expectError(await post('create', { name: 'x' }, seed.bearer), 403);
       expectError(await post('create', { name: 'x' }, seed.verifier), 403);
+      // Authentication comes before the body is looked at.
+      expectError(await post('create', { name: '' }, null), 401);
+      expectError(await post('regenerate', { nonsense: true }, seed.bearer), 403);
+      // Unknown operations under the base path keep the envelope.
+      expectError(await post('delete', { uuid: 'x' }), 404, /no route/);
       // A bearer in Authorization is not a server key.
       expectError(await call(server, 'POST', '/api/v1/credentials/list', { token: seed.server }), 401);
     });

@@ -195,6 +195,9 @@ describe.each(DIALECTS)('seed 002 smtp credentials on %s', (dialect) => {
       expectError(await call(server, 'GET', BASE, { token: 'rm_nope' }), 401);
       expectError(await call(server, 'GET', BASE, { token: seed.bearer }), 403, /bound to a mailbox login/);
       expectError(await create({ name: 'x', scopes: ['smtp'] }, seed.bearer), 403, /bound to a mailbox login/);
+      // Authentication comes before the body is looked at.
+      expectError(await call(server, 'POST', BASE, { body: { scopes: [] } }), 401);
+      expectError(await create({ scopes: [] }, seed.bearer), 403);
       expectError(await call(server, 'GET', BASE, { token: seed.server }), 403);
       expectError(await call(server, 'GET', BASE, { token: seed.adminToken }), 403);
     });

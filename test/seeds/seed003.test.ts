@@ -265,6 +265,9 @@ describe.each(DIALECTS)('seed 003 account api keys on %s', (dialect) => {
       expectError(await create({ role: 'standard', name: 'x' }, 'rkb_bogus'), 401);
       expectError(await create({ role: 'standard', name: 'x' }, seed.server), 403);
       expectError(await create({ role: 'standard', name: 'x' }, seed.adminToken), 403);
+      // Authentication comes before the body is looked at.
+      expectError(await call(server, 'POST', BASE, { body: { role: 'nope' } }), 401);
+      expectError(await create({ role: 'nope' }, seed.server), 403);
     });
   });
 
