@@ -14,6 +14,8 @@ export interface Config {
   logLevel: string;
   adminSessionMinutes: number;
   reauthMinutes: number;
+  /** Months between scheduled rotations of a tenant's vaulted SMTP account. */
+  smtpRotationMonths: number;
 }
 
 export class ConfigError extends Error {}
@@ -54,5 +56,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     adminSessionMinutes: integer(env, 'RELAYKEY_ADMIN_SESSION_MINUTES', 720, 1, 43200),
     reauthMinutes: integer(env, 'RELAYKEY_REAUTH_MINUTES', 5, 1, 60),
+    smtpRotationMonths: integer(env, 'RELAYKEY_SMTP_ROTATION_MONTHS', 6, 1, 120),
   };
 }

@@ -132,6 +132,17 @@ export class CredentialService {
     return credential;
   }
 
+  /** The vaulted SMTP account's row changes only with its ciphertext (domain/vault.ts), never alone. */
+  private changeable(credential: Credential): Credential {
+    if (credential.surface === 'smtp_account') {
+      throw new AppError(
+        'INVALID_STATE',
+        "this credential is the tenant's vaulted SMTP account; rotate or reset it through /api/v1/platform-admin/tenants/{tenant_id}/smtp-credentials",
+      );
+    }
+    return credential;
+  }
+
   async get(scope: CredentialScope, id: string): Promise<Credential> {
     return this.visible(await this.context.store.credentials.findById(scope.tenantId, id), scope);
   }
@@ -154,7 +165,7 @@ export class CredentialService {
 
   async update(scope: CredentialScope, id: string, changes: UpdateCredentialInput, actor: Actor): Promise<Credential> {
     const updated = await this.context.store.transaction(async (repositories) => {
-      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
       if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be changed');
       if (changes.scopes && current.role) throw new AppError('INVALID_STATE', 'scopes of a role-based credential come from its role');
       const next = await repositories.credentials.update(id, { ...changes, updatedAt: this.now() });
@@ -176,7 +187,7 @@ export class CredentialService {
 
   async setHeld(scope: CredentialScope, id: string, held: boolean, actor: Actor): Promise<Credential> {
     const updated = await this.context.store.transaction(async (repositories) => {
-      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
       if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be held or released');
       if (current.held === held) return current;
       const next = await repositories.credentials.update(id, { held, updatedAt: this.now() }, { onlyIfActive: true });
@@ -227,7 +238,7 @@ export class CredentialService {
 
   async revoke(scope: CredentialScope, id: string, reason: string, actor: Actor): Promise<Credential> {
     const revoked = await this.context.store.transaction(async (repositories) => {
-      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
       const next = await this.revokeWithin(repositories, current, reason, actor);
       if (!next) throw new AppError('INVALID_STATE', 'the credential is already revoked');
       return next;
@@ -247,7 +258,7 @@ export class CredentialService {
     actor: Actor,
   ): Promise<{ old: Credential; issued: IssuedCredential }> {
     const result = await this.context.store.transaction(async (repositories) => {
-      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
       if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be rotated');
       const grace = options.gracePeriodSeconds ?? 0;
       const graceUntil = grace > 0 ? new Date(this.context.clock.now().getTime() + grace * 1000).toISOString() : null;
