@@ -10,6 +10,7 @@ import { registerNginxAuthRoute } from './protocol/nginx/auth-http-route.js';
 import { runtimeExtensions } from './runtime.js';
 import { registerSessionRoutes } from './surfaces/native/session-routes.js';
 import { registerStatsRoutes } from './surfaces/native/stats-routes.js';
+import { seedSurfacesExtension } from './surfaces/seed-surfaces.js';
 import { vaultExtension } from './vault-extension.js';
 import { webhooksExtension } from './webhooks/extension.js';
 
@@ -22,6 +23,8 @@ export function registerExtensions(): void {
   runtimeExtensions.push(vaultExtension, webhooksExtension, jobsExtension);
   // Mail-server logins: nginx auth_http, credential sessions and verification stats.
   runtimeExtensions.push({ name: 'protocol', surfaces: [registerNginxAuthRoute, registerSessionRoutes, registerStatsRoutes] });
+  // The seed API surfaces 001, 002 and 003 beside the native API.
+  runtimeExtensions.push(seedSurfacesExtension);
   jobRegistry.push(...vaultJobs, ...lifecycleJobs);
   cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands);
 }

@@ -1,5 +1,6 @@
 // Verify-only credentials: issued once, stored as a keyed hash, held, revoked and rotated.
 import { randomUUID } from 'node:crypto';
+import { randomBase62 } from '../crypto/base62.js';
 import { generateKey, KEY_PREFIXES, type KeyPrefix, keyHint } from '../crypto/key-format.js';
 import { AppError, notFound } from '../errors.js';
 import type { Repositories } from '../storage/store.js';
@@ -14,6 +15,13 @@ export const SURFACE_PREFIX: Record<Surface, KeyPrefix> = {
   seed003: KEY_PREFIXES.seed003Secret,
   smtp_account: KEY_PREFIXES.smtpAccount,
 };
+
+/** Seed 003 keys log in with a public Key (the username) plus the secret; the Key is not secret. */
+export const PUBLIC_KEY_PREFIX = 'rkk_';
+
+export function generatePublicKey(): string {
+  return `${PUBLIC_KEY_PREFIX}${randomBase62(32)}`;
+}
 
 export interface CreateCredentialInput {
   tenantId: string;
@@ -73,7 +81,7 @@ export class CredentialService {
       name: input.name,
       scopes,
       role: input.role ?? null,
-      publicKey: input.publicKey ?? null,
+      publicKey: input.publicKey ?? (surface === 'seed003' ? generatePublicKey() : null),
       keyHash: this.context.hashSecret(secret),
       keyHint: keyHint(secret),
       held: input.held ?? false,
