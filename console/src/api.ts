@@ -234,7 +234,15 @@ export type Loose = Record<string, unknown>;
 
 function listOf(body: unknown): Loose[] {
   if (Array.isArray(body)) return body as Loose[];
-  const object = body as { data?: unknown; items?: unknown; jobs?: unknown; runs?: unknown; sessions?: unknown; deliveries?: unknown; webhooks?: unknown } | null;
+  const object = body as {
+    data?: unknown;
+    items?: unknown;
+    jobs?: unknown;
+    runs?: unknown;
+    sessions?: unknown;
+    deliveries?: unknown;
+    webhooks?: unknown;
+  } | null;
   for (const key of ['data', 'items', 'jobs', 'runs', 'sessions', 'deliveries', 'webhooks'] as const) {
     const value = object?.[key];
     if (Array.isArray(value)) return value as Loose[];
@@ -252,7 +260,8 @@ export const api = {
   auth: {
     login: (input: { email: string; password: string; totp_code?: string }) =>
       request<{ token: string; expires_at: string }>('POST', '/api/v1/auth/login', { body: input, anonymous: true }),
-    reauth: (input: { password: string; totp_code?: string }) => request<{ reauth_token: string; expires_at: string }>('POST', '/api/v1/auth/reauth', { body: input }),
+    reauth: (input: { password: string; totp_code?: string }) =>
+      request<{ reauth_token: string; expires_at: string }>('POST', '/api/v1/auth/reauth', { body: input }),
     logout: () => request<void>('POST', '/api/v1/auth/logout'),
   },
   tenants: {
@@ -271,7 +280,8 @@ export const api = {
     create: (tenantId: string, input: CredentialInput) => request<CreatedCredential>('POST', `${tenantPath(tenantId)}/credentials`, { body: input }),
     hold: (tenantId: string, id: string) => request<Credential>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/hold`),
     unhold: (tenantId: string, id: string) => request<Credential>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/unhold`),
-    revoke: (tenantId: string, id: string, reason: string) => request<Credential>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/revoke`, { body: { reason } }),
+    revoke: (tenantId: string, id: string, reason: string) =>
+      request<Credential>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/revoke`, { body: { reason } }),
     rotate: (tenantId: string, id: string, gracePeriodSeconds: number) =>
       request<CreatedCredential & { replaced: Credential }>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/rotate`, {
         body: { grace_period_seconds: gracePeriodSeconds },
@@ -294,9 +304,11 @@ export const api = {
     list: async (tenantId: string) => listOf(await request<unknown>('GET', `${tenantPath(tenantId)}/webhooks`)),
     create: (tenantId: string, input: { url: string; events?: string[] }) => request<Loose>('POST', `${tenantPath(tenantId)}/webhooks`, { body: input }),
     get: (tenantId: string, webhookId: string) => request<Loose>('GET', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`),
-    update: (tenantId: string, webhookId: string, patch: Loose) => request<Loose>('PATCH', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`, { body: patch }),
+    update: (tenantId: string, webhookId: string, patch: Loose) =>
+      request<Loose>('PATCH', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`, { body: patch }),
     remove: (tenantId: string, webhookId: string) => request<void>('DELETE', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`),
-    deliveries: async (tenantId: string, webhookId: string) => listOf(await request<unknown>('GET', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}/deliveries`)),
+    deliveries: async (tenantId: string, webhookId: string) =>
+      listOf(await request<unknown>('GET', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}/deliveries`)),
     redeliver: (tenantId: string, deliveryId: string) => request<Loose>('POST', `${tenantPath(tenantId)}/webhook-deliveries/${enc(deliveryId)}/redeliver`),
   },
   jobs: {

@@ -87,9 +87,9 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
   const admin = session.kind === 'admin';
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), main.current?.focus())}>
+      <button type="button" class="skip" onClick={() => main.current?.focus()}>
         Skip to content
-      </a>
+      </button>
       <header class="top">
         <a class="brand" href={admin ? '#/' : href(`/tenants/${session.tenantId}/credentials`)}>
           relaykey

@@ -21,7 +21,6 @@ export function useLoad<T>(load: () => Promise<T>, inputs: unknown[]): Loaded<T>
       (data) => mine === generation.current && setState({ data, error: null, loading: false }),
       (error) => mine === generation.current && setState({ data: undefined, error, loading: false }),
     );
-    // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names the inputs
   }, inputs);
   useEffect(run, [run]);
   return { ...state, reload: run };
@@ -44,7 +43,11 @@ export function Notice({ error, what }: { error: unknown; what?: string }) {
   if (!error) return null;
   const unavailable = error instanceof ApiError && error.unavailable;
   return (
-    <p class={unavailable ? 'notice notice-info' : 'notice notice-error'} role={unavailable ? 'status' : 'alert'} data-testid={unavailable ? 'unavailable' : 'error'}>
+    <p
+      class={unavailable ? 'notice notice-info' : 'notice notice-error'}
+      role={unavailable ? 'status' : 'alert'}
+      data-testid={unavailable ? 'unavailable' : 'error'}
+    >
       {describeError(error, what)}
     </p>
   );

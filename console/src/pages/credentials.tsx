@@ -25,7 +25,13 @@ const SCOPES = ['smtp', 'imap', 'pop3', 'api:read', 'api:write', 'app', 'interna
 const ROLES = ['standard', 'send_only', 'read_only', 'iac'];
 const PER_PAGE = 50;
 
-function CreateCredential({ tenantId, logins, loginId, onClose, onCreated }: {
+function CreateCredential({
+  tenantId,
+  logins,
+  loginId,
+  onClose,
+  onCreated,
+}: {
   tenantId: string;
   logins: Login[];
   loginId: string | null;

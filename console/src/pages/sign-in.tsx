@@ -1,5 +1,5 @@
 // Sign-in: platform admins with email, password and (when enabled) TOTP; tenant managers with a tenant token.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, type Session, startSession } from '../api';
 import { describeError, formValue, type Submit } from '../ui';
 
@@ -8,6 +8,14 @@ export function SignIn({ message, onSignedIn }: { message: string | null; onSign
   const [needTotp, setNeedTotp] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+
+  const firstField = useRef<HTMLInputElement>(null);
+  useEffect(() => firstField.current?.focus(), [mode]);
+
+  function switchMode(next: 'admin' | 'token') {
+    setMode(next);
+    setError(null);
+  }
 
   async function signInAdmin(event: Submit) {
     event.preventDefault();
@@ -28,7 +36,11 @@ export function SignIn({ message, onSignedIn }: { message: string | null; onSign
         setError('This admin uses two-factor sign-in: enter the 6-digit code from your authenticator app.');
         requestAnimationFrame(() => document.getElementById('totp')?.focus());
       } else if (failure instanceof ApiError && failure.code === 'INVALID_LOGIN') {
-        setError(needTotp ? 'The email, password or authenticator code is wrong. Check them and try again.' : 'The email or password is wrong. Check them and try again.');
+        setError(
+          needTotp
+            ? 'The email, password or authenticator code is wrong. Check them and try again.'
+            : 'The email or password is wrong. Check them and try again.',
+        );
       } else {
         setError(describeError(failure));
       }
@@ -71,10 +83,10 @@ export function SignIn({ message, onSignedIn }: { message: string | null; onSign
       <fieldset class="mode">
         <legend>Sign in as</legend>
         <label class="inline">
-          <input type="radio" name="mode" checked={mode === 'admin'} onChange={() => (setMode('admin'), setError(null))} /> Platform admin
+          <input type="radio" name="mode" checked={mode === 'admin'} onChange={() => switchMode('admin')} /> Platform admin
         </label>
         <label class="inline">
-          <input type="radio" name="mode" checked={mode === 'token'} onChange={() => (setMode('token'), setError(null))} /> Tenant manager (API token)
+          <input type="radio" name="mode" checked={mode === 'token'} onChange={() => switchMode('token')} /> Tenant manager (API token)
         </label>
       </fieldset>
       {error ? (
@@ -86,7 +98,7 @@ export function SignIn({ message, onSignedIn }: { message: string | null; onSign
         <form onSubmit={signInAdmin} class="stack" aria-label="Admin sign-in">
           <label>
             Email
-            <input name="email" type="email" autoComplete="username" required autoFocus />
+            <input ref={firstField} name="email" type="email" autoComplete="username" required />
           </label>
           <label>
             Password
@@ -106,7 +118,7 @@ export function SignIn({ message, onSignedIn }: { message: string | null; onSign
         <form onSubmit={signInToken} class="stack" aria-label="Token sign-in">
           <label>
             Tenant bearer token
-            <input name="token" type="password" autoComplete="off" required />
+            <input ref={firstField} name="token" type="password" autoComplete="off" required />
           </label>
           <label>
             Tenant ID
