@@ -297,7 +297,9 @@ export const api = {
     audit: (tenantId: string) => request<{ events: VaultAuditEvent[]; total: number }>('GET', `${vaultPath(tenantId)}/audit`),
   },
   audit: {
-    list: (tenantId: string, filter: AuditFilter) => request<Page<AuditEvent>>('GET', `${tenantPath(tenantId)}/audit-events`, { query: { ...filter } }),
+    /** tenantId null: the platform's own trail (admin sign-ins, re-authentication, platform tokens). */
+    list: (tenantId: string | null, filter: AuditFilter) =>
+      request<Page<AuditEvent>>('GET', tenantId ? `${tenantPath(tenantId)}/audit-events` : '/api/v1/audit-events', { query: { ...filter } }),
     verify: (tenantId?: string) => request<ChainCheck>('GET', '/api/v1/audit/verify', { query: { tenant_id: tenantId } }),
   },
   webhooks: {

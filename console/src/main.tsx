@@ -72,6 +72,7 @@ function Pages({ route, session }: { route: Route; session: Session }) {
   if (first === 'tenants' && !second) return <TenantsPage route={route} />;
   if (first === 'tenants' && second) return <TenantPages tenantId={second} tab={third ?? 'settings'} route={route} />;
   if (first === 'jobs') return <JobsPage />;
+  if (first === 'audit') return <AuditPage tenantId={null} route={route} />;
   return <NotFound />;
 }
 
@@ -105,6 +106,9 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
               </a>
               <a href="#/jobs" aria-current={route.parts[0] === 'jobs' ? 'page' : undefined}>
                 Jobs
+              </a>
+              <a href="#/audit" aria-current={route.parts[0] === 'audit' ? 'page' : undefined}>
+                Audit
               </a>
             </>
           ) : (

@@ -36,19 +36,26 @@ export function ChainStatus({ check }: { check: ChainCheck }) {
   );
 }
 
-export function AuditPage({ tenantId, route }: { tenantId: string; route: Route }) {
+export function AuditPage({ tenantId, route }: { tenantId: string | null; route: Route }) {
+  const base = tenantId ? `/tenants/${tenantId}/audit` : '/audit';
   const q = route.query;
   const page = Math.max(1, Number(q.get('page') ?? '1') || 1);
   const filter = Object.fromEntries(FILTERS.map((f) => [f, q.get(f) ?? undefined]).filter(([, v]) => v)) as Record<string, string>;
   const key = q.toString();
   const events = useLoad(() => api.audit.list(tenantId, { ...filter, page, per_page: PER_PAGE }), [tenantId, key]);
   const admin = currentSession()?.kind === 'admin';
-  const chain = useLoad(() => (admin ? api.audit.verify(tenantId) : Promise.resolve(null)), [tenantId, admin]);
+  const chain = useLoad(() => (admin ? api.audit.verify(tenantId ?? undefined) : Promise.resolve(null)), [tenantId, admin]);
+
+  const verifyButton = admin ? (
+    <button type="button" class="secondary" onClick={chain.reload}>
+      Verify {tenantId ? 'chain' : 'all chains'} again
+    </button>
+  ) : null;
 
   function apply(event: Submit) {
     event.preventDefault();
     const form = event.currentTarget;
-    navigate(`/tenants/${tenantId}/audit`, {
+    navigate(base, {
       event: formValue(form, 'event').replace(/\s+/g, '') || undefined,
       actor: formValue(form, 'actor') || undefined,
       severity: formValue(form, 'severity') || undefined,
@@ -59,13 +66,17 @@ export function AuditPage({ tenantId, route }: { tenantId: string; route: Route 
 
   return (
     <section>
-      <TenantHeading tenantId={tenantId} title="Audit">
-        {admin ? (
-          <button type="button" class="secondary" onClick={chain.reload}>
-            Verify chain again
-          </button>
-        ) : null}
-      </TenantHeading>
+      {tenantId ? (
+        <TenantHeading tenantId={tenantId} title="Audit">
+          {verifyButton}
+        </TenantHeading>
+      ) : (
+        <div class="page-head">
+          <h1 tabIndex={-1}>Platform audit</h1>
+          {verifyButton}
+        </div>
+      )}
+      {tenantId ? null : <p class="muted">Admin sign-ins, re-authentication and platform tokens. Each tenant's own trail is on its Audit tab.</p>}
       <Notice error={chain.error} what="Chain verification" />
       {chain.data ? <ChainStatus check={chain.data} /> : null}
       <form class="filters" onSubmit={apply} aria-label="Filter audit events" key={key}>
@@ -96,7 +107,7 @@ export function AuditPage({ tenantId, route }: { tenantId: string; route: Route 
         </label>
         <div class="row end">
           <button type="submit">Apply filters</button>
-          <button type="button" class="secondary" onClick={() => navigate(`/tenants/${tenantId}/audit`)}>
+          <button type="button" class="secondary" onClick={() => navigate(base)}>
             Clear
           </button>
         </div>
@@ -129,7 +140,7 @@ export function AuditPage({ tenantId, route }: { tenantId: string; route: Route 
             page={events.data.pagination.page}
             perPage={events.data.pagination.per_page}
             total={events.data.pagination.total}
-            go={(next) => navigate(`/tenants/${tenantId}/audit`, { ...filter, page: next })}
+            go={(next) => navigate(base, { ...filter, page: next })}
           />
         </>
       ) : null}
