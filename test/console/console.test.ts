@@ -48,6 +48,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     verifier = (await call(server, 'POST', '/api/v1/verifier-tokens', { token: adminToken, body: { name: 'console test' } })).body.token;
     browser = await launchBrowser();
     page = await browser.context.newPage();
+    page.setDefaultTimeout(10_000);
     errors = watchErrors(page);
   });
 
@@ -130,7 +131,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     await page.getByRole('button', { name: 'Create tenant' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Name', { exact: true }).fill(tenantName);
-    await dialog.getByLabel('Domain').fill(domain);
+    await dialog.getByLabel(/^Domain/).fill(domain);
     await dialog.getByLabel('Webmail URL').fill(`https://mail.${domain}`);
     await dialog.getByRole('button', { name: 'Create tenant' }).click();
     await page
@@ -310,7 +311,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     if (vaultRevealed) await page.locator('tr[data-event*="smtp"]').first().waitFor();
     await screenshot(page, '10-audit');
 
-    await page.getByLabel('Event').fill('credential.revoked');
+    await page.getByLabel('Event', { exact: true }).fill('credential.revoked');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.waitForURL(/event=credential.revoked/);
     await page.locator('tbody tr[data-event]').first().waitFor();
@@ -363,6 +364,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
   it('ends an expired session visibly and signs out', async () => {
     await page.getByRole('link', { name: 'Tenants', exact: true }).click();
     await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+    await page.getByRole('cell', { name: tenantName }).waitFor();
     await server.sql('UPDATE admin_sessions SET expires_at = ?', ['2000-01-01T00:00:00.000Z']);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
     const message = page.getByTestId('session-message');

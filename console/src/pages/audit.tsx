@@ -90,11 +90,12 @@ export function AuditPage({ tenantId, route }: { tenantId: string | null; route:
         </label>
         <label>
           Severity
-          <select name="severity" defaultValue={filter.severity ?? ''}>
-            <option value="">Any</option>
-            <option value="info">info</option>
-            <option value="warning">warning</option>
-            <option value="critical">critical</option>
+          <select name="severity">
+            {['', 'info', 'warning', 'critical'].map((severity) => (
+              <option key={severity} value={severity} selected={(filter.severity ?? '') === severity}>
+                {severity || 'Any'}
+              </option>
+            ))}
           </select>
         </label>
         <label>

@@ -94,10 +94,10 @@ function CreateCredential({
           </label>
           <label>
             Login
-            <select name="login_id" defaultValue={loginId ?? ''}>
+            <select name="login_id">
               <option value="">Whole tenant (no login)</option>
               {logins.map((login) => (
-                <option key={login.id} value={login.id}>
+                <option key={login.id} value={login.id} selected={login.id === loginId}>
                   {login.address}
                 </option>
               ))}

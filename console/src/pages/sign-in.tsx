@@ -122,7 +122,7 @@ export function SignIn({ message, onSignedIn }: { message: string | null; onSign
           </label>
           <label>
             Tenant ID
-            <input name="tenant" required pattern="[0-9a-fA-F-]{36}" />
+            <input name="tenant" required pattern="[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}" />
           </label>
           <button type="submit" disabled={busy}>
             {busy ? 'Signing in…' : 'Sign in'}

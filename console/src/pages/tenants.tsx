@@ -80,7 +80,7 @@ export function TenantsPage({ route }: { route: Route }) {
       </div>
       <form
         class="row"
-        aria-label="Search tenants"
+        aria-label="Tenant search"
         onSubmit={(event: Submit) => {
           event.preventDefault();
           navigate('/tenants', { search: formValue(event.currentTarget, 'search') || undefined });
