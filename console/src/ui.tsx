@@ -28,7 +28,7 @@ export function useLoad<T>(load: () => Promise<T>, inputs: unknown[]): Loaded<T>
 
 export function describeError(error: unknown, what = 'This'): string {
   if (error instanceof ApiError) {
-    if (error.unavailable) return `${what} is not available on this server yet: the API endpoint answered 404. It arrives with a later relaykey release.`;
+    if (error.unavailable) return `${what}: not available on this server yet (its API endpoint answered 404). It arrives with a later relaykey release.`;
     if (error.status === 403) return `Not allowed: ${error.message}. Your sign-in does not permit this action.`;
     if (error.code === 'REAUTH_REQUIRED') return 'Re-authentication is required or has expired. Confirm your password again.';
     if (error.code === 'RATE_LIMITED') return 'Too many requests: wait a moment and try again.';

@@ -2,6 +2,7 @@
 // real server: sign-in, tenants, credentials (secret shown once, verified, revoked), the SMTP
 // vault, audit, the other pages, and the clear messages for wrong password, expiry and "forbidden".
 import { randomUUID } from 'node:crypto';
+import { authenticator } from 'otplib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, verify } from '../helpers/api.js';
@@ -123,6 +124,40 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     if (stats.status === 404) await page.getByTestId('unavailable').first().waitFor();
     else await page.getByTestId('chart').waitFor();
     await screenshot(page, '02-overview');
+  });
+
+  it('draws the verification chart and top denied clients from the stats contract', async () => {
+    const real = await call(server, 'GET', '/api/v1/stats/verifications?minutes=60', { token: adminToken });
+    if (real.status === 404) {
+      // The stats module is on another branch: answer its agreed shape from the test (in the
+      // browser only) so the chart is still drawn and checked; the real endpoint replaces this.
+      console.warn('\n*** /api/v1/stats/verifications is not on this branch: the chart is checked against the agreed response shape served by the test ***\n');
+      const start = Date.now() - 60 * 60_000;
+      const series = Array.from({ length: 60 }, (_, i) => ({
+        minute: new Date(start + i * 60_000).toISOString().slice(0, 16) + ':00.000Z',
+        allowed: (i * 7) % 23,
+        denied: i % 10 === 0 ? 9 : i % 3,
+      }));
+      await page.route('**/api/v1/stats/verifications?*', (route) =>
+        route.fulfill({
+          json: {
+            series,
+            top_denied_clients: [
+              { ip: '203.0.113.9', denied: 42 },
+              { ip: '198.51.100.4', denied: 7 },
+            ],
+          },
+        }),
+      );
+    }
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByTestId('chart').waitFor();
+    expect(await page.locator('svg[data-testid="chart"] rect.bar-allowed').count()).toBeGreaterThan(0);
+    expect(await page.locator('svg[data-testid="chart"] rect.bar-denied').count()).toBeGreaterThan(0);
+    expect(await page.locator('figcaption').textContent()).toMatch(/Allowed: \d+.*Denied: \d+/);
+    if (real.status === 404) await page.getByRole('cell', { name: '203.0.113.9' }).waitFor();
+    await screenshot(page, '02b-overview-chart');
+    await page.unrouteAll();
   });
 
   it('creates a tenant, edits its settings and adds a login', async () => {
@@ -290,6 +325,21 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     await password.waitFor({ state: 'detached' });
     expect(await page.content()).not.toContain(shown);
     vaultRevealed = true;
+
+    await page.getByRole('button', { name: 'Emergency reset…' }).click();
+    const reset = page.getByRole('dialog', { name: 'Emergency reset' });
+    await reset.getByLabel('Incident ID').fill('INC-CONSOLE-1');
+    await reset.getByLabel('Reason').fill('console test');
+    const confirm = reset.getByRole('button', { name: 'Reset the SMTP password' });
+    await reset.getByLabel(/Type the tenant name/).fill('not the name');
+    expect(await confirm.isDisabled()).toBe(true);
+    await reset.getByLabel(/Type the tenant name/).fill(tenantName);
+    expect(await confirm.isEnabled()).toBe(true);
+    await confirm.click();
+    await page.getByTestId('smtp-password').waitFor();
+    await page.getByTestId('countdown').waitFor();
+    await screenshot(page, '09b-smtp-emergency-reset');
+    await page.getByRole('button', { name: 'Hide password' }).click();
   });
 
   it('finds every step in the audit view, with the chain verified, and filters it', async () => {
@@ -396,6 +446,40 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     await screenshot(page, '16-forbidden');
     // Nothing in the page looks like a stack trace.
     expect(await page.locator('body').textContent()).not.toMatch(/\bat .+:\d+:\d+|TypeError|undefined/);
+  });
+
+  it('asks for the authenticator code when the admin has TOTP', async () => {
+    const totpSecret = authenticator.generateSecret();
+    const email = `totp-${randomUUID().slice(0, 8)}@relaykey.test`;
+    await server.cliJson(['admin', 'create', '--email', email, '--password', PASSWORD, '--totp-secret', totpSecret]);
+    // A fresh load: the in-memory session of the previous step is gone.
+    await page.goto(consoleUrl());
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page
+      .getByTestId('sign-in-error')
+      .filter({ hasText: /authenticator app/ })
+      .waitFor();
+    expect(await page.evaluate(`document.activeElement?.getAttribute('name')`)).toBe('totp');
+    await page.getByLabel('Authenticator code').fill('000000' === authenticator.generate(totpSecret) ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page
+      .getByTestId('sign-in-error')
+      .filter({ hasText: /authenticator code is wrong/ })
+      .waitFor();
+    // A code is valid for its 30-second step only: do not type one that is about to roll over.
+    const leftInStep = 30_000 - (Date.now() % 30_000);
+    if (leftInStep < 3_000) await new Promise((resolve) => setTimeout(resolve, leftInStep + 250));
+    await page.getByLabel('Authenticator code').fill(authenticator.generate(totpSecret));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page
+      .getByRole('heading', { name: 'Overview', level: 1 })
+      .waitFor()
+      .catch(async (error) => {
+        throw new Error(`TOTP sign-in did not reach the overview; the page says: ${await page.locator('body').textContent()}`, { cause: error });
+      });
+    expect(await page.getByTestId('who').textContent()).toBe(email);
   });
 
   it('logged no script errors and no CSP violations', () => {
