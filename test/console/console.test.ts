@@ -485,6 +485,56 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     await screenshot(page, '13-jobs');
   });
 
+  it('lists webhook endpoints, deliveries and redelivers; shows job runs (stand-in answers until those modules land)', async (context) => {
+    const hooks = await call(server, 'GET', `/api/v1/tenants/${tenantId}/webhooks`, { token: adminToken });
+    const jobs = await call(server, 'GET', '/api/v1/jobs', { token: adminToken });
+    if (hooks.status !== 404 || jobs.status !== 404) {
+      context.skip(); // the real modules are merged: the page test above runs against them
+      return;
+    }
+    console.warn('\n*** Webhooks and jobs are not on this branch: their pages are checked against stand-in answers in the agreed paths ***\n');
+    const calls: string[] = [];
+    const at = new Date().toISOString();
+    await page.route(
+      (url) => /\/webhooks|\/webhook-deliveries|\/api\/v1\/jobs/.test(url.pathname),
+      async (route) => {
+        const request = route.request();
+        const path = new URL(request.url()).pathname;
+        calls.push(`${request.method()} ${path}`);
+        if (path.endsWith('/webhooks'))
+          return route.fulfill({
+            json: { data: [{ id: 'wh_1', url: 'https://hooks.example.test/rk', events: ['credential.revoked'], enabled: true, created_at: at }] },
+          });
+        if (path.endsWith('/deliveries'))
+          return route.fulfill({
+            json: { data: [{ id: 'dl_1', event_type: 'credential.revoked', status: 'failed', attempts: 3, response_status: 500, created_at: at }] },
+          });
+        if (path.endsWith('/redeliver')) return route.fulfill({ status: 202, json: { id: 'dl_2', status: 'pending' } });
+        if (path.endsWith('/jobs/runs'))
+          return route.fulfill({ json: { data: [{ id: 'run_1', job: 'checkout-expiry', started_at: at, finished_at: at, outcome: 'ok', items: 2 }] } });
+        if (path.endsWith('/jobs'))
+          return route.fulfill({
+            json: { data: [{ name: 'checkout-expiry', interval_ms: 30_000, last_run: { started_at: at, finished_at: at, outcome: 'ok', items: 2 } }] },
+          });
+        return route.fallback();
+      },
+    );
+    await go(`/tenants/${tenantId}/logins`);
+    await tab('Webhooks').click();
+    await page.getByRole('cell', { name: 'https://hooks.example.test/rk' }).waitFor();
+    await page.getByRole('button', { name: 'Deliveries' }).click();
+    await page.getByRole('cell', { name: 'failed' }).waitFor();
+    await page.getByRole('button', { name: 'Redeliver' }).click();
+    await page.getByRole('status').filter({ hasText: 'queued again' }).waitFor();
+    expect(calls).toContain(`POST /api/v1/tenants/${tenantId}/webhook-deliveries/dl_1/redeliver`);
+    await screenshot(page, '12b-webhooks-deliveries');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
+    await page.getByRole('table', { name: 'Jobs and their last run' }).getByRole('cell', { name: 'checkout-expiry' }).waitFor();
+    await page.getByRole('table', { name: 'Recent job runs' }).getByRole('cell', { name: 'checkout-expiry' }).waitFor();
+    await screenshot(page, '13b-jobs-runs');
+    await page.unrouteAll();
+  });
+
   it('stays readable on a narrow window', async () => {
     await page.setViewportSize({ width: 380, height: 820 });
     await go(`/tenants/${tenantId}/credentials`);
@@ -523,6 +573,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     await page.getByRole('heading', { name: /Credentials/, level: 1 }).waitFor();
     expect(await page.getByTestId('who').textContent()).toContain(tenantName);
     await tab('Settings').click();
+    await page.getByLabel('Webmail URL').fill(`https://manager.${domain}`);
     await page.getByRole('button', { name: 'Save settings' }).click();
     const error = page.getByTestId('error');
     await error.waitFor();

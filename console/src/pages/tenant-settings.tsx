@@ -5,37 +5,45 @@ import { Loading, Notice, type Submit, Success, TenantHeading, formValue, useLoa
 
 const PROTOCOLS: Protocol[] = ['smtp', 'imap', 'pop3'];
 
-function readForm(form: HTMLFormElement): TenantInput {
+/** Only what changed goes into the PATCH, so the audit trail names the fields really changed. */
+function changes(form: HTMLFormElement, tenant: Tenant): TenantInput {
   const data = new FormData(form);
-  const connection_info: TenantInput['connection_info'] = {};
+  const patch: TenantInput = {};
+  const name = formValue(form, 'name');
+  if (name !== tenant.name) patch.name = name;
+  const domain = formValue(form, 'domain') || null;
+  if (domain !== tenant.domain) patch.domain = domain;
+  const webmail = formValue(form, 'webmail_url') || null;
+  if (webmail !== tenant.webmail_url) patch.webmail_url = webmail;
+  const connection: NonNullable<TenantInput['connection_info']> = {};
   const backends: Partial<Record<Protocol, string>> = {};
   for (const protocol of PROTOCOLS) {
-    const server = formValue(form, `${protocol}_server`);
-    const port = Number(formValue(form, `${protocol}_port`));
-    const securePort = Number(formValue(form, `${protocol}_secure_port`));
-    connection_info[protocol] = {
-      ...(server ? { server_name: server } : {}),
-      ...(port ? { port } : {}),
-      ...(securePort ? { secure_port: securePort } : {}),
+    const before = tenant.connection_info[protocol];
+    const after = {
+      server_name: formValue(form, `${protocol}_server`),
+      port: Number(formValue(form, `${protocol}_port`)),
+      secure_port: Number(formValue(form, `${protocol}_secure_port`)),
       enabled: data.get(`${protocol}_enabled`) === 'on',
     };
+    const changed = Object.fromEntries(
+      Object.entries(after).filter(([key, value]) => value !== before[key as keyof typeof before] && value !== '' && value !== 0),
+    );
+    if (Object.keys(changed).length) connection[protocol] = changed;
     const backend = formValue(form, `${protocol}_backend`);
     if (backend) backends[protocol] = backend;
   }
+  if (Object.keys(connection).length) patch.connection_info = connection;
+  const nextBackends = Object.keys(backends).length ? backends : null;
+  if (JSON.stringify(nextBackends) !== JSON.stringify(tenant.mail_backends ?? null)) patch.mail_backends = nextBackends;
   const inactivity = Number(formValue(form, 'inactivity_days'));
-  return {
-    name: formValue(form, 'name'),
-    domain: formValue(form, 'domain') || null,
-    webmail_url: formValue(form, 'webmail_url') || null,
-    connection_info,
-    mail_backends: Object.keys(backends).length ? backends : null,
-    ...(inactivity ? { settings: { inactivity_days: inactivity } } : {}),
-  };
+  if (inactivity && inactivity !== tenant.settings.inactivity_days) patch.settings = { inactivity_days: inactivity };
+  return patch;
 }
 
-function SettingsForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (tenant: Tenant) => void }) {
+function SettingsForm({ tenant: initial }: { tenant: Tenant }) {
+  const [tenant, setTenant] = useState(initial);
   const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
+  const [saved, setSaved] = useState<string | false>(false);
   const [busy, setBusy] = useState(false);
   async function submit(event: Submit) {
     event.preventDefault();
@@ -43,8 +51,12 @@ function SettingsForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (tenant: T
     setError(null);
     setSaved(false);
     try {
-      onSaved(await api.tenants.update(tenant.id, readForm(event.currentTarget)));
-      setSaved(true);
+      const patch = changes(event.currentTarget, tenant);
+      if (Object.keys(patch).length === 0) setSaved('Nothing changed.');
+      else {
+        setTenant(await api.tenants.update(tenant.id, patch));
+        setSaved('Settings saved.');
+      }
     } catch (failure) {
       setError(failure);
     } finally {
@@ -101,7 +113,7 @@ function SettingsForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (tenant: T
         );
       })}
       <Notice error={error} what="Changing settings" />
-      {saved ? <Success>Settings saved.</Success> : null}
+      {saved ? <Success>{saved}</Success> : null}
       <div class="row">
         <button type="submit" disabled={busy}>
           Save settings
@@ -123,7 +135,7 @@ export function TenantSettingsPage({ tenantId }: { tenantId: string }) {
           <p class="muted small">
             Tenant ID <code>{tenant.data.id}</code>
           </p>
-          <SettingsForm key={tenant.data.id} tenant={tenant.data} onSaved={() => undefined} />
+          <SettingsForm key={tenant.data.id} tenant={tenant.data} />
         </>
       ) : null}
     </section>
