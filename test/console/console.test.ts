@@ -76,6 +76,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toMatch(/javascript/);
     expect(script.headers.get('content-security-policy')).toBe(csp);
+    expect((await fetch(`${server.url}/console/`)).headers.get('x-frame-options')).toBe('DENY');
     const missing = await fetch(`${server.url}/console/assets/nope.js`);
     expect(missing.status).toBe(404);
 
