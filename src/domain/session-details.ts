@@ -21,6 +21,17 @@ type GeoLookup = (ip: string) => { country: string } | null;
 let geoLookup: GeoLookup | null = null;
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
 
+/**
+ * Mail clients ua-parser-js does not name on its own (it reads Thunderbird as "Mozilla 5.0"):
+ * tried before its own rules.
+ */
+const MAIL_CLIENTS = {
+  browser: [
+    [/\b(thunderbird)\/([\w.]+)/i, /\b(microsoft outlook)[ /]([\w.]+)/i],
+    [UAParser.BROWSER.NAME, UAParser.BROWSER.VERSION],
+  ],
+};
+
 function isPublic(ip: string): boolean {
   try {
     let address = ipaddr.parse(ip);
@@ -49,7 +60,7 @@ export function countryOf(ip: string): { country: string; countryIsoCode: string
 }
 
 export function clientDetails(ip: string, rawUserAgent: string): ClientDetails {
-  const parsed = new UAParser(rawUserAgent).getResult();
+  const parsed = new UAParser(rawUserAgent, MAIL_CLIENTS).getResult();
   return {
     userAgentFamily: parsed.browser.name ?? (rawUserAgent ? 'Other' : ''),
     userAgentVersion: parsed.browser.version ?? '',

@@ -1,5 +1,6 @@
 // Real server processes: a kill -9 with deliveries pending loses nothing, and three nodes on one
-// PostgreSQL schema handle every due revocation, warning, expiry and delivery exactly once.
+// PostgreSQL schema handle every due revocation, warning, expiry, delivery and vault rotation
+// (scheduled and checkout-expiry) exactly once.
 import { afterEach, describe, expect, it } from 'vitest';
 import { DAY } from '../../src/clock.js';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
@@ -82,7 +83,7 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
   }, 240_000);
 
   it.runIf(dialect === 'postgres' && POSTGRES_URL)(
-    'three nodes on one schema: every due revocation, warning, expiry and delivery happens exactly once',
+    'three nodes on one schema: every due revocation, warning, expiry, delivery and SMTP rotation happens exactly once',
     async () => {
       const { control, seed, env } = await setUp();
       const make = async (name: string) =>
@@ -100,6 +101,29 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
       await control.sql("UPDATE credentials SET created_at = ? WHERE name LIKE 'stale-%'", [daysAgo(100)]);
       await control.sql("UPDATE credentials SET created_at = ? WHERE name LIKE 'nearly-%'", [daysAgo(85)]);
       await control.sql("UPDATE credentials SET expires_at = ? WHERE name LIKE 'expired-%'", [daysAgo(1)]);
+      // Vaulted SMTP accounts of further tenants (no webhook endpoints): some due for their
+      // scheduled rotation, some with a checkout that has expired.
+      const tenant = async (name: string) => {
+        const created = await call(control, 'POST', '/api/v1/tenants', { token: seed.adminToken, body: { name, domain: `${name}.test` } });
+        expect(created.status, created.text).toBe(201);
+        return created.body.id as string;
+      };
+      const scheduled: string[] = [];
+      const checkedOut: string[] = [];
+      for (let i = 0; i < 6; i += 1) {
+        scheduled.push(await tenant(`scheduled-${i}`));
+        checkedOut.push(await tenant(`checkout-${i}`));
+      }
+      const accountsBefore = new Map(
+        (await control.sql<{ tenant_id: string; credential_id: string }>('SELECT tenant_id, credential_id FROM smtp_accounts')).map((r) => [
+          r.tenant_id,
+          r.credential_id,
+        ]),
+      );
+      for (const id of scheduled) await control.sql('UPDATE smtp_accounts SET next_rotation = ? WHERE tenant_id = ?', [daysAgo(1), id]);
+      for (const id of checkedOut) {
+        await control.sql('UPDATE smtp_accounts SET checkout_expires_at = ?, checkout_admin_id = NULL WHERE tenant_id = ?', [daysAgo(0.01), id]);
+      }
 
       const nodes = await Promise.all([spawnServer(env), spawnServer(env), spawnServer(env)]);
       children.push(...nodes);
@@ -107,7 +131,8 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
         (await count(control, "SELECT COUNT(*) AS n FROM credentials WHERE status = 'revoked' AND revoked_reason = 'inactivity'")) === stale.length &&
         (await count(control, "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'credential.inactivity_warning'")) === nearly.length &&
         (await count(control, "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'credential.expired'")) === expired.length &&
-        (await count(control, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status <> 'delivered'")) === 0;
+        (await count(control, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status <> 'delivered'")) === 0 &&
+        (await count(control, "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'smtp_credentials_rotated'")) === scheduled.length + checkedOut.length;
       await waitFor(settled, 90_000, 'the cluster to handle every due item');
       // Keep the three nodes racing for a while longer: nothing more may happen.
       await new Promise((r) => setTimeout(r, 4_000));
@@ -144,6 +169,36 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
       expect(itemsOf('inactivity-revocation')).toBe(stale.length + nearly.length);
       expect(itemsOf('credential-expiry')).toBe(expired.length);
       expect(itemsOf('webhook-delivery')).toBe(rows.length);
+
+      // Vault rotations: each due account rotated once, by the job its reason names.
+      const rotations = await control.sql<{ tenant_id: string; details: string }>(
+        "SELECT tenant_id, details FROM audit_events WHERE event = 'smtp_credentials_rotated'",
+      );
+      const typeOf = new Map<string, string[]>();
+      for (const row of rotations) typeOf.set(row.tenant_id, [...(typeOf.get(row.tenant_id) ?? []), String(JSON.parse(row.details).rotation_type)]);
+      expect([...typeOf.keys()].sort()).toEqual([...scheduled, ...checkedOut].sort());
+      for (const id of scheduled) expect(typeOf.get(id)).toEqual(['automated']);
+      for (const id of checkedOut) expect(typeOf.get(id)).toEqual(['checkout_expiry']);
+      expect(itemsOf('smtp-scheduled-rotation')).toBe(scheduled.length);
+      expect(itemsOf('checkout-expiry')).toBe(checkedOut.length);
+      const accountsAfter = await control.sql<{ tenant_id: string; credential_id: string; secret_version: number; checkout_expires_at: string | null }>(
+        'SELECT tenant_id, credential_id, secret_version, checkout_expires_at FROM smtp_accounts',
+      );
+      for (const account of accountsAfter) {
+        const rotated = scheduled.includes(account.tenant_id) || checkedOut.includes(account.tenant_id);
+        expect(account.credential_id !== accountsBefore.get(account.tenant_id), account.tenant_id).toBe(rotated);
+        expect(account.checkout_expires_at).toBeNull();
+        // The replaced SMTP credential was revoked exactly once.
+        if (rotated) {
+          const old = accountsBefore.get(account.tenant_id);
+          expect(await count(control, "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'credential.revoked' AND target_id = ?", [old])).toBe(1);
+          expect(
+            await count(control, "SELECT COUNT(*) AS n FROM credentials WHERE tenant_id = ? AND status = 'active' AND surface = 'smtp_account'", [
+              account.tenant_id,
+            ]),
+          ).toBe(1);
+        }
+      }
       expect(await count(control, "SELECT COUNT(*) AS n FROM job_runs WHERE outcome = 'error'")).toBe(0);
     },
     240_000,

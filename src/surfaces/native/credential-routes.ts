@@ -6,6 +6,7 @@ import { isValidCidr } from '../../domain/network.js';
 import type { Role, Scope } from '../../domain/scopes.js';
 import type { Services } from '../../domain/services.js';
 import { AppError } from '../../errors.js';
+import { readEmptyBodyAsObject } from '../empty-body.js';
 import { actorOf, loginScopeOf, type requirePrincipal, requireTenantPrincipal } from '../authentication.js';
 import { presentCredential, presentPage } from './presenters.js';
 import { Metadata, Name, Networks, NullableTimestamp, PageQuery, Reason, RoleSchema, Scopes, TenantParams, Uuid } from './schemas.js';
@@ -25,7 +26,7 @@ function checkExpiry(expiresAt: string | null | undefined, now: Date): void {
   }
 }
 
-export function registerCredentialRoutes(app: App, services: Services): void {
+export async function registerCredentialRoutes(app: App, services: Services): Promise<void> {
   async function scopeFor(request: Parameters<typeof requirePrincipal>[1], tenantId: string): Promise<{ principal: Principal; scope: CredentialScope }> {
     const principal = await requireTenantPrincipal(services, request, tenantId, ['admin', 'bearer']);
     return { principal, scope: { tenantId, loginId: loginScopeOf(principal) } };
@@ -185,24 +186,28 @@ export function registerCredentialRoutes(app: App, services: Services): void {
     },
   );
 
-  app.post(
-    '/api/v1/tenants/:tenantId/credentials/:credentialId/rotate',
-    {
-      schema: {
-        tags: ['credentials'],
-        summary: 'Issue a successor and revoke this one in one transaction; the old secret may keep working for a grace period',
-        params: CredentialParams,
-        body: Type.Optional(
-          Type.Object({ grace_period_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) }, { additionalProperties: false }),
-        ),
+  // The options are optional: no body, or an empty JSON one, means `{}` (no grace period).
+  await app.register(async (scoped: App) => {
+    readEmptyBodyAsObject(scoped);
+    scoped.post(
+      '/api/v1/tenants/:tenantId/credentials/:credentialId/rotate',
+      {
+        schema: {
+          tags: ['credentials'],
+          summary: 'Issue a successor and revoke this one in one transaction; the old secret may keep working for a grace period',
+          params: CredentialParams,
+          body: Type.Optional(
+            Type.Object({ grace_period_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) }, { additionalProperties: false }),
+          ),
+        },
       },
-    },
-    async (request, reply) => {
-      const { scope } = await scopeFor(request, request.params.tenantId);
-      const grace = request.body?.grace_period_seconds ?? 0;
-      const { old, issued } = await services.credentials.rotate(scope, request.params.credentialId, { gracePeriodSeconds: grace }, actorOf(request));
-      reply.header('cache-control', 'no-store');
-      return reply.status(201).send({ ...presentCredential(issued.credential, now()), secret: issued.secret, replaced: presentCredential(old, now()) });
-    },
-  );
+      async (request, reply) => {
+        const { scope } = await scopeFor(request, request.params.tenantId);
+        const grace = request.body?.grace_period_seconds ?? 0;
+        const { old, issued } = await services.credentials.rotate(scope, request.params.credentialId, { gracePeriodSeconds: grace }, actorOf(request));
+        reply.header('cache-control', 'no-store');
+        return reply.status(201).send({ ...presentCredential(issued.credential, now()), secret: issued.secret, replaced: presentCredential(old, now()) });
+      },
+    );
+  });
 }

@@ -9,6 +9,7 @@ import type { Services } from '../../domain/services.js';
 import { AppError } from '../../errors.js';
 import { actorOf } from '../authentication.js';
 import { listAllCredentials } from '../compat.js';
+import { readEmptyBodyAsObject } from '../empty-body.js';
 import { toAppError } from '../http-errors.js';
 import type { App } from '../native/types.js';
 import { presentCreated, presentCredential } from './presenters.js';
@@ -45,10 +46,8 @@ export async function registerSeed001(app: App, services: Services): Promise<voi
       scoped.addHook('onRequest', async (request) => {
         await authenticateServer(services, request);
       });
-      // Clients call `list` with no body at all; validate that as an empty object.
-      scoped.addHook('preValidation', async (request) => {
-        if (request.body === undefined) request.body = {};
-      });
+      // Clients call `list` with no body at all (or an empty JSON one); validate that as `{}`.
+      readEmptyBodyAsObject(scoped);
 
       const scopeOf = (request: FastifyRequest): CredentialScope => {
         const principal = request.principal;
