@@ -80,26 +80,43 @@ export class AccessService {
     }
   }
 
-  async login(
-    input: { email: string; password: string; totpCode?: string },
-    ip: string | null,
-  ): Promise<{ token: string; expiresAt: string; adminId: string }> {
-    const admin = await this.context.store.access.findAdminByEmail(input.email.trim().toLowerCase());
+  /** Checks password and TOTP; a failure is audited (warning) before it is thrown. */
+  private async checkPasswordOrRecord(
+    admin: Admin | null,
+    input: { password: string; totpCode?: string },
+    event: string,
+    actor: Actor,
+    details?: Record<string, unknown>,
+  ): Promise<void> {
     try {
       await this.checkPassword(admin, input.password, input.totpCode);
     } catch (error) {
       await this.context.store.transaction((repositories) =>
         recordEvent(this.context, repositories, {
           tenantId: null,
-          event: 'admin.login_failed',
-          actor: { type: 'admin', id: admin?.id ?? 'unknown', ip },
+          event,
+          actor,
           occurredAt: this.now().toISOString(),
           severity: 'warning',
-          details: { email: input.email.slice(0, 320) },
+          ...(details ? { details } : {}),
         }),
       );
       throw error;
     }
+  }
+
+  async login(
+    input: { email: string; password: string; totpCode?: string },
+    ip: string | null,
+  ): Promise<{ token: string; expiresAt: string; adminId: string }> {
+    const admin = await this.context.store.access.findAdminByEmail(input.email.trim().toLowerCase());
+    await this.checkPasswordOrRecord(
+      admin,
+      input,
+      'admin.login_failed',
+      { type: 'admin', id: admin?.id ?? 'unknown', ip },
+      { email: input.email.slice(0, 320) },
+    );
     const token = generateKey(KEY_PREFIXES.adminSession);
     const now = this.now();
     const expiresAt = new Date(now.getTime() + this.options.sessionMinutes * 60_000).toISOString();
@@ -141,20 +158,7 @@ export class AccessService {
   async reauth(principal: Principal, input: { password: string; totpCode?: string }, ip: string | null): Promise<{ reauthToken: string; expiresAt: string }> {
     if (principal.type !== 'admin') throw new AppError('FORBIDDEN', 'reauthentication is for admin sessions');
     const admin = await this.context.store.access.findAdminById(principal.adminId);
-    try {
-      await this.checkPassword(admin, input.password, input.totpCode);
-    } catch (error) {
-      await this.context.store.transaction((repositories) =>
-        recordEvent(this.context, repositories, {
-          tenantId: null,
-          event: 'admin.reauth_failed',
-          actor: actorFor(principal, ip),
-          occurredAt: this.now().toISOString(),
-          severity: 'warning',
-        }),
-      );
-      throw error;
-    }
+    await this.checkPasswordOrRecord(admin, input, 'admin.reauth_failed', actorFor(principal, ip));
     const reauthToken = generateKey(KEY_PREFIXES.reauthToken);
     const now = this.now();
     const expiresAt = new Date(now.getTime() + this.options.reauthMinutes * 60_000).toISOString();

@@ -11,6 +11,7 @@ import { LoginGate, type LoginGateHooks } from './login-gate.js';
 import { ProvisioningService } from './provisioning.js';
 import { TenantService } from './tenants.js';
 import { type LoginThrottle, MemoryThrottle, type ThrottlePolicy } from './throttle.js';
+import { SessionReads } from './session-reads.js';
 import { UsageRecorder } from './usage.js';
 import { Verifier, type VerifierOptions } from './verification.js';
 import { VerificationStats } from './verification-stats.js';
@@ -23,6 +24,8 @@ export interface Services {
   access: AccessService;
   verifier: Verifier;
   usage: UsageRecorder;
+  /** The clients seen using a credential, for whoever may see the credential. */
+  sessions: SessionReads;
   throttle: LoginThrottle;
   stats: VerificationStats;
   /** Throttle + verify + bookkeeping: what protocol adapters call for a login. */
@@ -54,6 +57,7 @@ export function createServices(options: ServiceOptions): Services {
     onRecordedEvent: [],
   };
   const tenants = new TenantService(context);
+  const credentials = new CredentialService(context);
   const verifier = new Verifier(context, options.verifierOptions);
   const usage = new UsageRecorder(context, options.usageFlushMs);
   const throttle = options.throttle ?? new MemoryThrottle(options.clock, options.throttlePolicy);
@@ -62,10 +66,11 @@ export function createServices(options: ServiceOptions): Services {
     context,
     tenants,
     provisioning: new ProvisioningService(tenants),
-    credentials: new CredentialService(context),
+    credentials,
     access: new AccessService(context, { sessionMinutes: options.sessionMinutes, reauthMinutes: options.reauthMinutes }),
     verifier,
     usage,
+    sessions: new SessionReads(context, credentials),
     throttle,
     stats,
     logins: new LoginGate(verifier, throttle, usage, stats, options.clock, options.loginHooks),

@@ -1,5 +1,5 @@
 // The sessions (clients) seen using one credential, visible only to whoever may see the credential.
-import { SessionReadRepository, type CredentialSession } from '../storage/repositories/session-reads.js';
+import { type CredentialSession, SessionRepository } from '../storage/repositories/sessions.js';
 import type { DomainContext } from './context.js';
 import type { CredentialScope, CredentialService } from './credentials.js';
 
@@ -9,18 +9,22 @@ export type { CredentialSession };
 export const MAX_SESSIONS_LISTED = 1000;
 
 export class SessionReads {
-  private readonly repository: SessionReadRepository;
+  private readonly repository: SessionRepository;
 
   constructor(
     context: DomainContext,
     private readonly credentials: CredentialService,
   ) {
-    this.repository = new SessionReadRepository(context.store.db);
+    this.repository = new SessionRepository(context.store.db);
   }
 
   /** Throws NOT_FOUND when the credential is outside the caller's scope (other tenant, login or surface). */
-  async listForCredential(scope: CredentialScope, credentialId: string): Promise<CredentialSession[]> {
+  async listForCredential(
+    scope: CredentialScope,
+    credentialId: string,
+    order: 'newest_seen' | 'oldest_created' = 'oldest_created',
+  ): Promise<CredentialSession[]> {
     const credential = await this.credentials.get(scope, credentialId);
-    return this.repository.listForCredential(credential.tenantId, credential.id, MAX_SESSIONS_LISTED);
+    return this.repository.listForCredential(credential.tenantId, credential.id, { limit: MAX_SESSIONS_LISTED, order });
   }
 }

@@ -150,9 +150,4 @@ export class UsageRecorder {
     this.timer = null;
     await this.flush();
   }
-
-  /** Sessions of one credential as stored (pending sightings appear after the next flush). */
-  async sessionsOf(credentialId: string): Promise<SessionRow[]> {
-    return new SessionRepository(this.context.store.db).listForCredential(credentialId);
-  }
 }

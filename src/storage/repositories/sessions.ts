@@ -1,8 +1,56 @@
 // Credential usage sessions: one row per (credential, client IP, raw user agent).
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { CredentialSessionsTable, Database } from '../schema.js';
 
 export type SessionRow = CredentialSessionsTable;
+
+export interface CredentialSession {
+  id: string;
+  credentialId: string;
+  tenantId: string;
+  ipAddress: string;
+  rawUserAgent: string;
+  userAgentFamily: string;
+  userAgentVersion: string;
+  userAgentMajorVersion: string;
+  osFamily: string;
+  osVersion: string;
+  deviceFamily: string;
+  deviceBrand: string;
+  deviceType: string;
+  country: string;
+  countryIsoCode: string;
+  protocol: string;
+  isActive: boolean;
+  createdAt: string;
+  modifiedAt: string;
+  lastSeenAt: string;
+}
+
+function toSession(row: Selectable<CredentialSessionsTable>): CredentialSession {
+  return {
+    id: row.id,
+    credentialId: row.credential_id,
+    tenantId: row.tenant_id,
+    ipAddress: row.ip_address,
+    rawUserAgent: row.raw_user_agent,
+    userAgentFamily: row.user_agent_family,
+    userAgentVersion: row.user_agent_version,
+    userAgentMajorVersion: row.user_agent_major_version,
+    osFamily: row.os_family,
+    osVersion: row.os_version,
+    deviceFamily: row.device_family,
+    deviceBrand: row.device_brand,
+    deviceType: row.device_type,
+    country: row.country,
+    countryIsoCode: row.country_iso_code,
+    protocol: row.protocol,
+    isActive: Number(row.is_active) === 1,
+    createdAt: row.created_at,
+    modifiedAt: row.modified_at,
+    lastSeenAt: row.last_seen_at,
+  };
+}
 
 export class SessionRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -24,13 +72,15 @@ export class SessionRepository {
       .execute();
   }
 
-  async listForCredential(credentialId: string, limit = 500): Promise<SessionRow[]> {
-    return this.db
-      .selectFrom('credential_sessions')
-      .selectAll()
-      .where('credential_id', '=', credentialId)
-      .orderBy('last_seen_at', 'desc')
-      .limit(limit)
-      .execute();
+  /** One credential's sessions, newest-seen first or oldest-created first. */
+  async listForCredential(
+    tenantId: string,
+    credentialId: string,
+    options: { limit: number; order: 'newest_seen' | 'oldest_created' },
+  ): Promise<CredentialSession[]> {
+    let query = this.db.selectFrom('credential_sessions').selectAll().where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId);
+    query = options.order === 'newest_seen' ? query.orderBy('last_seen_at', 'desc') : query.orderBy('created_at', 'asc');
+    const rows = await query.orderBy('id', 'asc').limit(options.limit).execute();
+    return rows.map(toSession);
   }
 }

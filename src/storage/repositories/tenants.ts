@@ -18,6 +18,20 @@ function toTenant(row: Selectable<TenantsTable>): Tenant {
   };
 }
 
+function toRow(tenant: Tenant): Selectable<TenantsTable> {
+  return {
+    id: tenant.id,
+    name: tenant.name,
+    domain: tenant.domain,
+    webmail_url: tenant.webmailUrl,
+    connection_info: JSON.stringify(tenant.connectionInfo),
+    mail_backends: tenant.mailBackends ? JSON.stringify(tenant.mailBackends) : null,
+    settings: JSON.stringify(tenant.settings),
+    created_at: tenant.createdAt,
+    updated_at: tenant.updatedAt,
+  };
+}
+
 function toLogin(row: Selectable<LoginsTable>): Login {
   return { id: row.id, tenantId: row.tenant_id, address: row.address, createdAt: row.created_at };
 }
@@ -26,36 +40,12 @@ export class TenantRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(tenant: Tenant): Promise<void> {
-    await this.db
-      .insertInto('tenants')
-      .values({
-        id: tenant.id,
-        name: tenant.name,
-        domain: tenant.domain,
-        webmail_url: tenant.webmailUrl,
-        connection_info: JSON.stringify(tenant.connectionInfo),
-        mail_backends: tenant.mailBackends ? JSON.stringify(tenant.mailBackends) : null,
-        settings: JSON.stringify(tenant.settings),
-        created_at: tenant.createdAt,
-        updated_at: tenant.updatedAt,
-      })
-      .execute();
+    await this.db.insertInto('tenants').values(toRow(tenant)).execute();
   }
 
   async update(tenant: Tenant): Promise<void> {
-    await this.db
-      .updateTable('tenants')
-      .set({
-        name: tenant.name,
-        domain: tenant.domain,
-        webmail_url: tenant.webmailUrl,
-        connection_info: JSON.stringify(tenant.connectionInfo),
-        mail_backends: tenant.mailBackends ? JSON.stringify(tenant.mailBackends) : null,
-        settings: JSON.stringify(tenant.settings),
-        updated_at: tenant.updatedAt,
-      })
-      .where('id', '=', tenant.id)
-      .execute();
+    const { id, created_at: _createdAt, ...changes } = toRow(tenant);
+    await this.db.updateTable('tenants').set(changes).where('id', '=', id).execute();
   }
 
   async findById(id: string): Promise<Tenant | null> {

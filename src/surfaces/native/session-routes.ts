@@ -1,8 +1,8 @@
 // GET /api/v1/tenants/:tenantId/credentials/:credentialId/sessions: where a credential is used from.
 import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
-import type { SessionRow } from '../../storage/repositories/sessions.js';
-import { loginScopeOf, requirePrincipal, requireTenant } from '../authentication.js';
+import type { CredentialSession } from '../../domain/session-reads.js';
+import { loginScopeOf, requireTenantPrincipal } from '../authentication.js';
 import { Uuid } from './schemas.js';
 import type { App } from './types.js';
 
@@ -28,25 +28,25 @@ const SessionReply = Type.Object({
   last_seen_at: Type.String(),
 });
 
-function presentSession(row: SessionRow) {
+function presentSession(session: CredentialSession) {
   return {
-    id: row.id,
-    ip_address: row.ip_address,
-    raw_user_agent: row.raw_user_agent,
-    user_agent_family: row.user_agent_family,
-    user_agent_version: row.user_agent_version,
-    user_agent_major_version: row.user_agent_major_version,
-    os_family: row.os_family,
-    os_version: row.os_version,
-    device_family: row.device_family,
-    device_brand: row.device_brand,
-    device_type: row.device_type,
-    country: row.country,
-    country_iso_code: row.country_iso_code,
-    protocol: row.protocol,
-    active: row.is_active === 1,
-    first_seen_at: row.created_at,
-    last_seen_at: row.last_seen_at,
+    id: session.id,
+    ip_address: session.ipAddress,
+    raw_user_agent: session.rawUserAgent,
+    user_agent_family: session.userAgentFamily,
+    user_agent_version: session.userAgentVersion,
+    user_agent_major_version: session.userAgentMajorVersion,
+    os_family: session.osFamily,
+    os_version: session.osVersion,
+    device_family: session.deviceFamily,
+    device_brand: session.deviceBrand,
+    device_type: session.deviceType,
+    country: session.country,
+    country_iso_code: session.countryIsoCode,
+    protocol: session.protocol,
+    active: session.isActive,
+    first_seen_at: session.createdAt,
+    last_seen_at: session.lastSeenAt,
   };
 }
 
@@ -63,12 +63,10 @@ export function registerSessionRoutes(app: App, services: Services): void {
     },
     async (request) => {
       const { tenantId, credentialId } = request.params;
-      const principal = await requirePrincipal(services, request, ['admin', 'bearer']);
-      await requireTenant(services, principal, tenantId);
+      const principal = await requireTenantPrincipal(services, request, tenantId, ['admin', 'bearer']);
       // Throws 404 for a credential of another tenant (or another login, for login-bound tokens).
-      const credential = await services.credentials.get({ tenantId, loginId: loginScopeOf(principal) }, credentialId);
-      const rows = await services.usage.sessionsOf(credential.id);
-      return { data: rows.map(presentSession) };
+      const sessions = await services.sessions.listForCredential({ tenantId, loginId: loginScopeOf(principal) }, credentialId, 'newest_seen');
+      return { data: sessions.map(presentSession) };
     },
   );
 }

@@ -4,7 +4,6 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { CredentialScope } from '../../domain/credentials.js';
 import type { Role } from '../../domain/scopes.js';
-import { SessionReads } from '../../domain/session-reads.js';
 import type { Services } from '../../domain/services.js';
 import { AppError } from '../../errors.js';
 import { actorOf, loginScopeOf, requirePrincipal } from '../authentication.js';
@@ -16,7 +15,7 @@ import { CreateBody, CreatedReply, ERROR_REPLIES, KeyParams, KeyRecord, SessionR
 const BASE = '/api/v1/account/api_key';
 
 export async function registerSeed003(app: App, services: Services): Promise<void> {
-  const sessions = new SessionReads(services.context, services.credentials);
+  const sessions = services.sessions;
   const now = () => services.context.clock.now();
 
   /** A token bound to a login sees only that login's keys; an account token sees all of the tenant's. */
