@@ -21,11 +21,6 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-
-  /** The server has no such route: a capability that is not deployed (yet). */
-  get unavailable(): boolean {
-    return this.status === 404 && /^no route for /.test(this.message);
-  }
 }
 
 let session: Session | null = null;
@@ -111,7 +106,7 @@ const enc = encodeURIComponent;
 const tenantPath = (tenantId: string) => `/api/v1/tenants/${enc(tenantId)}`;
 const vaultPath = (tenantId: string) => `/api/v1/platform-admin/tenants/${enc(tenantId)}/smtp-credentials`;
 
-// ---- shapes (native API; fields of endpoints built elsewhere are read defensively) ----
+// ---- shapes: exactly the native API's responses ----
 
 export interface Connection {
   server_name: string;
@@ -229,25 +224,68 @@ export interface VerificationStats {
   series: { minute: string; allowed: number; denied: number }[];
   top_denied_clients: { ip: string; denied: number }[];
 }
-/** Webhooks, jobs and sessions come from other modules: the console reads their fields loosely. */
-export type Loose = Record<string, unknown>;
-
-function listOf(body: unknown): Loose[] {
-  if (Array.isArray(body)) return body as Loose[];
-  const object = body as {
-    data?: unknown;
-    items?: unknown;
-    jobs?: unknown;
-    runs?: unknown;
-    sessions?: unknown;
-    deliveries?: unknown;
-    webhooks?: unknown;
-  } | null;
-  for (const key of ['data', 'items', 'jobs', 'runs', 'sessions', 'deliveries', 'webhooks'] as const) {
-    const value = object?.[key];
-    if (Array.isArray(value)) return value as Loose[];
-  }
-  return [];
+/** GET .../credentials/:id/sessions (src/surfaces/native/session-routes.ts). */
+export interface CredentialSession {
+  id: string;
+  ip_address: string;
+  raw_user_agent: string;
+  user_agent_family: string;
+  user_agent_version: string;
+  user_agent_major_version: string;
+  os_family: string;
+  os_version: string;
+  device_family: string;
+  device_brand: string;
+  device_type: string;
+  country: string;
+  country_iso_code: string;
+  protocol: string;
+  active: boolean;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+/** src/surfaces/native/webhook-routes.ts presentWebhook. */
+export interface WebhookEndpoint {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  events: string[];
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+/** src/surfaces/native/webhook-routes.ts presentDelivery. */
+export interface WebhookDelivery {
+  id: string;
+  webhook_id: string;
+  event_type: string;
+  event_id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
+}
+/** src/surfaces/native/job-routes.ts presentJobRun. */
+export interface JobRun {
+  id: string;
+  job: string;
+  node_id: string;
+  started_at: string;
+  duration_ms: number;
+  items: number;
+  outcome: string;
+  error: string | null;
+}
+export interface JobInfo {
+  job: string;
+  interval_ms: number;
+  last_run: JobRun | null;
 }
 
 /** base64 (the vault's password encoding) -> UTF-8 text. */
@@ -286,7 +324,8 @@ export const api = {
       request<CreatedCredential & { replaced: Credential }>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/rotate`, {
         body: { grace_period_seconds: gracePeriodSeconds },
       }),
-    sessions: async (tenantId: string, id: string) => listOf(await request<unknown>('GET', `${tenantPath(tenantId)}/credentials/${enc(id)}/sessions`)),
+    sessions: async (tenantId: string, id: string) =>
+      (await request<{ data: CredentialSession[] }>('GET', `${tenantPath(tenantId)}/credentials/${enc(id)}/sessions`)).data,
   },
   vault: {
     reveal: (tenantId: string, reauthToken: string) => request<SmtpCheckout>('GET', vaultPath(tenantId), { headers: { 'x-reauth-token': reauthToken } }),
@@ -303,19 +342,20 @@ export const api = {
     verify: (tenantId?: string) => request<ChainCheck>('GET', '/api/v1/audit/verify', { query: { tenant_id: tenantId } }),
   },
   webhooks: {
-    list: async (tenantId: string) => listOf(await request<unknown>('GET', `${tenantPath(tenantId)}/webhooks`)),
-    create: (tenantId: string, input: { url: string; events?: string[] }) => request<Loose>('POST', `${tenantPath(tenantId)}/webhooks`, { body: input }),
-    get: (tenantId: string, webhookId: string) => request<Loose>('GET', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`),
-    update: (tenantId: string, webhookId: string, patch: Loose) =>
-      request<Loose>('PATCH', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`, { body: patch }),
+    list: async (tenantId: string) => (await request<{ data: WebhookEndpoint[] }>('GET', `${tenantPath(tenantId)}/webhooks`)).data,
+    create: (tenantId: string, input: { url: string; events?: string[] }) =>
+      request<WebhookEndpoint & { secret: string }>('POST', `${tenantPath(tenantId)}/webhooks`, { body: input }),
+    update: (tenantId: string, webhookId: string, patch: { url?: string; events?: string[]; description?: string | null; enabled?: boolean }) =>
+      request<WebhookEndpoint>('PATCH', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`, { body: patch }),
     remove: (tenantId: string, webhookId: string) => request<void>('DELETE', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`),
-    deliveries: async (tenantId: string, webhookId: string) =>
-      listOf(await request<unknown>('GET', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}/deliveries`)),
-    redeliver: (tenantId: string, deliveryId: string) => request<Loose>('POST', `${tenantPath(tenantId)}/webhook-deliveries/${enc(deliveryId)}/redeliver`),
+    deliveries: (tenantId: string, webhookId: string, query: { page?: number; per_page?: number; status?: DeliveryStatus } = {}) =>
+      request<Page<WebhookDelivery>>('GET', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}/deliveries`, { query }),
+    redeliver: (tenantId: string, deliveryId: string) =>
+      request<WebhookDelivery>('POST', `${tenantPath(tenantId)}/webhook-deliveries/${enc(deliveryId)}/redeliver`),
   },
   jobs: {
-    list: async () => listOf(await request<unknown>('GET', '/api/v1/jobs')),
-    runs: async () => listOf(await request<unknown>('GET', '/api/v1/jobs/runs')),
+    list: async () => (await request<{ data: JobInfo[] }>('GET', '/api/v1/jobs')).data,
+    runs: (query: { page?: number; per_page?: number; job?: string } = {}) => request<Page<JobRun>>('GET', '/api/v1/jobs/runs', { query }),
   },
   stats: {
     verifications: (minutes = 60) => request<VerificationStats>('GET', '/api/v1/stats/verifications', { query: { minutes } }),

@@ -1,7 +1,7 @@
 // Small shared pieces: data loading, error notices, dialogs, the secret-once dialog, paging, times.
 import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api, type Loose } from './api';
+import { ApiError, api } from './api';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -28,7 +28,6 @@ export function useLoad<T>(load: () => Promise<T>, inputs: unknown[]): Loaded<T>
 
 export function describeError(error: unknown, what = 'This'): string {
   if (error instanceof ApiError) {
-    if (error.unavailable) return `${what}: not available on this server yet (its API endpoint answered 404). It arrives with a later relaykey release.`;
     if (error.status === 403) return `Not allowed: ${error.message}. Your sign-in does not permit this action.`;
     if (error.code === 'REAUTH_REQUIRED') return 'Re-authentication is required or has expired. Confirm your password again.';
     if (error.code === 'RATE_LIMITED') return 'Too many requests: wait a moment and try again.';
@@ -41,13 +40,8 @@ export function describeError(error: unknown, what = 'This'): string {
 
 export function Notice({ error, what }: { error: unknown; what?: string }) {
   if (!error) return null;
-  const unavailable = error instanceof ApiError && error.unavailable;
   return (
-    <p
-      class={unavailable ? 'notice notice-info' : 'notice notice-error'}
-      role={unavailable ? 'status' : 'alert'}
-      data-testid={unavailable ? 'unavailable' : 'error'}
-    >
+    <p class="notice notice-error" role="alert" data-testid="error">
       {describeError(error, what)}
     </p>
   );
@@ -163,15 +157,6 @@ export function time(iso: unknown): string {
 export function Time({ iso }: { iso: unknown }) {
   if (typeof iso !== 'string' || !iso) return <span class="muted">—</span>;
   return <time dateTime={iso}>{time(iso)}</time>;
-}
-
-/** The first present field among names: endpoints built elsewhere may name a field differently. */
-export function pick(row: Loose | null | undefined, ...names: string[]): unknown {
-  for (const name of names) {
-    const value = name.split('.').reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Loose)[key] : undefined), row);
-    if (value !== undefined && value !== null && value !== '') return value;
-  }
-  return undefined;
 }
 
 export function show(value: unknown): string {

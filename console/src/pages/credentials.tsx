@@ -3,23 +3,7 @@
 import { useState } from 'preact/hooks';
 import { api, type Credential, type CreatedCredential, type Login } from '../api';
 import { href, navigate, type Route } from '../router';
-import {
-  Dialog,
-  Loading,
-  Notice,
-  Pager,
-  pick,
-  SecretDialog,
-  type Submit,
-  Success,
-  show,
-  Table,
-  TenantHeading,
-  Time,
-  formValue,
-  localToIso,
-  useLoad,
-} from '../ui';
+import { Dialog, Loading, Notice, Pager, SecretDialog, type Submit, Success, show, Table, TenantHeading, Time, formValue, localToIso, useLoad } from '../ui';
 
 const SCOPES = ['smtp', 'imap', 'pop3', 'api:read', 'api:write', 'app', 'internal'];
 const ROLES = ['standard', 'send_only', 'read_only', 'iac'];
@@ -224,20 +208,21 @@ function SessionsDialog({ credential, onClose }: { credential: Credential; onClo
       <Notice error={sessions.error} what="Credential sessions" />
       <Loading loading={sessions.loading} />
       {sessions.data ? (
-        <Table caption="Sessions" head={['IP', 'Client', 'Country', 'First seen', 'Last seen']} empty={sessions.data.length === 0}>
-          {sessions.data.map((session, index) => (
-            <tr key={show(pick(session, 'id')) + index}>
-              <td class="mono">{show(pick(session, 'ip_address', 'ip', 'client_ip'))}</td>
+        <Table caption="Sessions" head={['IP', 'Client', 'Country', 'Protocol', 'First seen', 'Last seen']} empty={sessions.data.length === 0}>
+          {sessions.data.map((session) => (
+            <tr key={session.id} data-session={session.id}>
+              <td class="mono">{session.ip_address}</td>
               <td>
-                {show(pick(session, 'client', 'user_agent.family', 'user_agent_family', 'user_agent'))}{' '}
-                <span class="muted">{show(pick(session, 'user_agent.version', 'user_agent_version', 'os.family', 'os_family'))}</span>
+                {show(session.user_agent_family)} <span class="muted">{session.user_agent_version}</span>
+                {session.os_family ? <span class="muted small"> on {[session.os_family, session.os_version].filter(Boolean).join(' ')}</span> : null}
               </td>
-              <td>{show(pick(session, 'country', 'country_iso_code', 'location.country'))}</td>
+              <td>{show(session.country)}</td>
+              <td>{session.protocol}</td>
               <td>
-                <Time iso={pick(session, 'first_seen_at', 'first_seen', 'created_at')} />
+                <Time iso={session.first_seen_at} />
               </td>
               <td>
-                <Time iso={pick(session, 'last_seen_at', 'last_seen', 'updated_at')} />
+                <Time iso={session.last_seen_at} />
               </td>
             </tr>
           ))}

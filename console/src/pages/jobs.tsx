@@ -1,6 +1,6 @@
 // Background jobs: each job's last run and outcome, then the recent runs.
 import { api } from '../api';
-import { Loading, Notice, pick, show, Table, Time, useLoad } from '../ui';
+import { Loading, Notice, show, Table, Time, useLoad } from '../ui';
 
 function Outcome({ value }: { value: unknown }) {
   const text = show(value);
@@ -8,9 +8,13 @@ function Outcome({ value }: { value: unknown }) {
   return <span class={`badge ${bad ? 'badge-revoked' : text === '—' ? '' : 'badge-active'}`}>{text}</span>;
 }
 
+function seconds(ms: number): string {
+  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
+}
+
 export function JobsPage() {
   const jobs = useLoad(() => api.jobs.list(), []);
-  const runs = useLoad(() => api.jobs.runs(), []);
+  const runs = useLoad(() => api.jobs.runs({ per_page: 50 }), []);
   return (
     <section>
       <div class="page-head">
@@ -29,29 +33,20 @@ export function JobsPage() {
       <Notice error={jobs.error} what="The job list" />
       <Loading loading={jobs.loading && !jobs.data} />
       {jobs.data ? (
-        <Table
-          caption="Jobs and their last run"
-          head={['Job', 'Every', 'Last started', 'Finished', 'Outcome', 'Items', 'Error']}
-          empty={jobs.data.length === 0}
-        >
+        <Table caption="Jobs and their last run" head={['Job', 'Every', 'Last started', 'Took', 'Outcome', 'Items', 'Error']} empty={jobs.data.length === 0}>
           {jobs.data.map((job) => {
-            const last = (pick(job, 'last_run') as Record<string, unknown> | undefined) ?? job;
-            const interval = pick(job, 'interval_ms');
+            const last = job.last_run;
             return (
-              <tr key={show(pick(job, 'name', 'job'))}>
-                <td class="mono">{show(pick(job, 'name', 'job'))}</td>
-                <td>{typeof interval === 'number' ? `${Math.round(interval / 1000)} s` : show(pick(job, 'interval', 'schedule'))}</td>
+              <tr key={job.job} data-job={job.job}>
+                <td class="mono">{job.job}</td>
+                <td>{seconds(job.interval_ms)}</td>
                 <td>
-                  <Time iso={pick(last, 'started_at', 'last_started_at', 'ran_at')} />
+                  <Time iso={last?.started_at} />
                 </td>
-                <td>
-                  <Time iso={pick(last, 'finished_at', 'last_finished_at')} />
-                </td>
-                <td>
-                  <Outcome value={pick(last, 'outcome', 'status', 'last_outcome', 'last_status')} />
-                </td>
-                <td>{show(pick(last, 'items', 'handled', 'count'))}</td>
-                <td class="small wrap">{show(pick(last, 'error', 'last_error'))}</td>
+                <td>{last ? `${last.duration_ms} ms` : '—'}</td>
+                <td>{last ? <Outcome value={last.outcome} /> : <span class="muted">never run</span>}</td>
+                <td>{show(last?.items)}</td>
+                <td class="small wrap">{show(last?.error)}</td>
               </tr>
             );
           })}
@@ -62,22 +57,20 @@ export function JobsPage() {
           <h2>Recent runs</h2>
           <Notice error={runs.error} what="The job run history" />
           {runs.data ? (
-            <Table caption="Recent job runs" head={['Job', 'Started', 'Finished', 'Outcome', 'Items', 'Node', 'Error']} empty={runs.data.length === 0}>
-              {runs.data.slice(0, 100).map((run, index) => (
-                <tr key={show(pick(run, 'id')) + index}>
-                  <td class="mono">{show(pick(run, 'job', 'name', 'job_name'))}</td>
+            <Table caption="Recent job runs" head={['Job', 'Started', 'Took', 'Outcome', 'Items', 'Node', 'Error']} empty={runs.data.data.length === 0}>
+              {runs.data.data.map((run) => (
+                <tr key={run.id} data-run={run.id}>
+                  <td class="mono">{run.job}</td>
                   <td>
-                    <Time iso={pick(run, 'started_at')} />
+                    <Time iso={run.started_at} />
                   </td>
+                  <td>{run.duration_ms} ms</td>
                   <td>
-                    <Time iso={pick(run, 'finished_at')} />
+                    <Outcome value={run.outcome} />
                   </td>
-                  <td>
-                    <Outcome value={pick(run, 'outcome', 'status')} />
-                  </td>
-                  <td>{show(pick(run, 'items', 'handled', 'count'))}</td>
-                  <td class="small">{show(pick(run, 'node', 'node_id', 'host'))}</td>
-                  <td class="small wrap">{show(pick(run, 'error'))}</td>
+                  <td>{run.items}</td>
+                  <td class="small">{run.node_id}</td>
+                  <td class="small wrap">{show(run.error)}</td>
                 </tr>
               ))}
             </Table>

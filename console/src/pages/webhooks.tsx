@@ -1,35 +1,46 @@
 // A tenant's webhook endpoints, their deliveries, and redelivery of one delivery.
 import { useState } from 'preact/hooks';
-import { api, type Loose } from '../api';
-import { Loading, Notice, pick, SecretDialog, show, type Submit, Success, Table, TenantHeading, Time, formValue, useLoad } from '../ui';
+import { api, type WebhookDelivery, type WebhookEndpoint } from '../api';
+import { Loading, Notice, SecretDialog, type Submit, Success, Table, TenantHeading, Time, formValue, useLoad } from '../ui';
 
-function Deliveries({ tenantId, webhook }: { tenantId: string; webhook: Loose }) {
-  const id = String(webhook.id);
-  const deliveries = useLoad(() => api.webhooks.deliveries(tenantId, id), [tenantId, id]);
+function Response({ delivery }: { delivery: WebhookDelivery }) {
+  if (delivery.last_status_code !== null) return <span>HTTP {delivery.last_status_code}</span>;
+  if (delivery.last_error) return <span class="small wrap">{delivery.last_error}</span>;
+  return <span class="muted">—</span>;
+}
+
+function Deliveries({ tenantId, webhook }: { tenantId: string; webhook: WebhookEndpoint }) {
+  const id = webhook.id;
+  const deliveries = useLoad(() => api.webhooks.deliveries(tenantId, id, { per_page: 50 }), [tenantId, id]);
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState<string | null>(null);
   return (
-    <section aria-label={`Deliveries to ${show(webhook.url)}`}>
+    <section aria-label={`Deliveries to ${webhook.url}`}>
       <h2>
-        Deliveries to <span class="mono">{show(webhook.url)}</span>
+        Deliveries to <span class="mono">{webhook.url}</span>
       </h2>
       <Notice error={deliveries.error} what="Webhook deliveries" />
       <Notice error={error} what="Redelivery" />
       {done ? <Success>{done}</Success> : null}
       <Loading loading={deliveries.loading && !deliveries.data} />
       {deliveries.data ? (
-        <Table caption="Deliveries" head={['Created', 'Event', 'Status', 'Attempts', 'Response', '']} empty={deliveries.data.length === 0}>
-          {deliveries.data.map((delivery) => {
-            const deliveryId = String(delivery.id);
+        <Table caption="Deliveries" head={['Created', 'Event', 'Status', 'Attempts', 'Last attempt', 'Response', '']} empty={deliveries.data.data.length === 0}>
+          {deliveries.data.data.map((delivery) => {
+            const deliveryId = delivery.id;
             return (
-              <tr key={deliveryId}>
+              <tr key={deliveryId} data-delivery={deliveryId}>
                 <td>
-                  <Time iso={pick(delivery, 'created_at', 'occurred_at')} />
+                  <Time iso={delivery.created_at} />
                 </td>
-                <td class="mono">{show(pick(delivery, 'event_type', 'event', 'type'))}</td>
-                <td>{show(pick(delivery, 'status', 'state'))}</td>
-                <td>{show(pick(delivery, 'attempts', 'attempt_count'))}</td>
-                <td>{show(pick(delivery, 'response_status', 'last_status', 'last_response_status', 'last_error'))}</td>
+                <td class="mono">{delivery.event_type}</td>
+                <td data-testid="delivery-status">{delivery.status}</td>
+                <td>{delivery.attempts}</td>
+                <td>
+                  <Time iso={delivery.last_attempt_at} />
+                </td>
+                <td>
+                  <Response delivery={delivery} />
+                </td>
                 <td>
                   <button
                     type="button"
@@ -59,7 +70,7 @@ function Deliveries({ tenantId, webhook }: { tenantId: string; webhook: Loose })
 
 export function WebhooksPage({ tenantId }: { tenantId: string }) {
   const hooks = useLoad(() => api.webhooks.list(tenantId), [tenantId]);
-  const [selected, setSelected] = useState<Loose | null>(null);
+  const [selected, setSelected] = useState<WebhookEndpoint | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [secret, setSecret] = useState<string | null>(null);
 
@@ -74,8 +85,7 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
     try {
       const created = await api.webhooks.create(tenantId, { url: formValue(form, 'url'), ...(events.length ? { events } : {}) });
       form.reset();
-      const signing = pick(created, 'secret', 'signing_secret');
-      if (typeof signing === 'string') setSecret(signing);
+      setSecret(created.secret);
       hooks.reload();
     } catch (failure) {
       setError(failure);
@@ -120,13 +130,12 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
       {hooks.data ? (
         <Table caption="Webhook endpoints" head={['URL', 'Events', 'Enabled', 'Created', 'Actions']} empty={hooks.data.length === 0}>
           {hooks.data.map((hook) => {
-            const id = String(hook.id);
-            const enabledKey = 'enabled' in hook ? 'enabled' : 'active';
-            const enabled = hook[enabledKey] !== false;
+            const id = hook.id;
+            const enabled = hook.enabled;
             return (
-              <tr key={id}>
-                <td class="mono wrap">{show(hook.url)}</td>
-                <td>{show(pick(hook, 'events', 'event_types')) === '—' ? 'all' : show(pick(hook, 'events', 'event_types'))}</td>
+              <tr key={id} data-webhook={id}>
+                <td class="mono wrap">{hook.url}</td>
+                <td>{hook.events.length ? hook.events.join(', ') : 'all'}</td>
                 <td>{enabled ? 'yes' : 'no'}</td>
                 <td>
                   <Time iso={hook.created_at} />
@@ -135,7 +144,7 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
                   <button type="button" class="small secondary" onClick={() => setSelected(hook)}>
                     Deliveries
                   </button>
-                  <button type="button" class="small secondary" onClick={() => run(() => api.webhooks.update(tenantId, id, { [enabledKey]: !enabled }))}>
+                  <button type="button" class="small secondary" onClick={() => run(() => api.webhooks.update(tenantId, id, { enabled: !enabled }))}>
                     {enabled ? 'Disable' : 'Enable'}
                   </button>
                   <button type="button" class="small danger" onClick={() => run(() => api.webhooks.remove(tenantId, id))}>
@@ -147,7 +156,7 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
           })}
         </Table>
       ) : null}
-      {selected ? <Deliveries key={String(selected.id)} tenantId={tenantId} webhook={selected} /> : null}
+      {selected ? <Deliveries key={selected.id} tenantId={tenantId} webhook={selected} /> : null}
       {secret ? <SecretDialog title="Webhook signing secret" secret={secret} onClose={() => setSecret(null)} /> : null}
     </section>
   );
