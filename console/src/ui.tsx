@@ -32,7 +32,7 @@ export function describeError(error: unknown, what = 'This'): string {
     if (error.code === 'REAUTH_REQUIRED') return 'Re-authentication is required or has expired. Confirm your password again.';
     if (error.code === 'RATE_LIMITED') return 'Too many requests: wait a moment and try again.';
     const reference = error.requestId ? ` (request ${error.requestId})` : '';
-    if (error.status >= 500) return `The server failed to handle this request${reference}. Try again; if it persists, tell the operators.`;
+    if (error.status >= 500) return `${what}: the server failed to handle this request${reference}. Try again; if it persists, tell the operators.`;
     return `${error.message}${reference}`;
   }
   return 'Something went wrong in the console. Reload the page and try again.';

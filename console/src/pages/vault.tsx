@@ -302,59 +302,59 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
   return (
     <section>
       <TenantHeading tenantId={tenantId} title="SMTP account" />
-      <>
-        <p>The platform's own SMTP account for this tenant. Reading its password checks it out for a short time; relaykey rotates it when the checkout ends.</p>
-        <Notice error={error} what="The vaulted SMTP account" />
-        {rotated ? <Success>{rotated}</Success> : null}
-        {checkout ? (
-          <CheckoutCard tenantId={tenantId} checkout={checkout} onHide={() => setCheckout(null)} />
-        ) : (
-          <button type="button" onClick={() => setDialog('reauth')}>
-            Reveal SMTP password
-          </button>
-        )}
-        <div class="grid2 gap-top">
-          <form class="stack card" onSubmit={rotate} aria-label="Rotate the SMTP password">
-            <h2>Rotate now</h2>
-            <label>
-              Reason
-              <input name="reason" required maxLength={500} placeholder="security review" />
-            </label>
-            <div>
-              <button type="submit" class="secondary">
-                Rotate SMTP password
-              </button>
-            </div>
-          </form>
-          <div class="stack card">
-            <h2>Emergency reset</h2>
-            <p class="small">For a suspected compromise: replace the password at once, recorded against an incident.</p>
-            <div>
-              <button type="button" class="danger" onClick={() => setDialog('reset')} disabled={!tenant.data}>
-                Emergency reset…
-              </button>
-            </div>
+
+      <p>The platform's own SMTP account for this tenant. Reading its password checks it out for a short time; relaykey rotates it when the checkout ends.</p>
+      <Notice error={error} what="The vaulted SMTP account" />
+      {rotated ? <Success>{rotated}</Success> : null}
+      {checkout ? (
+        <CheckoutCard tenantId={tenantId} checkout={checkout} onHide={() => setCheckout(null)} />
+      ) : (
+        <button type="button" onClick={() => setDialog('reauth')}>
+          Reveal SMTP password
+        </button>
+      )}
+      <div class="grid2 gap-top">
+        <form class="stack card" onSubmit={rotate} aria-label="Rotate the SMTP password">
+          <h2>Rotate now</h2>
+          <label>
+            Reason
+            <input name="reason" required maxLength={500} placeholder="security review" />
+          </label>
+          <div>
+            <button type="submit" class="secondary">
+              Rotate SMTP password
+            </button>
+          </div>
+        </form>
+        <div class="stack card">
+          <h2>Emergency reset</h2>
+          <p class="small">For a suspected compromise: replace the password at once, recorded against an incident.</p>
+          <div>
+            <button type="button" class="danger" onClick={() => setDialog('reset')} disabled={!tenant.data}>
+              Emergency reset…
+            </button>
           </div>
         </div>
-        <h2>Account history</h2>
-        <Notice error={audit.error} what="The SMTP account history" />
-        <Loading loading={audit.loading && !audit.data} />
-        {audit.data ? (
-          <Table caption="SMTP account history" head={['Time', 'Event', 'By', 'Severity', 'Details']} empty={audit.data.events.length === 0}>
-            {audit.data.events.map((event: VaultAuditEvent) => (
-              <tr key={event.id}>
-                <td>
-                  <Time iso={event.timestamp} />
-                </td>
-                <td>{event.event}</td>
-                <td class="mono small">{event.user_id}</td>
-                <td>{event.severity}</td>
-                <td class="mono small wrap">{event.details ? JSON.stringify(event.details) : ''}</td>
-              </tr>
-            ))}
-          </Table>
-        ) : null}
-      </>
+      </div>
+      <h2>Account history</h2>
+      <Notice error={audit.error} what="The SMTP account history" />
+      <Loading loading={audit.loading && !audit.data} />
+      {audit.data ? (
+        <Table caption="SMTP account history" head={['Time', 'Event', 'By', 'Severity', 'Details']} empty={audit.data.events.length === 0}>
+          {audit.data.events.map((event: VaultAuditEvent) => (
+            <tr key={event.id}>
+              <td>
+                <Time iso={event.timestamp} />
+              </td>
+              <td>{event.event}</td>
+              <td class="mono small">{event.user_id}</td>
+              <td>{event.severity}</td>
+              <td class="mono small wrap">{event.details ? JSON.stringify(event.details) : ''}</td>
+            </tr>
+          ))}
+        </Table>
+      ) : null}
+
       {dialog === 'reauth' ? <ReauthDialog onClose={() => setDialog(null)} onToken={reveal} /> : null}
       {dialog === 'reset' && tenant.data ? (
         <ResetDialog
