@@ -295,7 +295,7 @@ export function CredentialsPage({ tenantId, route }: { tenantId: string; route: 
         <>
           <Table caption="Credentials" head={['Name', 'Key', 'Status', 'Access', 'Login', 'Last used', 'Expires', 'Actions']} empty={rows.length === 0}>
             {rows.map((credential) => (
-              <tr key={credential.id} data-credential={credential.name}>
+              <tr key={credential.id} data-credential={credential.name} data-credential-id={credential.id}>
                 <td>
                   {credential.name}
                   <div class="muted small">{credential.kind}</div>
