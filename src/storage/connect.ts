@@ -13,6 +13,15 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   dialect: DialectName;
+  /**
+   * SQLite only: the raw better-sqlite3 handles for the few places where Kysely's per-query
+   * compile and prepare cost matters (the verify lookup, bulk import). `sqlite` is the one
+   * connection Kysely writes through (use it only inside a Kysely transaction, which holds it);
+   * `sqliteReader()` is a second, read-only connection that sees only committed rows (WAL),
+   * so hot-path reads never wait for a writer nor see its uncommitted changes.
+   */
+  sqlite?: SQLite.Database;
+  sqliteReader?: () => SQLite.Database | null;
   close(): Promise<void>;
 }
 
@@ -32,7 +41,27 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    let reader: SQLite.Database | null = null;
+    const sqliteReader = () => {
+      // An in-memory database cannot be opened twice; callers fall back to Kysely.
+      if (file === ':memory:' || file === '') return null;
+      if (!reader) {
+        reader = new SQLite(file, { readonly: true, fileMustExist: true });
+        reader.pragma('busy_timeout = 5000');
+      }
+      return reader;
+    };
+    return {
+      db,
+      dialect: 'sqlite',
+      sqlite,
+      sqliteReader,
+      close: async () => {
+        reader?.close();
+        reader = null;
+        await db.destroy();
+      },
+    };
   }
   const pool = new pg.Pool({
     connectionString: url,

@@ -1,5 +1,6 @@
 // Verify-only credentials: stored as keyed hashes, looked up by hash on the hot path.
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import type SQLite from 'better-sqlite3';
+import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import type { Credential, Page, PageRequest, Surface } from '../../domain/types.js';
 import type { CredentialsTable, Database } from '../schema.js';
 import { parseJson } from './json.js';
@@ -53,39 +54,129 @@ export interface CredentialFilter {
   status?: 'active' | 'revoked';
 }
 
+/** SQLite only: the raw connections (see DatabaseHandle in connect.ts). */
+export interface RawSqlite {
+  /** The connection Kysely writes through; set only inside a transaction, which holds it. */
+  writer: SQLite.Database | null;
+  /** A read-only connection that sees committed rows only; set only outside transactions. */
+  reader: (() => SQLite.Database | null) | null;
+}
+
+// Every column but the generated num_id, in one order for the bulk insert paths.
+const INSERT_COLUMNS = [
+  'id',
+  'tenant_id',
+  'login_id',
+  'surface',
+  'kind',
+  'name',
+  'scopes',
+  'role',
+  'public_key',
+  'key_hash',
+  'key_hint',
+  'held',
+  'status',
+  'revoked_at',
+  'revoked_reason',
+  'grace_until',
+  'expires_at',
+  'allowed_networks',
+  'metadata',
+  'replaces_id',
+  'created_at',
+  'updated_at',
+  'last_used_at',
+] as const;
+
+type InsertRow = Insertable<CredentialsTable> & Record<(typeof INSERT_COLUMNS)[number], string | number | null>;
+
+function toRow(credential: NewCredential): InsertRow {
+  return {
+    id: credential.id,
+    tenant_id: credential.tenantId,
+    login_id: credential.loginId,
+    surface: credential.surface,
+    kind: credential.kind,
+    name: credential.name,
+    scopes: JSON.stringify(credential.scopes),
+    role: credential.role,
+    public_key: credential.publicKey,
+    key_hash: credential.keyHash,
+    key_hint: credential.keyHint,
+    held: credential.held ? 1 : 0,
+    status: credential.status,
+    revoked_at: credential.revokedAt,
+    revoked_reason: credential.revokedReason,
+    grace_until: credential.graceUntil,
+    expires_at: credential.expiresAt,
+    allowed_networks: credential.allowedNetworks ? JSON.stringify(credential.allowedNetworks) : null,
+    metadata: JSON.stringify(credential.metadata),
+    replaces_id: credential.replacesId,
+    created_at: credential.createdAt,
+    updated_at: credential.updatedAt,
+    last_used_at: credential.lastUsedAt,
+  };
+}
+
+/** Rows per multi-row INSERT on SQLite: 23 columns x 500 stays far below its 32,766 variables. */
+const SQLITE_ROWS_PER_STATEMENT = 500;
+/** Rows per unnest() INSERT on PostgreSQL (one array parameter per column). */
+const POSTGRES_ROWS_PER_STATEMENT = 5_000;
+/** Page cache of a connection that bulk inserts (KiB). */
+const BULK_CACHE_KIB = 256 * 1024;
+const POSTGRES_COLUMN_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = Object.fromEntries(
+  INSERT_COLUMNS.map((column) => [column, column === 'held' ? 'integer' : 'text']),
+) as Record<(typeof INSERT_COLUMNS)[number], string>;
+
+const FIND_BY_KEY_HASH_SQL =
+  'SELECT credentials.*, logins.address AS login_address FROM credentials LEFT JOIN logins ON logins.id = credentials.login_id WHERE credentials.key_hash = ?';
+
+// Prepared statements are tied to one connection; keep them beside it, not per repository
+// (a repository object is created for every transaction).
+const preparedByConnection = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
+
+function prepared(connection: SQLite.Database, text: string): SQLite.Statement {
+  let statements = preparedByConnection.get(connection);
+  if (!statements) {
+    statements = new Map();
+    preparedByConnection.set(connection, statements);
+  }
+  let statement = statements.get(text);
+  if (!statement) {
+    statement = connection.prepare(text);
+    statements.set(text, statement);
+  }
+  return statement;
+}
+
+const bulkTuned = new WeakSet<SQLite.Database>();
+
+/**
+ * Bulk inserts land at random places in the key_hash and id indexes; with SQLite's default
+ * 2 MB page cache most of them miss and the import slows as the table grows. A connection
+ * that bulk inserts (the importing CLI process) gets a larger cache, filled only as used.
+ */
+function growCacheForBulkWrites(connection: SQLite.Database): void {
+  if (bulkTuned.has(connection)) return;
+  bulkTuned.add(connection);
+  connection.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+}
+
+function sqliteInsertText(rows: number): string {
+  const tuple = `(${INSERT_COLUMNS.map(() => '?').join(',')})`;
+  return `INSERT INTO credentials (${INSERT_COLUMNS.join(',')}) VALUES ${Array.from({ length: rows }, () => tuple).join(',')}`;
+}
+
 export class CredentialRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+    private readonly raw: RawSqlite = { writer: null, reader: null },
+  ) {}
 
   async insert(credential: NewCredential): Promise<Credential> {
-    const row = await this.db
-      .insertInto('credentials')
-      .values({
-        id: credential.id,
-        tenant_id: credential.tenantId,
-        login_id: credential.loginId,
-        surface: credential.surface,
-        kind: credential.kind,
-        name: credential.name,
-        scopes: JSON.stringify(credential.scopes),
-        role: credential.role,
-        public_key: credential.publicKey,
-        key_hash: credential.keyHash,
-        key_hint: credential.keyHint,
-        held: credential.held ? 1 : 0,
-        status: credential.status,
-        revoked_at: credential.revokedAt,
-        revoked_reason: credential.revokedReason,
-        grace_until: credential.graceUntil,
-        expires_at: credential.expiresAt,
-        allowed_networks: credential.allowedNetworks ? JSON.stringify(credential.allowedNetworks) : null,
-        metadata: JSON.stringify(credential.metadata),
-        replaces_id: credential.replacesId,
-        created_at: credential.createdAt,
-        updated_at: credential.updatedAt,
-        last_used_at: credential.lastUsedAt,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.db.insertInto('credentials').values(toRow(credential)).returningAll().executeTakeFirstOrThrow();
     return toCredential(row);
   }
 
@@ -119,7 +210,53 @@ export class CredentialRepository {
     return row ? toCredential(row) : null;
   }
 
+  /**
+   * Inserts many credentials in as few statements as the database allows (bulk import).
+   * Call it inside a transaction: on SQLite that is what hands the repository the raw
+   * connection for its prepared multi-row INSERT; elsewhere it falls back to Kysely.
+   */
+  async insertMany(credentials: readonly NewCredential[]): Promise<void> {
+    if (credentials.length === 0) return;
+    const rows = credentials.map(toRow);
+    if (this.raw.writer) {
+      growCacheForBulkWrites(this.raw.writer);
+      for (let start = 0; start < rows.length; start += SQLITE_ROWS_PER_STATEMENT) {
+        const chunk = rows.slice(start, start + SQLITE_ROWS_PER_STATEMENT);
+        const values: Array<string | number | null> = [];
+        for (const row of chunk) for (const column of INSERT_COLUMNS) values.push(row[column]);
+        prepared(this.raw.writer, sqliteInsertText(chunk.length)).run(values);
+      }
+      return;
+    }
+    if (this.dialect === 'postgres') {
+      for (let start = 0; start < rows.length; start += POSTGRES_ROWS_PER_STATEMENT) {
+        const chunk = rows.slice(start, start + POSTGRES_ROWS_PER_STATEMENT);
+        // unnest() of one array per column: one short statement however many rows.
+        const arrays = INSERT_COLUMNS.map((column) => sql`${chunk.map((row) => row[column])}::${sql.raw(POSTGRES_COLUMN_TYPES[column])}[]`);
+        await sql`INSERT INTO credentials (${sql.join(INSERT_COLUMNS.map((column) => sql.ref(column)))}) SELECT * FROM unnest(${sql.join(arrays)})`.execute(
+          this.db,
+        );
+      }
+      return;
+    }
+    for (let start = 0; start < rows.length; start += SQLITE_ROWS_PER_STATEMENT) {
+      await this.db
+        .insertInto('credentials')
+        .values(rows.slice(start, start + SQLITE_ROWS_PER_STATEMENT))
+        .execute();
+    }
+  }
+
   async findByKeyHash(keyHash: string): Promise<CredentialWithLogin | null> {
+    // The hot path on SQLite: one cached prepared statement on the committed-only reader
+    // instead of compiling and preparing a Kysely query per request.
+    const reader = this.raw.reader?.() ?? null;
+    if (reader) {
+      const found = prepared(reader, FIND_BY_KEY_HASH_SQL).get(keyHash) as (Selectable<CredentialsTable> & { login_address: string | null }) | undefined;
+      if (!found) return null;
+      const { login_address, ...credentialRow } = found;
+      return { credential: toCredential(credentialRow), loginAddress: login_address };
+    }
     const row = await this.db
       .selectFrom('credentials')
       .leftJoin('logins', 'logins.id', 'credentials.login_id')
@@ -148,6 +285,21 @@ export class CredentialRepository {
   }
 
   async recordLastUsed(lastUsed: Map<string, string>): Promise<void> {
+    if (this.raw.writer) {
+      // Inside the flush transaction: one prepared UPDATE run per id, no per-row query compile.
+      const update = prepared(this.raw.writer, 'UPDATE credentials SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)');
+      for (const [id, at] of lastUsed) update.run(at, id, at);
+      return;
+    }
+    if (this.dialect === 'postgres') {
+      const entries = [...lastUsed];
+      for (let start = 0; start < entries.length; start += POSTGRES_ROWS_PER_STATEMENT) {
+        const chunk = entries.slice(start, start + POSTGRES_ROWS_PER_STATEMENT);
+        await sql`UPDATE credentials SET last_used_at = v.at FROM unnest(${chunk.map(([id]) => id)}::text[], ${chunk.map(([, at]) => at)}::text[]) AS v(id, at)
+          WHERE credentials.id = v.id AND (credentials.last_used_at IS NULL OR credentials.last_used_at < v.at)`.execute(this.db);
+      }
+      return;
+    }
     for (const [id, at] of lastUsed) {
       await this.db
         .updateTable('credentials')
