@@ -53,11 +53,29 @@ request = function()
   end
 end
 
+-- Wall-clock seconds (10 ms resolution): wrk gives scripts no clock, and its own summary
+-- counts the whole -d duration even when a thread stops early at BENCH_LIMIT.
+local function uptime()
+  local file = io.open("/proc/uptime", "r")
+  if not file then return nil end
+  local seconds = tonumber(file:read("*l"):match("^(%S+)"))
+  file:close()
+  return seconds
+end
+
 if limit > 0 then
   local responses = 0
+  local started = nil
+  init = function(args)
+    started = uptime()
+  end
   response = function(status, headers, body)
     responses = responses + 1
-    if responses >= limit then
+    if responses == limit then
+      local finished = uptime()
+      if started and finished then
+        io.write(string.format("BENCH_ELAPSED %.2f %d\n", finished - started, responses))
+      end
       wrk.thread:stop()
     end
   end

@@ -37,8 +37,9 @@ export function renderMarkdown(results: RunResults): string {
   for (const t of results.targets) {
     lines.push(`| ${t.name} | ${t.target} | ${t.measured} | ${thousands(t.at_keys)} | ${t.pass === null ? 'n/a' : t.pass ? 'pass' : '**MISS**'} |`);
   }
-  lines.push('', '## Ratios (same run)', '', '| ratio | value |', '|---|---|');
+  lines.push('', `## Ratios (same run, ${thousands(results.ratios.at_keys as number)} keys)`, '', '| ratio | value |', '|---|---|');
   for (const [name, value] of Object.entries(results.ratios)) {
+    if (name === 'at_keys') continue;
     if (typeof value === 'number' || value === null) lines.push(`| ${name} | ${value === null ? '–' : `${value}x`} |`);
   }
   const sizes = [...new Set(results.scenarios.map((s) => s.keys))].sort((a, b) => a - b);

@@ -55,7 +55,8 @@ function detectTool(): { name: 'wrk' | 'autocannon'; version: string } {
   if (args.tool !== 'autocannon') {
     const wrk = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
     const text = `${wrk.stdout ?? ''}${wrk.stderr ?? ''}`;
-    if (!wrk.error && /wrk \d/.test(text)) return { name: 'wrk', version: (/wrk [\d.]+/.exec(text) as RegExpExecArray)[0] };
+    const version = /^wrk (\S+)/.exec(text);
+    if (!wrk.error && version) return { name: 'wrk', version: `wrk ${version[1]}` };
     if (args.tool === 'wrk') throw new Error('--tool wrk: wrk is not installed (apt-get install wrk)');
   }
   const pkg = JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string };
@@ -315,9 +316,12 @@ async function runLoad(tool: 'wrk' | 'autocannon', url: string, spec: LoadSpec):
     p99_us: number;
     max_us: number;
   };
-  const seconds = raw.duration_us / 1e6;
+  // A cold run that reached its key limit stopped early: wrk's own duration still counts
+  // the full -d, so take the script's measurement (autocannon reports the real duration).
+  const elapsed = /^BENCH_ELAPSED (\S+) (\d+)$/m.exec(result.stdout);
+  const seconds = elapsed ? Math.max(Number(elapsed[1]), 0.01) : raw.duration_us / 1e6;
   return {
-    requests: raw.requests,
+    requests: elapsed ? Number(elapsed[2]) : raw.requests,
     seconds: Math.round(seconds * 100) / 100,
     requests_per_s: Math.round(raw.requests / seconds),
     p50_ms: raw.p50_us / 1000,

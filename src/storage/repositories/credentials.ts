@@ -129,6 +129,81 @@ const POSTGRES_COLUMN_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = O
   INSERT_COLUMNS.map((column) => [column, column === 'held' ? 'integer' : 'text']),
 ) as Record<(typeof INSERT_COLUMNS)[number], string>;
 
+/**
+ * Values that repeat across many credentials (tenant ids, enum columns, scope lists, empty
+ * metadata, import timestamps), shared by every credential the hot path loads. The verify
+ * cache holds up to hundreds of thousands of credentials; sharing these cuts each entry by
+ * about a third. Parsed JSON values are frozen because they are shared. Bounded: a table
+ * that grows past its limit starts again, so high-cardinality values cost nothing lasting.
+ */
+class Interner {
+  private strings = new Map<string, string>();
+  private parsed = new Map<string, unknown>();
+  constructor(private readonly limit = 4096) {}
+
+  string<T extends string | null>(value: T): T {
+    if (value === null) return value;
+    const known = this.strings.get(value);
+    if (known !== undefined) return known as T;
+    if (this.strings.size >= this.limit) this.strings.clear();
+    this.strings.set(value, value);
+    return value;
+  }
+
+  json<T>(text: string | null, fallback: T): T {
+    if (text === null || text === '') return fallback;
+    const known = this.parsed.get(text);
+    if (known !== undefined) return known as T;
+    if (this.parsed.size >= this.limit) this.parsed.clear();
+    const value = deepFreeze(JSON.parse(text));
+    this.parsed.set(text, value);
+    return value as T;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const hotPathInterner = new Interner();
+
+/** toCredential for the verify path: the same values, with repeated ones shared (see Interner). */
+function toSharedCredential(row: Selectable<CredentialsTable>, keyHash: string): Credential {
+  const intern = hotPathInterner;
+  const createdAt = intern.string(row.created_at);
+  return {
+    numId: Number(row.num_id),
+    id: row.id,
+    tenantId: intern.string(row.tenant_id),
+    loginId: intern.string(row.login_id),
+    surface: intern.string(row.surface) as Surface,
+    kind: intern.string(row.kind) as Credential['kind'],
+    name: row.name,
+    scopes: intern.json(row.scopes, []),
+    role: intern.string(row.role) as Credential['role'],
+    publicKey: row.public_key,
+    // The caller's string: the verify cache already keys its entry by it.
+    keyHash,
+    keyHint: row.key_hint,
+    held: row.held === 1,
+    status: intern.string(row.status) as Credential['status'],
+    revokedAt: row.revoked_at,
+    revokedReason: intern.string(row.revoked_reason),
+    graceUntil: row.grace_until,
+    expiresAt: row.expires_at,
+    allowedNetworks: intern.json(row.allowed_networks, null),
+    metadata: intern.json(row.metadata, {}),
+    replacesId: row.replaces_id,
+    createdAt,
+    updatedAt: row.updated_at === createdAt ? createdAt : intern.string(row.updated_at),
+    lastUsedAt: row.last_used_at,
+  };
+}
+
 const FIND_BY_KEY_HASH_SQL =
   'SELECT credentials.*, logins.address AS login_address FROM credentials LEFT JOIN logins ON logins.id = credentials.login_id WHERE credentials.key_hash = ?';
 
@@ -253,9 +328,9 @@ export class CredentialRepository {
     const reader = this.raw.reader?.() ?? null;
     if (reader) {
       const found = prepared(reader, FIND_BY_KEY_HASH_SQL).get(keyHash) as (Selectable<CredentialsTable> & { login_address: string | null }) | undefined;
-      if (!found) return null;
+      if (!found || found.key_hash !== keyHash) return null;
       const { login_address, ...credentialRow } = found;
-      return { credential: toCredential(credentialRow), loginAddress: login_address };
+      return { credential: toSharedCredential(credentialRow, keyHash), loginAddress: hotPathInterner.string(login_address) };
     }
     const row = await this.db
       .selectFrom('credentials')
@@ -266,7 +341,7 @@ export class CredentialRepository {
       .executeTakeFirst();
     if (!row) return null;
     const { login_address, ...credentialRow } = row;
-    return { credential: toCredential(credentialRow), loginAddress: login_address };
+    return { credential: toSharedCredential(credentialRow, keyHash), loginAddress: hotPathInterner.string(login_address) };
   }
 
   async list(filter: CredentialFilter, request: PageRequest): Promise<Page<Credential>> {
