@@ -46,8 +46,8 @@ export function renderMarkdown(results: RunResults): string {
   for (const keys of sizes) {
     lines.push('', `## ${thousands(keys)} stored keys`, '');
     lines.push(
-      '| server | scenario | req/s | p50 ms | p99 ms | max ms | errors | RSS MB (peak) | start-up ms |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+      '| server | scenario | req/s | p50 ms | p99 ms | max ms | errors | server CPU µs/req | RSS MB (peak) | start-up ms |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const s of results.scenarios.filter((x) => x.keys === keys)) {
       if (s.skipped || s.error) {
@@ -57,7 +57,7 @@ export function renderMarkdown(results: RunResults): string {
         continue;
       }
       lines.push(
-        `| ${SERVER_LABEL[s.server]} | ${SCENARIO_LABEL[s.name]} | ${thousands(s.requests_per_s)} | ${fmt(s.p50_ms)} | ${fmt(s.p99_ms)} | ${fmt(s.max_ms)} | ${s.errors ?? '–'} | ${s.rss_mb ?? '–'} (${s.peak_rss_mb ?? '–'}) | ${s.startup_ms ?? '–'} |`,
+        `| ${SERVER_LABEL[s.server]} | ${SCENARIO_LABEL[s.name]} | ${thousands(s.requests_per_s)} | ${fmt(s.p50_ms)} | ${fmt(s.p99_ms)} | ${fmt(s.max_ms)} | ${s.errors ?? '–'} | ${s.cpu_us_per_request ?? '–'} | ${s.rss_mb ?? '–'} (${s.peak_rss_mb ?? '–'}) | ${s.startup_ms ?? '–'} |`,
       );
     }
   }
@@ -73,6 +73,7 @@ export function renderMarkdown(results: RunResults): string {
     '- **baseline**: `bench/baseline-server.ts`, bare `node:http`, HMAC-SHA256 of the key and a `Map` lookup, the same request and answer shape.',
     '- **hot**: the same 10 keys over and over; **cold**: every request a key never asked for before in that server process (the run stops before a key would repeat).',
     '- **peer**: better-auth 1.7.5 with `@better-auth/api-key` (defaults, per-key rate limit off) on SQLite with the same number of keys, behind a bare `node:http` front.',
+    '- **server CPU µs/req**: user + system CPU of the server process during the run over the requests it answered (`/proc/<pid>/stat`); the `cpu_*` ratios compare these and are the steadier figure when the machine is shared.',
     '- **start-up**: from spawning the process to its first successful `GET /healthz`; **RSS**: `/proc/<pid>/status` after the run (peak = VmHWM).',
     '- Keys are created by `relaykey credentials import` (timed above); the peer\u2019s rows are clones of a key the plugin created itself.',
   );

@@ -280,6 +280,18 @@ function memoryOf(pid: number): { rss: number; peak: number } | null {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far (Linux /proc, 100 ticks a second). */
+function cpuSecondsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 interface LoadSpec {
   mode: 'verify' | 'auth_http' | 'peer';
   keysFile: string;
@@ -401,6 +413,7 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
     // Warm-up on the hot keys (JIT, connections); a cold run then starts after them, so none
     // of its keys was ever looked up, and stops before any key would come round again.
     await runLoad(tool, running.url, { ...spec, hot: HOT_KEYS, offset: 1, limit: 0, durationS: warmupS });
+    const cpuBefore = cpuSecondsOf(running.child.pid as number);
     const load = await runLoad(tool, running.url, {
       ...spec,
       hot: definition.cold ? 0 : HOT_KEYS,
@@ -409,16 +422,19 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
       durationS,
     });
     const memory = memoryOf(running.child.pid as number);
+    const cpuAfter = cpuSecondsOf(running.child.pid as number);
     const result: ScenarioResult = {
       ...base,
       ...load,
+      // Server CPU per answered request: far steadier than requests/s on a shared machine.
+      cpu_us_per_request: cpuBefore !== null && cpuAfter !== null && load.requests > 0 ? Math.round(((cpuAfter - cpuBefore) * 1e6) / load.requests) : null,
       startup_ms: Math.round(running.startupMs),
       idle_rss_mb: idleMemory ? Math.round(idleMemory.rss) : null,
       rss_mb: memory ? Math.round(memory.rss) : null,
       peak_rss_mb: memory ? Math.round(memory.peak) : null,
     };
     log(
-      `${definition.server.padEnd(16)} ${definition.name.padEnd(12)} @${definition.keys}: ${String(load.requests_per_s).padStart(6)} req/s  p50 ${load.p50_ms.toFixed(2)} ms  p99 ${load.p99_ms.toFixed(2)} ms  rss ${result.rss_mb} MB  start ${result.startup_ms} ms${load.errors ? `  ERRORS ${load.errors}` : ''}`,
+      `${definition.server.padEnd(16)} ${definition.name.padEnd(12)} @${definition.keys}: ${String(load.requests_per_s).padStart(6)} req/s  p50 ${load.p50_ms.toFixed(2)} ms  p99 ${load.p99_ms.toFixed(2)} ms  cpu ${result.cpu_us_per_request} µs/req  rss ${result.rss_mb} MB  start ${result.startup_ms} ms${load.errors ? `  ERRORS ${load.errors}` : ''}`,
     );
     return result;
   } catch (error) {
