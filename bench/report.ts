@@ -98,7 +98,7 @@ export function renderSvg(results: RunResults): string {
   const max = Math.max(1, ...measured.map((s) => s.requests_per_s as number));
   const width = 900;
   const left = 230;
-  const barArea = width - left - 110;
+  const barArea = width - left - 230;
   const barHeight = 16;
   const gap = 4;
   let y = 70;
