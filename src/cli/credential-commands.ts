@@ -1,6 +1,6 @@
 // CLI: `relaykey credentials import`, the bulk path for migrations and load tests.
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULT_IMPORT_BATCH, importCredentials } from '../domain/bulk-import.js';
 import { badRequest } from '../errors.js';
@@ -25,6 +25,17 @@ async function writeLines(stream: WriteStream, lines: string[]): Promise<void> {
   if (!stream.write(`${lines.join('\n')}\n`)) await once(stream, 'drain');
 }
 
+/** Opens --out before anything is imported: a key file that cannot be written stops the import up front. */
+function openOut(path: string): WriteStream {
+  let fd: number;
+  try {
+    fd = openSync(path, 'w', 0o600);
+  } catch (error) {
+    throw badRequest(`cannot write --out ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return createWriteStream(path, { fd });
+}
+
 export function registerCredentialCommands(program: Command): void {
   const credentials = program.command('credentials').description('verify-only credentials');
   credentials
@@ -44,7 +55,7 @@ export function registerCredentialCommands(program: Command): void {
         .split(',')
         .map((scope) => scope.trim())
         .filter(Boolean);
-      const stream = options.out ? createWriteStream(options.out, { mode: 0o600 }) : null;
+      const stream = options.out ? openOut(options.out) : null;
       try {
         const result = await withRuntime((runtime) =>
           importCredentials(runtime.services.context, { tenantId: options.tenant, count, scopes, batchSize }, cliActor, async ({ ids, secrets }) => {

@@ -121,6 +121,9 @@ describe.each(DIALECTS)('credentials import on %s', (dialect) => {
     const noTenant = await server.cli(['credentials', 'import', '--tenant', '00000000-0000-0000-0000-000000000000', '--count', '5']);
     expect(noTenant.code).toBe(2);
     expect(noTenant.stderr).toContain('tenant not found');
+    const badOut = await server.cli(['credentials', 'import', '--tenant', seed.tenantId, '--count', '5', '--out', '/nonexistent-dir/keys.txt']);
+    expect(badOut.code).toBe(2);
+    expect(badOut.stderr).toContain('cannot write --out /nonexistent-dir/keys.txt: ENOENT');
     expect(await countRows()).toBe(before);
   });
 });

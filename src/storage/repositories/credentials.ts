@@ -1,6 +1,6 @@
 // Verify-only credentials: stored as keyed hashes, looked up by hash on the hot path.
 import type SQLite from 'better-sqlite3';
-import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import type { Credential, Page, PageRequest, Surface } from '../../domain/types.js';
 import type { CredentialsTable, Database } from '../schema.js';
 import { parseJson } from './json.js';
@@ -207,6 +207,9 @@ function toSharedCredential(row: Selectable<CredentialsTable>, keyHash: string):
 const FIND_BY_KEY_HASH_SQL =
   'SELECT credentials.*, logins.address AS login_address FROM credentials LEFT JOIN logins ON logins.id = credentials.login_id WHERE credentials.key_hash = ?';
 
+const FIND_BY_KEY_HASH_POSTGRES_SQL = FIND_BY_KEY_HASH_SQL.replace('?', '$1');
+type FoundByKeyHash = Selectable<CredentialsTable> & { login_address: string | null };
+
 // Prepared statements are tied to one connection; keep them beside it, not per repository
 // (a repository object is created for every transaction).
 const preparedByConnection = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
@@ -327,18 +330,15 @@ export class CredentialRepository {
     // instead of compiling and preparing a Kysely query per request.
     const reader = this.raw.reader?.() ?? null;
     if (reader) {
-      const found = prepared(reader, FIND_BY_KEY_HASH_SQL).get(keyHash) as (Selectable<CredentialsTable> & { login_address: string | null }) | undefined;
+      const found = prepared(reader, FIND_BY_KEY_HASH_SQL).get(keyHash) as FoundByKeyHash | undefined;
       if (!found || found.key_hash !== keyHash) return null;
       const { login_address, ...credentialRow } = found;
       return { credential: toSharedCredential(credentialRow, keyHash), loginAddress: hotPathInterner.string(login_address) };
     }
-    const row = await this.db
-      .selectFrom('credentials')
-      .leftJoin('logins', 'logins.id', 'credentials.login_id')
-      .selectAll('credentials')
-      .select('logins.address as login_address')
-      .where('credentials.key_hash', '=', keyHash)
-      .executeTakeFirst();
+    // Elsewhere (PostgreSQL, transactions): the same SQL, compiled once rather than built and
+    // compiled by Kysely on every cache miss.
+    const text = this.dialect === 'postgres' ? FIND_BY_KEY_HASH_POSTGRES_SQL : FIND_BY_KEY_HASH_SQL;
+    const row = (await this.db.executeQuery<FoundByKeyHash>(CompiledQuery.raw(text, [keyHash]))).rows[0];
     if (!row) return null;
     const { login_address, ...credentialRow } = row;
     return { credential: toSharedCredential(credentialRow, keyHash), loginAddress: hotPathInterner.string(login_address) };
