@@ -106,6 +106,10 @@ describe.each(DIALECTS)('credentials import on %s', (dialect) => {
     await server.runtime.store.transaction((repositories) => repositories.credentials.recordLastUsed(new Map([[first.id, '2000-01-01T00:00:00.000Z']])));
     const after = await server.sql<{ last_used_at: string }>('SELECT last_used_at FROM credentials WHERE id = ?', [first.id]);
     expect(after[0]?.last_used_at).toBe(first.last_used_at);
+    // A flush larger than one slice (SQLite yields between slices) still writes every id.
+    const later = '2999-01-01T00:00:00.000Z';
+    await server.runtime.store.transaction((repositories) => repositories.credentials.recordLastUsed(new Map(lines.map(([id]) => [id, later]))));
+    expect(await countRows(`WHERE last_used_at = '${later}'`)).toBe(lines.length);
   });
 
   it('rejects bad input with a clear line and writes nothing', async () => {

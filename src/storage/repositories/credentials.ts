@@ -123,6 +123,8 @@ function toRow(credential: NewCredential): InsertRow {
 const SQLITE_ROWS_PER_STATEMENT = 500;
 /** Rows per unnest() INSERT on PostgreSQL (one array parameter per column). */
 const POSTGRES_ROWS_PER_STATEMENT = 5_000;
+/** last_used_at updates run between two yields to the event loop (SQLite). */
+const LAST_USED_SLICE = 500;
 /** Page cache of a connection that bulk inserts (KiB). */
 const BULK_CACHE_KIB = 256 * 1024;
 const POSTGRES_COLUMN_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = Object.fromEntries(
@@ -363,7 +365,17 @@ export class CredentialRepository {
     if (this.raw.writer) {
       // Inside the flush transaction: one prepared UPDATE run per id, no per-row query compile.
       const update = prepared(this.raw.writer, 'UPDATE credentials SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)');
-      for (const [id, at] of lastUsed) update.run(at, id, at);
+      // SQLite runs synchronously on the event loop: a flush after heavy traffic may hold tens
+      // of thousands of ids, so yield between slices and let verifications (which read through
+      // the separate reader connection) go on meanwhile.
+      let inSlice = 0;
+      for (const [id, at] of lastUsed) {
+        update.run(at, id, at);
+        if (++inSlice === LAST_USED_SLICE) {
+          inSlice = 0;
+          await new Promise((resume) => setImmediate(resume));
+        }
+      }
       return;
     }
     if (this.dialect === 'postgres') {
