@@ -65,7 +65,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'relaykey', version: '0.1.0', description: 'Credential service for multi-tenant email platforms' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          serverApiKey: { type: 'apiKey', in: 'header', name: 'X-Server-API-Key' },
+        },
+      },
       security: [{ bearer: [] }],
     },
   });

@@ -1,5 +1,6 @@
 // The environment, parsed once at start; a bad value stops the start with one clear line.
 import { resolve } from 'node:path';
+import { isValidCidr } from './domain/network.js';
 
 export interface Config {
   databaseUrl: string;
@@ -10,13 +11,61 @@ export interface Config {
   dataDir: string;
   redisUrl: string | undefined;
   webhookAllowNetworks: string[];
-  mailBackends: string | undefined;
+  /** Where nginx sends an authenticated client, per protocol (RELAYKEY_MAIL_BACKENDS). */
+  mailBackends: MailBackendAddresses;
+  /** Bound on how stale a cached verify answer may be when no invalidation arrives (ms). */
+  verifyCacheTtlMs: number;
+  /** How often batched last-used times and sessions are written (ms). */
+  usageFlushMs: number;
+  /** Failed-login throttling (see domain/throttle.ts for the defaults and their reasons). */
+  throttle: { windowMs: number; ipLimit: number; usernameLimit: number; slowdownAfter: number; maxDelaySeconds: number };
   logLevel: string;
   adminSessionMinutes: number;
   reauthMinutes: number;
+  /** Months between scheduled rotations of a tenant's vaulted SMTP account. */
+  smtpRotationMonths: number;
+  /** RELAYKEY_JOBS=off: no interval timers (tests run jobs directly). */
+  jobsEnabled: boolean;
+  /** RELAYKEY_JOB_INTERVAL_MS: one interval for every job (multi-node tests use short ones). */
+  jobIntervalMs: number | undefined;
 }
 
 export class ConfigError extends Error {}
+
+export type MailProtocol = 'smtp' | 'imap' | 'pop3';
+export interface MailBackendAddress {
+  host: string;
+  port: number;
+}
+export type MailBackendAddresses = Partial<Record<MailProtocol, MailBackendAddress>>;
+
+/** Parses one `ip:port` (IPv6 as `[::1]:25`); nginx needs an IP literal in Auth-Server. */
+export function parseBackendAddress(value: string): MailBackendAddress | null {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(value.trim());
+  if (!match) return null;
+  const host = (match[1] ?? match[2]) as string;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return null;
+  if (match[2] && host.split('.').some((octet) => Number(octet) > 255)) return null;
+  return { host, port };
+}
+
+/** `smtp=127.0.0.1:10025,imap=127.0.0.1:10143,pop3=127.0.0.1:10110` */
+export function parseMailBackends(raw: string | undefined): MailBackendAddresses {
+  const backends: MailBackendAddresses = {};
+  if (!raw) return backends;
+  for (const part of raw.split(',')) {
+    if (!part.trim()) continue;
+    const [name, address] = part.split('=', 2).map((s) => s.trim());
+    if (name !== 'smtp' && name !== 'imap' && name !== 'pop3') {
+      throw new ConfigError(`RELAYKEY_MAIL_BACKENDS: unknown protocol "${name}" (use smtp, imap, pop3)`);
+    }
+    const parsed = address ? parseBackendAddress(address) : null;
+    if (!parsed) throw new ConfigError(`RELAYKEY_MAIL_BACKENDS: ${name} must be IP:PORT (got "${address ?? ''}")`);
+    backends[name] = parsed;
+  }
+  return backends;
+}
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -25,6 +74,23 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max} (got ${value})`);
   return value;
+}
+
+function jobsSwitch(raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError(`RELAYKEY_JOBS must be on or off (got "${raw}")`);
+}
+
+function networks(raw: string | undefined): string[] {
+  const list = (raw || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const cidr of list) {
+    if (!isValidCidr(cidr)) throw new ConfigError(`RELAYKEY_WEBHOOK_ALLOW_NETWORKS must be a comma list of CIDRs (got "${cidr}")`);
+  }
+  return list;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -46,13 +112,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey: env.RELAYKEY_MASTER_KEY || undefined,
     dataDir,
     redisUrl: env.RELAYKEY_REDIS_URL || undefined,
-    webhookAllowNetworks: (env.RELAYKEY_WEBHOOK_ALLOW_NETWORKS || '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-    mailBackends: env.RELAYKEY_MAIL_BACKENDS || undefined,
+    webhookAllowNetworks: networks(env.RELAYKEY_WEBHOOK_ALLOW_NETWORKS),
+    mailBackends: parseMailBackends(env.RELAYKEY_MAIL_BACKENDS),
+    verifyCacheTtlMs: integer(env, 'RELAYKEY_VERIFY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    usageFlushMs: integer(env, 'RELAYKEY_USAGE_FLUSH_MS', 2_000, 100, 60_000),
+    throttle: {
+      windowMs: integer(env, 'RELAYKEY_THROTTLE_WINDOW_SECONDS', 900, 1, 86_400) * 1000,
+      ipLimit: integer(env, 'RELAYKEY_THROTTLE_IP_LIMIT', 20, 1, 100_000),
+      usernameLimit: integer(env, 'RELAYKEY_THROTTLE_USERNAME_LIMIT', 10, 1, 100_000),
+      slowdownAfter: integer(env, 'RELAYKEY_THROTTLE_SLOWDOWN_AFTER', 3, 0, 100_000),
+      maxDelaySeconds: integer(env, 'RELAYKEY_THROTTLE_MAX_DELAY_SECONDS', 30, 1, 300),
+    },
     logLevel,
     adminSessionMinutes: integer(env, 'RELAYKEY_ADMIN_SESSION_MINUTES', 720, 1, 43200),
     reauthMinutes: integer(env, 'RELAYKEY_REAUTH_MINUTES', 5, 1, 60),
+    smtpRotationMonths: integer(env, 'RELAYKEY_SMTP_ROTATION_MONTHS', 6, 1, 120),
+    jobsEnabled: jobsSwitch(env.RELAYKEY_JOBS),
+    jobIntervalMs: env.RELAYKEY_JOB_INTERVAL_MS ? integer(env, 'RELAYKEY_JOB_INTERVAL_MS', 0, 50, 86_400_000) : undefined,
   };
 }

@@ -1,11 +1,31 @@
 // The one place that lists the capabilities plugged into the runtime, the HTTP app and the CLI.
 import { registerCredentialCommands } from './cli/credential-commands.js';
+import { registerKeysCommands } from './cli/keys-commands.js';
 import { cliCommandRegistrars } from './cli/registry.js';
+import { registerWebhookCommands } from './cli/webhook-commands.js';
+import { jobsExtension } from './jobs/extension.js';
+import { lifecycleJobs } from './jobs/lifecycle-jobs.js';
+import { jobRegistry } from './jobs/registry.js';
+import { vaultJobs } from './jobs/vault-jobs.js';
+import { registerNginxAuthRoute } from './protocol/nginx/auth-http-route.js';
+import { runtimeExtensions } from './runtime.js';
+import { registerSessionRoutes } from './surfaces/native/session-routes.js';
+import { registerStatsRoutes } from './surfaces/native/stats-routes.js';
+import { seedSurfacesExtension } from './surfaces/seed-surfaces.js';
+import { vaultExtension } from './vault-extension.js';
+import { webhooksExtension } from './webhooks/extension.js';
 
 let registered = false;
 
 export function registerExtensions(): void {
   if (registered) return;
   registered = true;
-  cliCommandRegistrars.push(registerCredentialCommands);
+  // Webhooks before jobs: the delivery job needs the webhook service installed.
+  runtimeExtensions.push(vaultExtension, webhooksExtension, jobsExtension);
+  // Mail-server logins: nginx auth_http, credential sessions and verification stats.
+  runtimeExtensions.push({ name: 'protocol', surfaces: [registerNginxAuthRoute, registerSessionRoutes, registerStatsRoutes] });
+  // The seed API surfaces 001, 002 and 003 beside the native API.
+  runtimeExtensions.push(seedSurfacesExtension);
+  jobRegistry.push(...vaultJobs, ...lifecycleJobs);
+  cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands, registerCredentialCommands);
 }

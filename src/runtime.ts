@@ -2,10 +2,14 @@
 import type { Logger } from 'pino';
 import { type App, buildApp, type SurfaceRegistrar } from './app.js';
 import { type Clock, systemClock } from './clock.js';
+import { type CredentialChangeFeed, startCredentialChangeFeed } from './cluster/credential-changes.js';
+import { clusterNamespace } from './cluster/namespace.js';
+import { connectRedis } from './cluster/redis.js';
 import type { Config } from './config.js';
 import { createSecretHasher } from './crypto/hashing.js';
 import { derivePepper, loadRootSecret, type RootKeyRing } from './crypto/root-secret.js';
 import { createServices, type Services } from './domain/services.js';
+import { RedisThrottle } from './domain/throttle.js';
 import { createLogger } from './logging.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/connect.js';
 import { createStore, type Store } from './storage/store.js';
@@ -17,6 +21,8 @@ export interface Runtime {
   services: Services;
   rootKeys: RootKeyRing;
   logger: Logger;
+  /** Shared by every node on this database: prefixes Redis keys, names the NOTIFY channel. */
+  clusterNamespace: string;
   close(): Promise<void>;
 }
 
@@ -54,13 +60,46 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const handle = openDatabase(config.databaseUrl, options.schema ? { schema: options.schema } : {});
   if (options.migrate !== false) await migrateToLatest(handle);
   const store = createStore(handle);
+  const clock = options.clock ?? systemClock;
+  const namespace = await clusterNamespace(handle, config.databaseUrl);
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  let throttleErrorLoggedAt = 0;
   const services = createServices({
     store,
-    clock: options.clock ?? systemClock,
+    clock,
     hashSecret: createSecretHasher(derivePepper(ring)),
     sessionMinutes: config.adminSessionMinutes,
     reauthMinutes: config.reauthMinutes,
+    verifierOptions: { cacheTtlMs: config.verifyCacheTtlMs, cacheMaxEntries: 200_000 },
+    usageFlushMs: config.usageFlushMs,
+    mailBackends: config.mailBackends,
+    throttlePolicy: config.throttle,
+    ...(redis ? { throttle: new RedisThrottle(redis.client, clock, namespace, config.throttle) } : {}),
+    loginHooks: {
+      onThrottleError: (error) => {
+        // At most one line a minute: the hot path must not flood the log.
+        if (Date.now() - throttleErrorLoggedAt < 60_000) return;
+        throttleErrorLoggedAt = Date.now();
+        logger.error({ err: error }, 'login throttle store failed; logins go on unthrottled');
+      },
+    },
   });
+  let feed: CredentialChangeFeed | undefined;
+  try {
+    feed = await startCredentialChangeFeed({
+      context: services.context,
+      verifier: services.verifier,
+      logger,
+      namespace,
+      postgresUrl: config.dialect === 'postgres' ? config.databaseUrl : undefined,
+      postgresSchema: options.schema,
+      redis: redis ? { publisher: redis.client, subscriber: redis.subscriber } : undefined,
+    });
+  } catch (error) {
+    await redis?.close();
+    await store.close();
+    throw error;
+  }
   const runtime: Runtime = {
     config,
     handle,
@@ -68,9 +107,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     services,
     rootKeys: ring,
     logger,
+    clusterNamespace: namespace,
     close: async () => {
       for (const extension of [...runtimeExtensions].reverse()) await extension.stop?.(runtime);
       await services.usage.stop();
+      await feed?.close();
+      await services.throttle.close();
+      await redis?.close();
       await store.close();
     },
   };

@@ -1,5 +1,5 @@
 // The root secret and what HKDF derives from it: the hashing pepper and key-encryption keys.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -79,4 +79,26 @@ export function derivePepper(ring: RootKeyRing): Buffer {
   const first = ring.keys.get(Math.min(...ring.keys.keys()));
   if (!first) throw new Error('root key ring is empty');
   return deriveKey(first, 'relaykey/pepper/v1');
+}
+
+/** Reads the embedded-mode key file as it is now (another process may have added a version). */
+export function readKeyFile(dataDir: string): RootKeyRing {
+  return parseMasterKey(readFileSync(keyFilePath(dataDir), 'utf8').split('\n').join(','));
+}
+
+/**
+ * Adds a fresh random root key as the next version to the key file (written to a temporary
+ * file, then renamed over it, so a reader never sees half a file). Returns the new version.
+ */
+export function appendKeyFileVersion(dataDir: string): { ring: RootKeyRing; version: number } {
+  const path = keyFilePath(dataDir);
+  const ring = readKeyFile(dataDir);
+  const version = Math.max(...ring.keys.keys()) + 1;
+  ring.keys.set(version, randomBytes(32));
+  ring.currentVersion = version;
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, formatKeyFile(ring), { mode: 0o600, flag: 'wx' });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, path);
+  return { ring, version };
 }

@@ -1,5 +1,6 @@
 // Verify-only credentials: issued once, stored as a keyed hash, held, revoked and rotated.
 import { randomUUID } from 'node:crypto';
+import { randomBase62 } from '../crypto/base62.js';
 import { generateKey, KEY_PREFIXES, type KeyPrefix, keyHint } from '../crypto/key-format.js';
 import { AppError, notFound } from '../errors.js';
 import type { Repositories } from '../storage/store.js';
@@ -14,6 +15,13 @@ export const SURFACE_PREFIX: Record<Surface, KeyPrefix> = {
   seed003: KEY_PREFIXES.seed003Secret,
   smtp_account: KEY_PREFIXES.smtpAccount,
 };
+
+/** Seed 003 keys log in with a public Key (the username) plus the secret; the Key is not secret. */
+export const PUBLIC_KEY_PREFIX = 'rkk_';
+
+export function generatePublicKey(): string {
+  return `${PUBLIC_KEY_PREFIX}${randomBase62(32)}`;
+}
 
 export interface CreateCredentialInput {
   tenantId: string;
@@ -73,7 +81,7 @@ export class CredentialService {
       name: input.name,
       scopes,
       role: input.role ?? null,
-      publicKey: input.publicKey ?? null,
+      publicKey: input.publicKey ?? (surface === 'seed003' ? generatePublicKey() : null),
       keyHash: this.context.hashSecret(secret),
       keyHint: keyHint(secret),
       held: input.held ?? false,
@@ -124,6 +132,17 @@ export class CredentialService {
     return credential;
   }
 
+  /** The vaulted SMTP account's row changes only with its ciphertext (domain/vault.ts), never alone. */
+  private changeable(credential: Credential): Credential {
+    if (credential.surface === 'smtp_account') {
+      throw new AppError(
+        'INVALID_STATE',
+        "this credential is the tenant's vaulted SMTP account; rotate or reset it through /api/v1/platform-admin/tenants/{tenant_id}/smtp-credentials",
+      );
+    }
+    return credential;
+  }
+
   async get(scope: CredentialScope, id: string): Promise<Credential> {
     return this.visible(await this.context.store.credentials.findById(scope.tenantId, id), scope);
   }
@@ -146,7 +165,7 @@ export class CredentialService {
 
   async update(scope: CredentialScope, id: string, changes: UpdateCredentialInput, actor: Actor): Promise<Credential> {
     const updated = await this.context.store.transaction(async (repositories) => {
-      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
       if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be changed');
       if (changes.scopes && current.role) throw new AppError('INVALID_STATE', 'scopes of a role-based credential come from its role');
       const next = await repositories.credentials.update(id, { ...changes, updatedAt: this.now() });
@@ -168,7 +187,7 @@ export class CredentialService {
 
   async setHeld(scope: CredentialScope, id: string, held: boolean, actor: Actor): Promise<Credential> {
     const updated = await this.context.store.transaction(async (repositories) => {
-      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
       if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be held or released');
       if (current.held === held) return current;
       const next = await repositories.credentials.update(id, { held, updatedAt: this.now() }, { onlyIfActive: true });
@@ -219,7 +238,7 @@ export class CredentialService {
 
   async revoke(scope: CredentialScope, id: string, reason: string, actor: Actor): Promise<Credential> {
     const revoked = await this.context.store.transaction(async (repositories) => {
-      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
       const next = await this.revokeWithin(repositories, current, reason, actor);
       if (!next) throw new AppError('INVALID_STATE', 'the credential is already revoked');
       return next;
@@ -239,7 +258,7 @@ export class CredentialService {
     actor: Actor,
   ): Promise<{ old: Credential; issued: IssuedCredential }> {
     const result = await this.context.store.transaction(async (repositories) => {
-      const current = this.visible(await repositories.credentials.findById(scope.tenantId, id), scope);
+      const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
       if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be rotated');
       const grace = options.gracePeriodSeconds ?? 0;
       const graceUntil = grace > 0 ? new Date(this.context.clock.now().getTime() + grace * 1000).toISOString() : null;

@@ -13,6 +13,19 @@ export const ROLES = {
 } as const satisfies Record<string, readonly Scope[]>;
 export type Role = keyof typeof ROLES;
 
+/**
+ * Scopes a credential of a kind gets when it carries no explicit scopes or role (seed 001):
+ * an SMTP credential sends mail; an API credential uses the REST API only.
+ */
+export const KIND_SCOPES = {
+  SMTP: ['smtp'],
+  API: ['api:read', 'api:write'],
+} as const satisfies Record<'SMTP' | 'API', readonly Scope[]>;
+
+export function scopesForKind(kind: keyof typeof KIND_SCOPES): Scope[] {
+  return [...KIND_SCOPES[kind]];
+}
+
 /** Scopes a mobile key (seed 002 `POST /mobile`) gets: mail protocols plus reading the REST API. */
 export const MOBILE_SCOPES: Scope[] = ['smtp', 'imap', 'pop3', 'api:read'];
 

@@ -5,10 +5,15 @@ import type { Store } from '../storage/store.js';
 import { AccessService } from './access.js';
 import type { DomainContext } from './context.js';
 import { CredentialService } from './credentials.js';
+import type { MailBackendAddresses } from '../config.js';
+import { MailRouter } from './mail-routing.js';
+import { LoginGate, type LoginGateHooks } from './login-gate.js';
 import { ProvisioningService } from './provisioning.js';
 import { TenantService } from './tenants.js';
+import { type LoginThrottle, MemoryThrottle, type ThrottlePolicy } from './throttle.js';
 import { UsageRecorder } from './usage.js';
-import { Verifier } from './verification.js';
+import { Verifier, type VerifierOptions } from './verification.js';
+import { VerificationStats } from './verification-stats.js';
 
 export interface Services {
   context: DomainContext;
@@ -18,6 +23,11 @@ export interface Services {
   access: AccessService;
   verifier: Verifier;
   usage: UsageRecorder;
+  throttle: LoginThrottle;
+  stats: VerificationStats;
+  /** Throttle + verify + bookkeeping: what protocol adapters call for a login. */
+  logins: LoginGate;
+  mailRouter: MailRouter;
 }
 
 export interface ServiceOptions {
@@ -26,6 +36,13 @@ export interface ServiceOptions {
   hashSecret: SecretHasher;
   sessionMinutes: number;
   reauthMinutes: number;
+  verifierOptions?: VerifierOptions;
+  usageFlushMs?: number;
+  mailBackends?: MailBackendAddresses;
+  throttlePolicy?: ThrottlePolicy;
+  /** Shared counters (Redis) when several nodes serve; in memory otherwise. */
+  throttle?: LoginThrottle;
+  loginHooks?: LoginGateHooks;
 }
 
 export function createServices(options: ServiceOptions): Services {
@@ -37,13 +54,21 @@ export function createServices(options: ServiceOptions): Services {
     onRecordedEvent: [],
   };
   const tenants = new TenantService(context);
+  const verifier = new Verifier(context, options.verifierOptions);
+  const usage = new UsageRecorder(context, options.usageFlushMs);
+  const throttle = options.throttle ?? new MemoryThrottle(options.clock, options.throttlePolicy);
+  const stats = new VerificationStats(options.clock);
   return {
     context,
     tenants,
     provisioning: new ProvisioningService(tenants),
     credentials: new CredentialService(context),
     access: new AccessService(context, { sessionMinutes: options.sessionMinutes, reauthMinutes: options.reauthMinutes }),
-    verifier: new Verifier(context),
-    usage: new UsageRecorder(context),
+    verifier,
+    usage,
+    throttle,
+    stats,
+    logins: new LoginGate(verifier, throttle, usage, stats, options.clock, options.loginHooks),
+    mailRouter: new MailRouter(context, options.mailBackends ?? {}),
   };
 }

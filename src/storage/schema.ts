@@ -166,6 +166,56 @@ export interface CredentialSessionsTable {
   last_seen_at: string;
 }
 
+export interface JobRunsTable {
+  id: string;
+  job: string;
+  node_id: string;
+  started_at: string;
+  duration_ms: number;
+  items: number;
+  outcome: string; // ok | error
+  error: string | null; // a message, never a secret
+}
+
+export interface LifecycleNoticesTable {
+  credential_id: string;
+  notice: string; // expired | inactivity_warning
+  subject: string; // what the notice was about (e.g. the last-activity time it warned of)
+  created_at: string;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  events: string; // JSON array of webhook types; empty = all
+  secret_ciphertext: string; // base64 of tag|ciphertext (AES-256-GCM under a root-derived key)
+  secret_nonce: string; // base64
+  root_key_version: number;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string; // the Standard Webhooks webhook-id (msg_...), kept across retries and redeliveries
+  endpoint_id: string;
+  tenant_id: string;
+  event_type: string;
+  audit_event_id: string;
+  payload: string; // JSON {type, timestamp, data}: ids only
+  status: string; // pending | delivered | dead
+  attempts: number;
+  next_attempt_at: string;
+  locked_until: string | null; // a node's lease while it is sending
+  last_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   logins: LoginsTable;
@@ -180,4 +230,8 @@ export interface Database {
   tenant_data_keys: TenantDataKeysTable;
   incident_resets: IncidentResetsTable;
   credential_sessions: CredentialSessionsTable;
+  job_runs: JobRunsTable;
+  lifecycle_notices: LifecycleNoticesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

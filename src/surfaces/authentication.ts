@@ -41,6 +41,24 @@ export async function requirePrincipal<T extends PrincipalType>(
   return principal as Extract<Principal, { type: T }>;
 }
 
+/**
+ * For routes under /tenants/:tenantId: another tenant's token sees 404 before anything else
+ * (it must not learn that the route or the tenant exists); then the token kind is checked.
+ */
+export async function requireTenantPrincipal<T extends PrincipalType>(
+  services: Services,
+  request: FastifyRequest,
+  tenantId: string,
+  allowed: readonly T[],
+): Promise<Extract<Principal, { type: T }>> {
+  const principal = await authenticateBearer(services, request);
+  await requireTenant(services, principal, tenantId);
+  if (!(allowed as readonly string[]).includes(principal.type)) {
+    throw new AppError('FORBIDDEN', `this route is not available to ${principal.type} tokens`);
+  }
+  return principal as Extract<Principal, { type: T }>;
+}
+
 /** Admins reach every tenant; a tenant token reaches only its own (others look like 404). */
 export async function requireTenant(services: Services, principal: Principal, tenantId: string): Promise<void> {
   if (principal.type === 'admin') {
@@ -48,6 +66,7 @@ export async function requireTenant(services: Services, principal: Principal, te
     return;
   }
   if ((principal.type === 'bearer' || principal.type === 'server') && principal.tenantId === tenantId) return;
+  if (principal.type === 'verifier') throw new AppError('FORBIDDEN', 'a verifier token may only verify');
   throw notFound('tenant');
 }
 

@@ -63,7 +63,10 @@ describe.each(DIALECTS)('core end to end on %s', (dialect) => {
     expect((await verify(server, seed.verifier, { username: seed.loginAddress, password: secret, protocol: 'smtp' })).status).toBe(401);
     await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials/${id}/unhold`, { token: seed.bearer });
     expect((await verify(server, seed.verifier, { username: seed.loginAddress, password: secret, protocol: 'smtp' })).status).toBe(200);
-    const revoked = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials/${id}/revoke`, { token: seed.bearer, body: { reason: 'left the company' } });
+    const revoked = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials/${id}/revoke`, {
+      token: seed.bearer,
+      body: { reason: 'left the company' },
+    });
     expect(revoked.body).toMatchObject({ status: 'revoked', revoked_reason: 'left the company' });
     expect((await verify(server, seed.verifier, { username: seed.loginAddress, password: secret, protocol: 'smtp' })).status).toBe(401);
   });
@@ -108,7 +111,16 @@ describe.each(DIALECTS)('core end to end on %s', (dialect) => {
   it('every change is audited and the chain verifies, then detects tampering', async () => {
     const events = await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/audit-events?per_page=200`, { token: seed.bearer });
     const names = new Set((events.body.data as { event: string }[]).map((e) => e.event));
-    for (const name of ['tenant.created', 'login.created', 'token.created', 'credential.created', 'credential.held', 'credential.unheld', 'credential.revoked', 'credential.rotated']) {
+    for (const name of [
+      'tenant.created',
+      'login.created',
+      'token.created',
+      'credential.created',
+      'credential.held',
+      'credential.unheld',
+      'credential.revoked',
+      'credential.rotated',
+    ]) {
       expect(names).toContain(name);
     }
     const filtered = await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/audit-events?event=credential.held&per_page=5`, { token: seed.bearer });
@@ -119,7 +131,7 @@ describe.each(DIALECTS)('core end to end on %s', (dialect) => {
     expect(clean.stdout).toMatch(/audit ok/);
 
     const [victim] = await server.sql<{ id: string }>("SELECT id FROM audit_events WHERE event = 'credential.revoked' AND tenant_id = ?", [seed.tenantId]);
-    await server.sql("UPDATE audit_events SET details = '{\"name\":\"edited\"}' WHERE id = ?", [victim?.id]);
+    await server.sql('UPDATE audit_events SET details = \'{"name":"edited"}\' WHERE id = ?', [victim?.id]);
     const tampered = await server.cli(['audit', 'verify']);
     expect(tampered.code).not.toBe(0);
     expect(tampered.stdout).toContain(victim?.id);

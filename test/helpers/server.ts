@@ -93,7 +93,7 @@ export async function startTestServer(dialect: DialectName, options: StartOption
     },
   });
   const config = loadConfig(env);
-  const logger = createLogger({ level: 'info', destination });
+  const logger = createLogger({ level: config.logLevel, destination });
   const server = await startServer(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });
 
   const sqlHandle = server.runtime.handle;

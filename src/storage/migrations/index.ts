@@ -1,12 +1,14 @@
 // The ordered migration set, shared by both dialects.
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as core from './001-core.js';
+import * as jobsWebhooks from './003-jobs-webhooks.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
 const MIGRATIONS: Record<string, DialectMigration> = {
   '001-core': core,
+  '003-jobs-webhooks': jobsWebhooks,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -2,7 +2,7 @@
 import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import type { Severity } from '../../domain/types.js';
-import { requirePrincipal, requireTenant } from '../authentication.js';
+import { requireTenantPrincipal } from '../authentication.js';
 import { presentAuditEvent, presentPage } from './presenters.js';
 import { PageQuery, TenantParams, Timestamp } from './schemas.js';
 import type { App } from './types.js';
@@ -30,8 +30,7 @@ export function registerAuditRoutes(app: App, services: Services): void {
       },
     },
     async (request) => {
-      const principal = await requirePrincipal(services, request, ['admin', 'bearer']);
-      await requireTenant(services, principal, request.params.tenantId);
+      await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       const q = request.query;
       const page = await services.context.store.audit.list(
         {

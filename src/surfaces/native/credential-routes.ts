@@ -6,7 +6,7 @@ import { isValidCidr } from '../../domain/network.js';
 import type { Role, Scope } from '../../domain/scopes.js';
 import type { Services } from '../../domain/services.js';
 import { AppError } from '../../errors.js';
-import { actorOf, loginScopeOf, requirePrincipal, requireTenant } from '../authentication.js';
+import { actorOf, loginScopeOf, type requirePrincipal, requireTenantPrincipal } from '../authentication.js';
 import { presentCredential, presentPage } from './presenters.js';
 import { Metadata, Name, Networks, NullableTimestamp, PageQuery, Reason, RoleSchema, Scopes, TenantParams, Uuid } from './schemas.js';
 import type { App } from './types.js';
@@ -27,8 +27,7 @@ function checkExpiry(expiresAt: string | null | undefined, now: Date): void {
 
 export function registerCredentialRoutes(app: App, services: Services): void {
   async function scopeFor(request: Parameters<typeof requirePrincipal>[1], tenantId: string): Promise<{ principal: Principal; scope: CredentialScope }> {
-    const principal = await requirePrincipal(services, request, ['admin', 'bearer']);
-    await requireTenant(services, principal, tenantId);
+    const principal = await requireTenantPrincipal(services, request, tenantId, ['admin', 'bearer']);
     return { principal, scope: { tenantId, loginId: loginScopeOf(principal) } };
   }
   const now = () => services.context.clock.now().toISOString();

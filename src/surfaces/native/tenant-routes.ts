@@ -4,7 +4,7 @@ import type { Services } from '../../domain/services.js';
 import type { TenantInput } from '../../domain/tenants.js';
 import type { ConnectionInfo, MailBackends } from '../../domain/types.js';
 import { AppError, notFound } from '../../errors.js';
-import { actorOf, requirePrincipal, requireTenant } from '../authentication.js';
+import { actorOf, requirePrincipal, requireTenantPrincipal } from '../authentication.js';
 import { presentLogin, presentPage, presentTenant } from './presenters.js';
 import { ConnectionInfoPatch, MailBackendsSchema, Name, PageQuery, TenantParams, TenantSettingsSchema, Uuid } from './schemas.js';
 import type { App } from './types.js';
@@ -99,8 +99,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
   );
 
   app.get('/api/v1/tenants/:tenantId', { schema: { tags: ['tenants'], summary: 'Get a tenant', params: TenantParams } }, async (request) => {
-    const principal = await requirePrincipal(services, request, ['admin', 'bearer']);
-    await requireTenant(services, principal, request.params.tenantId);
+    await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
     return presentTenant(await services.tenants.get(request.params.tenantId));
   });
 
@@ -115,7 +114,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
       },
     },
     async (request) => {
-      await requirePrincipal(services, request, ['admin']);
+      await requireTenantPrincipal(services, request, request.params.tenantId, ['admin']);
       const body = request.body;
       const patch: Partial<TenantInput> = {
         ...(body.name !== undefined ? { name: body.name } : {}),
@@ -133,8 +132,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
     '/api/v1/tenants/:tenantId/logins',
     { schema: { tags: ['logins'], summary: 'List mailbox logins', params: TenantParams, querystring: PageQuery } },
     async (request) => {
-      const principal = await requirePrincipal(services, request, ['admin', 'bearer']);
-      await requireTenant(services, principal, request.params.tenantId);
+      const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       if (principal.type === 'bearer' && principal.loginId) {
         const own = await services.tenants.getLogin(request.params.tenantId, principal.loginId);
         return { data: [presentLogin(own)], pagination: { page: 1, per_page: request.query.per_page, total: 1 } };
@@ -157,8 +155,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
       },
     },
     async (request, reply) => {
-      const principal = await requirePrincipal(services, request, ['admin', 'bearer']);
-      await requireTenant(services, principal, request.params.tenantId);
+      const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       if (principal.type === 'bearer' && principal.loginId) throw new AppError('FORBIDDEN', 'a login-bound token cannot create logins');
       const login = await services.tenants.createLogin(request.params.tenantId, request.body.address, actorOf(request));
       return reply.status(201).send(presentLogin(login));
@@ -169,8 +166,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
     '/api/v1/tenants/:tenantId/logins/:loginId',
     { schema: { tags: ['logins'], summary: 'Get a mailbox login', params: Type.Object({ tenantId: Uuid, loginId: Uuid }, { additionalProperties: false }) } },
     async (request) => {
-      const principal = await requirePrincipal(services, request, ['admin', 'bearer']);
-      await requireTenant(services, principal, request.params.tenantId);
+      const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       if (principal.type === 'bearer' && principal.loginId && principal.loginId !== request.params.loginId) throw notFound('login');
       return presentLogin(await services.tenants.getLogin(request.params.tenantId, request.params.loginId));
     },

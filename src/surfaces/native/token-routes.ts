@@ -1,7 +1,7 @@
 // Management tokens: tenant bearer tokens and server API keys (per tenant), verifier tokens (platform).
 import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
-import { actorOf, requirePrincipal, requireTenant } from '../authentication.js';
+import { actorOf, requirePrincipal, requireTenantPrincipal } from '../authentication.js';
 import { presentToken } from './presenters.js';
 import { Name, TenantParams, Uuid } from './schemas.js';
 import type { App } from './types.js';
@@ -11,8 +11,7 @@ export function registerTokenRoutes(app: App, services: Services): void {
     '/api/v1/tenants/:tenantId/tokens',
     { schema: { tags: ['tokens'], summary: 'List management tokens (admin)', params: TenantParams } },
     async (request) => {
-      const principal = await requirePrincipal(services, request, ['admin']);
-      await requireTenant(services, principal, request.params.tenantId);
+      await requireTenantPrincipal(services, request, request.params.tenantId, ['admin']);
       return { data: (await services.access.listTokens(request.params.tenantId)).map(presentToken) };
     },
   );
@@ -31,8 +30,7 @@ export function registerTokenRoutes(app: App, services: Services): void {
       },
     },
     async (request, reply) => {
-      const principal = await requirePrincipal(services, request, ['admin']);
-      await requireTenant(services, principal, request.params.tenantId);
+      await requireTenantPrincipal(services, request, request.params.tenantId, ['admin']);
       const { token, secret } = await services.access.createToken(
         {
           kind: request.body.kind,
@@ -57,8 +55,7 @@ export function registerTokenRoutes(app: App, services: Services): void {
       },
     },
     async (request, reply) => {
-      const principal = await requirePrincipal(services, request, ['admin']);
-      await requireTenant(services, principal, request.params.tenantId);
+      await requireTenantPrincipal(services, request, request.params.tenantId, ['admin']);
       await services.access.revokeToken(request.params.tenantId, request.params.tokenId, actorOf(request));
       return reply.status(204).send();
     },

@@ -2,6 +2,7 @@
 import { Type } from 'typebox';
 import type { Protocol } from '../../domain/scopes.js';
 import type { Services } from '../../domain/services.js';
+import { AppError } from '../../errors.js';
 import { requirePrincipal } from '../authentication.js';
 import { ProtocolSchema } from './schemas.js';
 import type { App } from './types.js';
@@ -38,21 +39,23 @@ export function registerVerifyRoute(app: App, services: Services): void {
         tags: ['verify'],
         summary: 'Is this login valid? (verifier token)',
         body: VerifyBody,
-        response: { 200: Allowed, 401: DeniedOrError },
+        response: { 200: Allowed, 401: DeniedOrError, 429: DeniedOrError },
       },
     },
     async (request, reply) => {
       await requirePrincipal(services, request, ['verifier']);
       const body = request.body;
-      const outcome = await services.verifier.verify({
+      const outcome = await services.logins.attempt({
         username: body.username,
         password: body.password,
         protocol: body.protocol as Protocol,
-        clientIp: body.client_ip ?? request.ip,
+        clientIp: body.client_ip || request.ip,
         userAgent: body.user_agent ?? null,
       });
-      if (!outcome.valid) return reply.status(401).send({ valid: false });
-      services.usage.record(outcome.credential.id, services.context.clock.now().toISOString());
+      if (outcome.status === 'throttled') {
+        throw new AppError('RATE_LIMITED', 'Too many failed logins from this client; try again later', { retryAfterSeconds: outcome.retryAfterSeconds });
+      }
+      if (outcome.status === 'denied') return reply.status(401).send({ valid: false });
       return {
         valid: true as const,
         tenant_id: outcome.credential.tenantId,

@@ -1,0 +1,150 @@
+// Carries "these secrets changed" (hold, revoke, rotate...) from the node that made the change
+// to the verify caches of every node on the same database: PostgreSQL LISTEN/NOTIFY on a
+// dedicated connection, and Redis pub/sub when RELAYKEY_REDIS_URL is set. The verify cache TTL
+// stays the backstop; after a lost listener connection the whole cache is dropped.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { DomainContext } from '../domain/context.js';
+import type { Verifier } from '../domain/verification.js';
+
+interface ChangeMessage {
+  node: string;
+  keyHashes: string[];
+}
+
+/** NOTIFY payloads must stay under 8000 bytes: key hashes go out in chunks. */
+const HASHES_PER_MESSAGE = 60;
+
+export interface CredentialChangeFeed {
+  readonly node: string;
+  close(): Promise<void>;
+}
+
+export interface FeedOptions {
+  context: DomainContext;
+  verifier: Verifier;
+  logger: Logger;
+  namespace: string;
+  /** PostgreSQL connection string (same database and search_path as the store), when on PostgreSQL. */
+  postgresUrl?: string | undefined;
+  postgresSchema?: string | undefined;
+  /** A Redis connection to publish on and one to subscribe with (pub/sub needs its own). */
+  redis?: { publisher: Redis; subscriber: Redis } | undefined;
+}
+
+function chunks(hashes: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < hashes.length; i += HASHES_PER_MESSAGE) out.push(hashes.slice(i, i + HASHES_PER_MESSAGE));
+  return out;
+}
+
+export async function startCredentialChangeFeed(options: FeedOptions): Promise<CredentialChangeFeed> {
+  const node = randomUUID();
+  const { verifier, logger } = options;
+  const channel = `${options.namespace}_credential_changes`;
+  const closers: (() => Promise<void>)[] = [];
+  const publishers: ((message: string) => Promise<void>)[] = [];
+
+  const receive = (payload: string) => {
+    try {
+      const message = JSON.parse(payload) as ChangeMessage;
+      if (message.node === node) return;
+      for (const keyHash of message.keyHashes) verifier.invalidate(keyHash);
+    } catch {
+      verifier.invalidateAll();
+    }
+  };
+
+  if (options.postgresUrl) {
+    const pgFeed = await listenOnPostgres(options.postgresUrl, options.postgresSchema, channel, receive, () => verifier.invalidateAll(), logger);
+    closers.push(pgFeed.close);
+    publishers.push(pgFeed.publish);
+  }
+  if (options.redis) {
+    const { publisher, subscriber } = options.redis;
+    subscriber.on('message', (from: string, payload: string) => {
+      if (from === channel) receive(payload);
+    });
+    // A reconnect may have missed messages: start from an empty cache.
+    subscriber.on('ready', () => verifier.invalidateAll());
+    await subscriber.subscribe(channel);
+    publishers.push(async (message) => {
+      await publisher.publish(channel, message);
+    });
+  }
+
+  options.context.onCredentialChange.push(({ keyHashes }) => {
+    for (const part of chunks(keyHashes)) {
+      const message = JSON.stringify({ node, keyHashes: part } satisfies ChangeMessage);
+      for (const publish of publishers) {
+        publish(message).catch((error: unknown) =>
+          logger.warn({ err: error }, 'could not announce a credential change to other nodes; their cache TTL applies'),
+        );
+      }
+    }
+  });
+
+  return {
+    node,
+    close: async () => {
+      for (const close of closers) await close();
+    },
+  };
+}
+
+async function listenOnPostgres(
+  url: string,
+  schema: string | undefined,
+  channel: string,
+  receive: (payload: string) => void,
+  onGap: () => void,
+  logger: Logger,
+): Promise<{ publish(message: string): Promise<void>; close(): Promise<void> }> {
+  let closed = false;
+  let client: pg.Client | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  const clientOptions = { connectionString: url, ...(schema ? { options: `-c search_path=${schema}` } : {}) };
+
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client(clientOptions);
+    next.on('notification', (message) => {
+      if (message.channel === channel && message.payload) receive(message.payload);
+    });
+    next.on('error', (error) => {
+      if (closed) return;
+      logger.warn({ err: error }, 'credential change listener lost its PostgreSQL connection; reconnecting');
+      client = null;
+      next.end().catch(() => undefined);
+      scheduleReconnect();
+    });
+    await next.connect();
+    await next.query(`LISTEN "${channel}"`);
+    client = next;
+  };
+  const scheduleReconnect = () => {
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = null;
+      connect().then(onGap, () => scheduleReconnect());
+    }, 1_000);
+    retry.unref();
+  };
+
+  await connect();
+  return {
+    publish: async (message) => {
+      // A dedicated publish connection is not needed: NOTIFY on the listener's connection is fine.
+      if (!client) throw new Error('listener connection is down');
+      await client.query('SELECT pg_notify($1, $2)', [channel, message]);
+    },
+    close: async () => {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      const current = client;
+      client = null;
+      await current?.end();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// What a session row says about a client beyond its IP: the parsed user agent and the country.
+// Runs at flush time, never on the verify path. geoip-lite is loaded on first use of a public IP.
+import { createRequire } from 'node:module';
+import ipaddr from 'ipaddr.js';
+import { UAParser } from 'ua-parser-js';
+
+export interface ClientDetails {
+  userAgentFamily: string;
+  userAgentVersion: string;
+  userAgentMajorVersion: string;
+  osFamily: string;
+  osVersion: string;
+  deviceFamily: string;
+  deviceBrand: string;
+  deviceType: string;
+  country: string;
+  countryIsoCode: string;
+}
+
+type GeoLookup = (ip: string) => { country: string } | null;
+let geoLookup: GeoLookup | null = null;
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
+
+function isPublic(ip: string): boolean {
+  try {
+    let address = ipaddr.parse(ip);
+    if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) address = (address as ipaddr.IPv6).toIPv4Address();
+    return address.range() === 'unicast';
+  } catch {
+    return false;
+  }
+}
+
+export function countryOf(ip: string): { country: string; countryIsoCode: string } {
+  if (!isPublic(ip)) return { country: '', countryIsoCode: '' };
+  if (!geoLookup) {
+    const geoip = createRequire(import.meta.url)('geoip-lite') as { lookup: GeoLookup };
+    geoLookup = (value) => geoip.lookup(value);
+  }
+  const iso = geoLookup(ip)?.country ?? '';
+  if (!iso) return { country: '', countryIsoCode: '' };
+  let name = iso;
+  try {
+    name = regionNames.of(iso) ?? iso;
+  } catch {
+    // an unknown code keeps the code as the name
+  }
+  return { country: name, countryIsoCode: iso };
+}
+
+export function clientDetails(ip: string, rawUserAgent: string): ClientDetails {
+  const parsed = new UAParser(rawUserAgent).getResult();
+  return {
+    userAgentFamily: parsed.browser.name ?? (rawUserAgent ? 'Other' : ''),
+    userAgentVersion: parsed.browser.version ?? '',
+    userAgentMajorVersion: parsed.browser.major ?? '',
+    osFamily: parsed.os.name ?? '',
+    osVersion: parsed.os.version ?? '',
+    deviceFamily: parsed.device.model ?? '',
+    deviceBrand: parsed.device.vendor ?? '',
+    deviceType: parsed.device.type ?? '',
+    ...countryOf(ip),
+  };
+}

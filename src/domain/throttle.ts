@@ -1,0 +1,190 @@
+// Failed-login throttling per client IP and per username in sliding windows.
+// In the spirit of NIST SP 800-63B 5.2.2: slow clients down early, cap failures per window,
+// and never lock an account permanently: every block ends when the window slides on, and a
+// username under attack stays usable from a client that has not itself failed.
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
+
+export interface ThrottlePolicy {
+  /** Length of the sliding window (ms). */
+  windowMs: number;
+  /** Failures from one IP within the window after which that IP is refused until the window slides. */
+  ipLimit: number;
+  /** Failures for one username (from any IP) after which IPs that have failed are refused for it. */
+  usernameLimit: number;
+  /** Failures from one IP before the suggested delay starts doubling. */
+  slowdownAfter: number;
+  /** Largest suggested delay after a failure (seconds). */
+  maxDelaySeconds: number;
+}
+
+export const DEFAULT_THROTTLE_POLICY: ThrottlePolicy = {
+  windowMs: 15 * 60_000,
+  ipLimit: 20,
+  usernameLimit: 10,
+  slowdownAfter: 3,
+  maxDelaySeconds: 30,
+};
+
+export interface ThrottleDecision {
+  throttled: boolean;
+  /** When throttled: seconds until the window lets this client try again. */
+  retryAfterSeconds: number;
+}
+
+export interface LoginThrottle {
+  /** Is this client refused before its password is even checked? */
+  check(ip: string, username: string): Promise<ThrottleDecision>;
+  /** Counts a failure; returns the suggested delay (seconds) before the client's next try. */
+  recordFailure(ip: string, username: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const normaliseUsername = (username: string) => username.trim().toLowerCase();
+
+/** Failure timestamps (oldest first, already limited to the window) -> decision. Shared by both stores. */
+export function decide(policy: ThrottlePolicy, now: number, ipFailures: number[], usernameFailures: number[]): ThrottleDecision {
+  let until = 0;
+  // The IP is refused until enough of its failures leave the window to drop below the limit.
+  if (ipFailures.length >= policy.ipLimit) {
+    until = Math.max(until, (ipFailures[ipFailures.length - policy.ipLimit] as number) + policy.windowMs);
+  }
+  // A hot username refuses only clients that have failed themselves: an attacker cannot
+  // lock the real user out, and each attacking IP gets at most one guess per window.
+  if (usernameFailures.length >= policy.usernameLimit && ipFailures.length > 0) {
+    until = Math.max(until, (usernameFailures[usernameFailures.length - policy.usernameLimit] as number) + policy.windowMs);
+  }
+  if (until <= now) return { throttled: false, retryAfterSeconds: 0 };
+  return { throttled: true, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) };
+}
+
+/** 1 s for the first few failures, then doubling up to the cap. */
+export function suggestedDelay(policy: ThrottlePolicy, ipFailureCount: number): number {
+  const over = ipFailureCount - policy.slowdownAfter;
+  if (over <= 0) return 1;
+  return Math.min(policy.maxDelaySeconds, 2 ** Math.min(over, 16));
+}
+
+/** One node: counters in memory, bounded in keys and in entries per key. */
+export class MemoryThrottle implements LoginThrottle {
+  private readonly failures = new Map<string, number[]>();
+  private operations = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly policy: ThrottlePolicy = DEFAULT_THROTTLE_POLICY,
+    private readonly maxKeys = 200_000,
+  ) {}
+
+  private read(key: string, now: number): number[] {
+    const list = this.failures.get(key);
+    if (!list) return [];
+    const from = now - this.policy.windowMs;
+    let start = 0;
+    while (start < list.length && (list[start] as number) <= from) start += 1;
+    if (start === list.length) {
+      this.failures.delete(key);
+      return [];
+    }
+    if (start > 0) list.splice(0, start);
+    return list;
+  }
+
+  async check(ip: string, username: string): Promise<ThrottleDecision> {
+    const now = this.clock.now().getTime();
+    return decide(this.policy, now, this.read(`ip:${ip}`, now), this.read(`user:${normaliseUsername(username)}`, now));
+  }
+
+  async recordFailure(ip: string, username: string): Promise<number> {
+    const now = this.clock.now().getTime();
+    const ipCount = this.push(`ip:${ip}`, now, this.policy.ipLimit);
+    this.push(`user:${normaliseUsername(username)}`, now, this.policy.usernameLimit);
+    if (++this.operations % 1024 === 0) this.sweep(now);
+    return suggestedDelay(this.policy, ipCount);
+  }
+
+  private push(key: string, now: number, limit: number): number {
+    const list = this.read(key, now);
+    if (list.length === 0) {
+      if (this.failures.size >= this.maxKeys) {
+        const oldest = this.failures.keys().next().value;
+        if (oldest !== undefined) this.failures.delete(oldest);
+      }
+      this.failures.set(key, list);
+    }
+    list.push(now);
+    // Only the newest `limit` entries decide anything; the count beyond it is kept as a number.
+    if (list.length > limit + 1) list.splice(0, list.length - limit - 1);
+    return list.length;
+  }
+
+  private sweep(now: number): void {
+    for (const key of this.failures.keys()) this.read(key, now);
+  }
+
+  async close(): Promise<void> {
+    this.failures.clear();
+  }
+}
+
+/** Every node shares the counters: one sorted set of failure times per IP and per username. */
+export class RedisThrottle implements LoginThrottle {
+  private sequence = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly clock: Clock,
+    private readonly prefix: string,
+    private readonly policy: ThrottlePolicy = DEFAULT_THROTTLE_POLICY,
+  ) {}
+
+  private keys(ip: string, username: string): [string, string] {
+    return [`${this.prefix}:fail:ip:${ip}`, `${this.prefix}:fail:user:${normaliseUsername(username)}`];
+  }
+
+  async check(ip: string, username: string): Promise<ThrottleDecision> {
+    const now = this.clock.now().getTime();
+    const from = now - this.policy.windowMs;
+    const [ipKey, userKey] = this.keys(ip, username);
+    const results = await this.redis.pipeline().zrange(ipKey, '0', '-1', 'WITHSCORES').zrange(userKey, '0', '-1', 'WITHSCORES').exec();
+    const times = (index: number) => {
+      const [error, value] = results?.[index] ?? [null, []];
+      if (error) throw error;
+      const flat = value as string[];
+      const out: number[] = [];
+      for (let i = 1; i < flat.length; i += 2) {
+        const at = Number(flat[i]);
+        if (at > from) out.push(at);
+      }
+      return out.sort((a, b) => a - b);
+    };
+    return decide(this.policy, now, times(0), times(1));
+  }
+
+  async recordFailure(ip: string, username: string): Promise<number> {
+    const now = this.clock.now().getTime();
+    const from = now - this.policy.windowMs;
+    const [ipKey, userKey] = this.keys(ip, username);
+    const member = `${now}:${process.pid}:${++this.sequence}`;
+    const multi = this.redis.multi();
+    for (const [key, limit] of [
+      [ipKey, this.policy.ipLimit],
+      [userKey, this.policy.usernameLimit],
+    ] as const) {
+      multi
+        .zadd(key, now, member)
+        .zremrangebyscore(key, '-inf', from)
+        .zremrangebyrank(key, 0, -(limit + 2))
+        .pexpire(key, this.policy.windowMs);
+    }
+    multi.zcard(ipKey);
+    const results = await multi.exec();
+    const last = results?.[results.length - 1];
+    if (!last || last[0]) throw last?.[0] ?? new Error('redis transaction aborted');
+    return suggestedDelay(this.policy, Number(last[1]));
+  }
+
+  async close(): Promise<void> {
+    // The Redis connection belongs to the runtime, which closes it.
+  }
+}

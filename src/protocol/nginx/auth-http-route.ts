@@ -1,0 +1,80 @@
+// GET /auth/nginx: the auth_http server of nginx's mail proxy (ngx_mail_auth_http_module).
+// nginx authenticates with a verifier token (auth_http_header Authorization "Bearer ...").
+// Everything is in headers: the answer is Auth-Status OK plus the backend, or a failure text,
+// Auth-Wait while the client may try again, and Auth-Error-Code for SMTP.
+import type { FastifyReply } from 'fastify';
+import type { MailProtocol } from '../../config.js';
+import type { Services } from '../../domain/services.js';
+import { requirePrincipal } from '../../surfaces/authentication.js';
+import type { App } from '../../surfaces/native/types.js';
+import { decodeNginxHeader } from './header-decoding.js';
+
+/** Beyond this many attempts in one session nginx gets no Auth-Wait and closes (it keeps memory per attempt). */
+export const MAX_LOGIN_ATTEMPTS = 10;
+/** Longest Auth-Wait for a throttled client: nginx holds the connection while it waits. */
+export const MAX_AUTH_WAIT_SECONDS = 60;
+
+const SUPPORTED_METHODS = new Set(['plain', 'login']);
+const PROTOCOLS = new Set<string>(['smtp', 'imap', 'pop3']);
+
+export const MESSAGES = {
+  invalid: 'Invalid login or password',
+  throttled: 'Too many failed logins, try again later',
+  unsupported: 'Unsupported authentication method',
+  unavailable: 'Temporary server problem, try again later',
+} as const;
+
+function header(request: { headers: Record<string, string | string[] | undefined> }, name: string): string {
+  const value = request.headers[name];
+  return (Array.isArray(value) ? value[0] : value) ?? '';
+}
+
+function fail(reply: FastifyReply, protocol: string, text: string, smtpCode: string, waitSeconds: number | null): FastifyReply {
+  reply.header('Auth-Status', text);
+  if (protocol === 'smtp') reply.header('Auth-Error-Code', smtpCode);
+  if (waitSeconds !== null) reply.header('Auth-Wait', String(waitSeconds));
+  return reply.status(200).send('');
+}
+
+export function registerNginxAuthRoute(app: App, services: Services): void {
+  app.get(
+    '/auth/nginx',
+    {
+      logLevel: 'warn',
+      schema: { tags: ['protocol'], summary: 'nginx mail auth_http endpoint (verifier token); answers in Auth-* headers', hide: false },
+    },
+    async (request, reply) => {
+      await requirePrincipal(services, request, ['verifier']);
+      const protocol = header(request, 'auth-protocol').toLowerCase();
+      const method = header(request, 'auth-method').toLowerCase();
+      const attempt = Number.parseInt(header(request, 'auth-login-attempt') || '1', 10) || 1;
+      const mayRetry = attempt < MAX_LOGIN_ATTEMPTS;
+      const clientIp = header(request, 'client-ip') || null;
+
+      if (!PROTOCOLS.has(protocol)) return fail(reply, protocol, MESSAGES.unsupported, '504 5.5.4', null);
+      if (!SUPPORTED_METHODS.has(method)) return fail(reply, protocol, MESSAGES.unsupported, '504 5.5.4', null);
+
+      const result = await services.logins.attempt({
+        username: decodeNginxHeader(request.headers['auth-user']),
+        password: decodeNginxHeader(request.headers['auth-pass']),
+        protocol: protocol as MailProtocol,
+        clientIp,
+        userAgent: null,
+      });
+      if (result.status === 'throttled') {
+        return fail(reply, protocol, MESSAGES.throttled, '454 4.7.0', mayRetry ? Math.min(result.retryAfterSeconds, MAX_AUTH_WAIT_SECONDS) : null);
+      }
+      if (result.status === 'denied') return fail(reply, protocol, MESSAGES.invalid, '535 5.7.8', mayRetry ? result.delaySeconds : null);
+
+      const backend = await services.mailRouter.backendFor(result.credential.tenantId, protocol as MailProtocol);
+      if (!backend) {
+        request.log.error({ protocol, tenantId: result.credential.tenantId }, 'no mail backend configured (RELAYKEY_MAIL_BACKENDS or tenant mail_backends)');
+        return fail(reply, protocol, MESSAGES.unavailable, '451 4.3.0', null);
+      }
+      reply.header('Auth-Status', 'OK');
+      reply.header('Auth-Server', backend.host);
+      reply.header('Auth-Port', String(backend.port));
+      return reply.status(200).send('');
+    },
+  );
+}

@@ -1,0 +1,257 @@
+// Webhook endpoints and the delivery outbox. Claiming due deliveries is the one place where
+// several nodes race: a conditional UPDATE over rows picked with FOR UPDATE SKIP LOCKED
+// (PostgreSQL) hands each due row to exactly one node for the length of a lease.
+import type { Kysely, Selectable } from 'kysely';
+import type { Page, PageRequest } from '../../domain/types.js';
+import type { Database, WebhookDeliveriesTable, WebhookEndpointsTable } from '../schema.js';
+import { parseJson } from './json.js';
+
+export interface WebhookEndpointRecord {
+  id: string;
+  tenantId: string;
+  url: string;
+  description: string | null;
+  events: string[];
+  secretCiphertext: string;
+  secretNonce: string;
+  rootKeyVersion: number;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+export interface WebhookDelivery {
+  id: string;
+  endpointId: string;
+  tenantId: string;
+  eventType: string;
+  auditEventId: string;
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: string;
+  lockedUntil: string | null;
+  lastAttemptAt: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  deliveredAt: string | null;
+  createdAt: string;
+}
+
+function toEndpoint(row: Selectable<WebhookEndpointsTable>): WebhookEndpointRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    url: row.url,
+    description: row.description,
+    events: parseJson(row.events, []),
+    secretCiphertext: row.secret_ciphertext,
+    secretNonce: row.secret_nonce,
+    rootKeyVersion: Number(row.root_key_version),
+    enabled: Number(row.enabled) === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toDelivery(row: Selectable<WebhookDeliveriesTable>): WebhookDelivery {
+  return {
+    id: row.id,
+    endpointId: row.endpoint_id,
+    tenantId: row.tenant_id,
+    eventType: row.event_type,
+    auditEventId: row.audit_event_id,
+    payload: row.payload,
+    status: row.status as DeliveryStatus,
+    attempts: Number(row.attempts),
+    nextAttemptAt: row.next_attempt_at,
+    lockedUntil: row.locked_until,
+    lastAttemptAt: row.last_attempt_at,
+    lastStatusCode: row.last_status_code === null ? null : Number(row.last_status_code),
+    lastError: row.last_error,
+    deliveredAt: row.delivered_at,
+    createdAt: row.created_at,
+  };
+}
+
+export interface AttemptResult {
+  status: DeliveryStatus;
+  attempts: number;
+  attemptedAt: string;
+  nextAttemptAt: string;
+  statusCode: number | null;
+  error: string | null;
+}
+
+export class WebhookRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {}
+
+  async insertEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
+    await this.db
+      .insertInto('webhook_endpoints')
+      .values({
+        id: endpoint.id,
+        tenant_id: endpoint.tenantId,
+        url: endpoint.url,
+        description: endpoint.description,
+        events: JSON.stringify(endpoint.events),
+        secret_ciphertext: endpoint.secretCiphertext,
+        secret_nonce: endpoint.secretNonce,
+        root_key_version: endpoint.rootKeyVersion,
+        enabled: endpoint.enabled ? 1 : 0,
+        created_at: endpoint.createdAt,
+        updated_at: endpoint.updatedAt,
+      })
+      .execute();
+  }
+
+  async updateEndpoint(
+    tenantId: string,
+    id: string,
+    changes: Partial<Pick<WebhookEndpointRecord, 'url' | 'description' | 'events' | 'enabled'>> & { updatedAt: string },
+  ): Promise<WebhookEndpointRecord | null> {
+    const row = await this.db
+      .updateTable('webhook_endpoints')
+      .set({
+        updated_at: changes.updatedAt,
+        ...(changes.url !== undefined ? { url: changes.url } : {}),
+        ...(changes.description !== undefined ? { description: changes.description } : {}),
+        ...(changes.events !== undefined ? { events: JSON.stringify(changes.events) } : {}),
+        ...(changes.enabled !== undefined ? { enabled: changes.enabled ? 1 : 0 } : {}),
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toEndpoint(row) : null;
+  }
+
+  async deleteEndpoint(tenantId: string, id: string): Promise<boolean> {
+    await this.db.deleteFrom('webhook_deliveries').where('tenant_id', '=', tenantId).where('endpoint_id', '=', id).execute();
+    const result = await this.db.deleteFrom('webhook_endpoints').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async findEndpoint(tenantId: string, id: string): Promise<WebhookEndpointRecord | null> {
+    const row = await this.db.selectFrom('webhook_endpoints').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return row ? toEndpoint(row) : null;
+  }
+
+  async findEndpointById(id: string): Promise<WebhookEndpointRecord | null> {
+    const row = await this.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toEndpoint(row) : null;
+  }
+
+  async listEndpoints(tenantId: string, options: { enabledOnly?: boolean } = {}): Promise<WebhookEndpointRecord[]> {
+    let query = this.db.selectFrom('webhook_endpoints').selectAll().where('tenant_id', '=', tenantId);
+    if (options.enabledOnly) query = query.where('enabled', '=', 1);
+    const rows = await query.orderBy('created_at', 'asc').orderBy('id', 'asc').execute();
+    return rows.map(toEndpoint);
+  }
+
+  async insertDelivery(delivery: Omit<WebhookDelivery, 'lockedUntil' | 'lastAttemptAt' | 'lastStatusCode' | 'lastError' | 'deliveredAt'>): Promise<void> {
+    await this.db
+      .insertInto('webhook_deliveries')
+      .values({
+        id: delivery.id,
+        endpoint_id: delivery.endpointId,
+        tenant_id: delivery.tenantId,
+        event_type: delivery.eventType,
+        audit_event_id: delivery.auditEventId,
+        payload: delivery.payload,
+        status: delivery.status,
+        attempts: delivery.attempts,
+        next_attempt_at: delivery.nextAttemptAt,
+        locked_until: null,
+        last_attempt_at: null,
+        last_status_code: null,
+        last_error: null,
+        delivered_at: null,
+        created_at: delivery.createdAt,
+      })
+      .execute();
+  }
+
+  async findDelivery(tenantId: string, id: string): Promise<WebhookDelivery | null> {
+    const row = await this.db.selectFrom('webhook_deliveries').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return row ? toDelivery(row) : null;
+  }
+
+  async listDeliveries(tenantId: string, endpointId: string, status: DeliveryStatus | undefined, request: PageRequest): Promise<Page<WebhookDelivery>> {
+    let base = this.db.selectFrom('webhook_deliveries').where('tenant_id', '=', tenantId).where('endpoint_id', '=', endpointId);
+    if (status) base = base.where('status', '=', status);
+    const countRow = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const rows = await base
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(request.perPage)
+      .offset((request.page - 1) * request.perPage)
+      .execute();
+    return { items: rows.map(toDelivery), total: Number(countRow.count), page: request.page, perPage: request.perPage };
+  }
+
+  /**
+   * Leases up to `limit` due deliveries to the caller until `leaseUntil`. A row is due when
+   * pending, its next attempt has come and no live lease covers it; a node that dies while
+   * sending leaves a lease that simply runs out, so the row goes out again (at least once).
+   */
+  async claimDue(now: string, leaseUntil: string, limit: number): Promise<WebhookDelivery[]> {
+    let due = this.db
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+      .orderBy('next_attempt_at', 'asc')
+      .limit(limit);
+    if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
+    const rows = await this.db
+      .updateTable('webhook_deliveries')
+      .set({ locked_until: leaseUntil })
+      .where('id', 'in', due)
+      // Re-checked by the UPDATE itself, so a row leased meanwhile is not taken twice.
+      .where('status', '=', 'pending')
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+      .returningAll()
+      .execute();
+    return rows.map(toDelivery).sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt));
+  }
+
+  /** Records an attempt; only the holder of the lease may (a stale node's write is dropped). */
+  async recordAttempt(id: string, lease: string, result: AttemptResult): Promise<boolean> {
+    const outcome = await this.db
+      .updateTable('webhook_deliveries')
+      .set({
+        status: result.status,
+        attempts: result.attempts,
+        last_attempt_at: result.attemptedAt,
+        next_attempt_at: result.nextAttemptAt,
+        last_status_code: result.statusCode,
+        last_error: result.error,
+        locked_until: null,
+        ...(result.status === 'delivered' ? { delivered_at: result.attemptedAt } : {}),
+      })
+      .where('id', '=', id)
+      .where('locked_until', '=', lease)
+      .executeTakeFirst();
+    return Number(outcome.numUpdatedRows) > 0;
+  }
+
+  /** Queues a delivery again with the same id (so the same webhook-id) and a fresh retry schedule. */
+  async requeue(tenantId: string, id: string, now: string): Promise<WebhookDelivery | null> {
+    const row = await this.db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'pending', attempts: 0, next_attempt_at: now, locked_until: null })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toDelivery(row) : null;
+  }
+}

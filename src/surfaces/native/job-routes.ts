@@ -1,0 +1,62 @@
+// Background jobs for admins (last run of each, run history) and Prometheus metrics.
+import { Type } from 'typebox';
+import type { Services } from '../../domain/services.js';
+import { schedulerOf } from '../../jobs/extension.js';
+import { metricsFor } from '../../jobs/metrics.js';
+import { JobRunRepository, type JobRun } from '../../storage/repositories/job-runs.js';
+import { requirePrincipal } from '../authentication.js';
+import { presentPage } from './presenters.js';
+import { PageQuery } from './schemas.js';
+import type { App } from './types.js';
+
+export function presentJobRun(run: JobRun) {
+  return {
+    id: run.id,
+    job: run.job,
+    node_id: run.nodeId,
+    started_at: run.startedAt,
+    duration_ms: run.durationMs,
+    items: run.items,
+    outcome: run.outcome,
+    error: run.error,
+  };
+}
+
+export function registerJobRoutes(app: App, services: Services): void {
+  const runs = () => new JobRunRepository(services.context.store.db);
+
+  app.get('/api/v1/jobs', { schema: { tags: ['jobs'], summary: 'Background jobs with their last run on any node (admin)' } }, async (request) => {
+    await requirePrincipal(services, request, ['admin']);
+    const scheduler = schedulerOf({ services });
+    const data = [];
+    for (const job of scheduler.definitions()) {
+      const last = await runs().lastRun(job.name);
+      data.push({ job: job.name, interval_ms: scheduler.intervalOf(job), last_run: last ? presentJobRun(last) : null });
+    }
+    return { data };
+  });
+
+  app.get(
+    '/api/v1/jobs/runs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Job runs, newest first (admin)',
+        querystring: Type.Object(
+          { ...PageQuery.properties, job: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      await requirePrincipal(services, request, ['admin']);
+      const q = request.query;
+      return presentPage(await runs().list(q.job, { page: q.page, perPage: q.per_page }), presentJobRun);
+    },
+  );
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const registry = metricsFor(services).registry;
+    return reply.header('content-type', registry.contentType).send(await registry.metrics());
+  });
+}

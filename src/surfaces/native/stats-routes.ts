@@ -1,0 +1,29 @@
+// GET /api/v1/stats/verifications: this node's per-minute verification counts (admin).
+import { Type } from 'typebox';
+import type { Services } from '../../domain/services.js';
+import { STATS_MAX_MINUTES } from '../../domain/verification-stats.js';
+import { requirePrincipal } from '../authentication.js';
+import type { App } from './types.js';
+
+const StatsReply = Type.Object({
+  series: Type.Array(Type.Object({ minute: Type.String(), allowed: Type.Integer(), denied: Type.Integer() })),
+  top_denied_clients: Type.Array(Type.Object({ ip: Type.String(), denied: Type.Integer() })),
+});
+
+export function registerStatsRoutes(app: App, services: Services): void {
+  app.get(
+    '/api/v1/stats/verifications',
+    {
+      schema: {
+        tags: ['stats'],
+        summary: 'Allowed and denied verifications per minute on this node, oldest first, and the most denied client IPs',
+        querystring: Type.Object({ minutes: Type.Integer({ minimum: 1, maximum: STATS_MAX_MINUTES, default: 60 }) }, { additionalProperties: false }),
+        response: { 200: StatsReply },
+      },
+    },
+    async (request) => {
+      await requirePrincipal(services, request, ['admin']);
+      return services.stats.series(request.query.minutes);
+    },
+  );
+}

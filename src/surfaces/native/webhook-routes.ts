@@ -1,0 +1,188 @@
+// Webhook endpoints of a tenant and their deliveries (admin or tenant bearer; other tenants look like 404).
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Services } from '../../domain/services.js';
+import { AppError } from '../../errors.js';
+import type { DeliveryStatus, WebhookDelivery } from '../../storage/repositories/webhooks.js';
+import { WEBHOOK_TYPES } from '../../webhooks/events.js';
+import { webhooksOf } from '../../webhooks/extension.js';
+import type { WebhookEndpoint } from '../../webhooks/service.js';
+import { actorOf, requirePrincipal, requireTenant } from '../authentication.js';
+import { presentPage } from './presenters.js';
+import { PageQuery, Uuid } from './schemas.js';
+import type { App } from './types.js';
+
+const Url = Type.String({ minLength: 8, maxLength: 2000, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' });
+const Events = Type.Array(Type.Union(WEBHOOK_TYPES.map((t) => Type.Literal(t))), { maxItems: WEBHOOK_TYPES.length, uniqueItems: true });
+const Description = Type.Union([Type.String({ maxLength: 500 }), Type.Null()]);
+const TenantParams = Type.Object({ tenantId: Uuid }, { additionalProperties: false });
+const WebhookParams = Type.Object({ tenantId: Uuid, webhookId: Uuid }, { additionalProperties: false });
+const DeliveryParams = Type.Object(
+  { tenantId: Uuid, deliveryId: Type.String({ minLength: 1, maxLength: 64, pattern: '^msg_[0-9a-f]+$' }) },
+  { additionalProperties: false },
+);
+
+export function presentWebhook(endpoint: WebhookEndpoint) {
+  return {
+    id: endpoint.id,
+    tenant_id: endpoint.tenantId,
+    url: endpoint.url,
+    description: endpoint.description,
+    events: endpoint.events,
+    enabled: endpoint.enabled,
+    created_at: endpoint.createdAt,
+    updated_at: endpoint.updatedAt,
+  };
+}
+
+export function presentDelivery(delivery: WebhookDelivery) {
+  return {
+    id: delivery.id,
+    webhook_id: delivery.endpointId,
+    event_type: delivery.eventType,
+    event_id: delivery.auditEventId,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    next_attempt_at: delivery.status === 'pending' ? delivery.nextAttemptAt : null,
+    last_attempt_at: delivery.lastAttemptAt,
+    last_status_code: delivery.lastStatusCode,
+    last_error: delivery.lastError,
+    delivered_at: delivery.deliveredAt,
+    created_at: delivery.createdAt,
+    payload: JSON.parse(delivery.payload) as unknown,
+  };
+}
+
+export function registerWebhookRoutes(app: App, services: Services): void {
+  const webhooks = () => webhooksOf(services);
+
+  /** Admins and tenant-wide bearer tokens; a login-bound bearer token manages only its login's keys. */
+  async function authorize(request: FastifyRequest, tenantId: string): Promise<void> {
+    const principal = await requirePrincipal(services, request, ['admin', 'bearer']);
+    await requireTenant(services, principal, tenantId);
+    if (principal.type === 'bearer' && principal.loginId) throw new AppError('FORBIDDEN', 'a login-bound token cannot manage webhooks');
+  }
+
+  app.get(
+    '/api/v1/tenants/:tenantId/webhooks',
+    { schema: { tags: ['webhooks'], summary: 'List webhook endpoints', params: TenantParams } },
+    async (request) => {
+      await authorize(request, request.params.tenantId);
+      return { data: (await webhooks().list(request.params.tenantId)).map(presentWebhook) };
+    },
+  );
+
+  app.post(
+    '/api/v1/tenants/:tenantId/webhooks',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: `Create a webhook endpoint; the signing secret (whsec_...) is returned once. Event types: ${WEBHOOK_TYPES.join(', ')} (none = all)`,
+        params: TenantParams,
+        body: Type.Object(
+          { url: Url, events: Type.Optional(Events), description: Type.Optional(Description), enabled: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      await authorize(request, request.params.tenantId);
+      const { endpoint, secret } = await webhooks().create(
+        {
+          tenantId: request.params.tenantId,
+          url: request.body.url,
+          ...(request.body.events ? { events: request.body.events } : {}),
+          ...(request.body.description !== undefined ? { description: request.body.description } : {}),
+          ...(request.body.enabled !== undefined ? { enabled: request.body.enabled } : {}),
+        },
+        actorOf(request),
+      );
+      reply.header('cache-control', 'no-store');
+      return reply.status(201).send({ ...presentWebhook(endpoint), secret });
+    },
+  );
+
+  app.get(
+    '/api/v1/tenants/:tenantId/webhooks/:webhookId',
+    { schema: { tags: ['webhooks'], summary: 'Get a webhook endpoint', params: WebhookParams } },
+    async (request) => {
+      await authorize(request, request.params.tenantId);
+      return presentWebhook(await webhooks().get(request.params.tenantId, request.params.webhookId));
+    },
+  );
+
+  app.patch(
+    '/api/v1/tenants/:tenantId/webhooks/:webhookId',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Change a webhook endpoint (url, events, description, enabled)',
+        params: WebhookParams,
+        body: Type.Object(
+          { url: Type.Optional(Url), events: Type.Optional(Events), description: Type.Optional(Description), enabled: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+      },
+    },
+    async (request) => {
+      await authorize(request, request.params.tenantId);
+      const body = request.body;
+      const updated = await webhooks().update(
+        request.params.tenantId,
+        request.params.webhookId,
+        {
+          ...(body.url !== undefined ? { url: body.url } : {}),
+          ...(body.events !== undefined ? { events: body.events } : {}),
+          ...(body.description !== undefined ? { description: body.description } : {}),
+          ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+        },
+        actorOf(request),
+      );
+      return presentWebhook(updated);
+    },
+  );
+
+  app.delete(
+    '/api/v1/tenants/:tenantId/webhooks/:webhookId',
+    { schema: { tags: ['webhooks'], summary: 'Delete a webhook endpoint and its deliveries', params: WebhookParams } },
+    async (request, reply) => {
+      await authorize(request, request.params.tenantId);
+      await webhooks().remove(request.params.tenantId, request.params.webhookId, actorOf(request));
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/api/v1/tenants/:tenantId/webhooks/:webhookId/deliveries',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: 'List deliveries of a webhook endpoint (newest first)',
+        params: WebhookParams,
+        querystring: Type.Object(
+          { ...PageQuery.properties, status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')])) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      await authorize(request, request.params.tenantId);
+      const q = request.query;
+      const page = await webhooks().deliveries(request.params.tenantId, request.params.webhookId, q.status as DeliveryStatus | undefined, {
+        page: q.page,
+        perPage: q.per_page,
+      });
+      return presentPage(page, presentDelivery);
+    },
+  );
+
+  app.post(
+    '/api/v1/tenants/:tenantId/webhook-deliveries/:deliveryId/redeliver',
+    { schema: { tags: ['webhooks'], summary: 'Send a delivery again (same webhook-id, fresh retry schedule)', params: DeliveryParams } },
+    async (request, reply) => {
+      await authorize(request, request.params.tenantId);
+      const delivery = await webhooks().redeliver(request.params.tenantId, request.params.deliveryId, actorOf(request));
+      return reply.status(202).send(presentDelivery(delivery));
+    },
+  );
+}

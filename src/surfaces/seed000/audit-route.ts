@@ -1,0 +1,39 @@
+// GET .../smtp-credentials/audit?page=N: this tenant's SMTP-account events, newest first, 50 a page.
+import type { Services } from '../../domain/services.js';
+import type { AuditEvent } from '../../domain/types.js';
+import { vaultOf } from '../../domain/vault.js';
+import type { App } from '../native/types.js';
+import { adminOnTenant, tenantIdOf } from './guard.js';
+import { AuditQuery, AuditReply, BASE_PATH, TenantIdParams } from './schemas.js';
+
+function presentEvent(event: AuditEvent) {
+  return {
+    id: event.id,
+    event: event.event,
+    user_id: event.actorId,
+    timestamp: event.occurredAt,
+    ...(event.clientIp ? { ip_address: event.clientIp } : {}),
+    severity: event.severity,
+    ...(Object.keys(event.details).length > 0 ? { details: event.details } : {}),
+  };
+}
+
+export function registerAuditRoute(app: App, services: Services): void {
+  app.get(
+    `${BASE_PATH}/audit`,
+    {
+      schema: {
+        tags: ['seed000'],
+        summary: 'Get the SMTP credentials audit trail (admin)',
+        params: TenantIdParams,
+        querystring: AuditQuery,
+        response: { 200: AuditReply },
+      },
+      preValidation: adminOnTenant(services),
+    },
+    async (request) => {
+      const page = await vaultOf(services).auditTrail(tenantIdOf(request), request.query.page);
+      return { events: page.items.map(presentEvent), total: page.total, page: page.page, per_page: page.perPage };
+    },
+  );
+}

@@ -1,0 +1,13 @@
+// Seed 000: the platform-admin vault API for tenant SMTP accounts.
+import type { SurfaceRegistrar } from '../../app.js';
+import { registerAuditRoute } from './audit-route.js';
+import { registerEmergencyResetRoute } from './emergency-reset-route.js';
+import { registerRevealRoute } from './reveal-route.js';
+import { registerRotateRoute } from './rotate-route.js';
+
+export const registerSeed000: SurfaceRegistrar = (app, services) => {
+  registerRevealRoute(app, services);
+  registerRotateRoute(app, services);
+  registerEmergencyResetRoute(app, services);
+  registerAuditRoute(app, services);
+};

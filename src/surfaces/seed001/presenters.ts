@@ -1,0 +1,18 @@
+// Domain credentials -> seed 001 shapes (`id` is the integer num_id, `uuid` the public id).
+import type { Credential } from '../../domain/types.js';
+import { isoSeconds } from '../compat.js';
+
+export function presentCredential(credential: Credential) {
+  return {
+    id: credential.numId,
+    uuid: credential.id,
+    name: credential.name,
+    type: credential.kind,
+    hold: credential.held,
+    last_used_at: isoSeconds(credential.lastUsedAt),
+  };
+}
+
+export function presentCreated(credential: Credential, key: string) {
+  return { id: credential.numId, uuid: credential.id, name: credential.name, type: credential.kind, hold: credential.held, key };
+}

@@ -1,0 +1,138 @@
+// 10,000 verifies: last-used times and sessions are written in a bounded number of batches
+// (counted), and are right after the flush; the sessions and stats routes show them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
+import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
+
+const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+const IPS = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
+const FLUSH_MS = 500;
+
+describe.each(DIALECTS)('usage tracking on %s', (dialect) => {
+  let server: TestServer;
+  let seed: SeededTenant;
+  const credentials: { id: string; secret: string }[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect, { env: { RELAYKEY_USAGE_FLUSH_MS: String(FLUSH_MS) } });
+    seed = await seedTenant(server);
+    for (let i = 0; i < 3; i += 1) {
+      const created = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, {
+        token: seed.bearer,
+        body: { name: `device ${i}`, scopes: ['app'], login_id: seed.loginId },
+      });
+      credentials.push({ id: created.body.id, secret: created.body.secret });
+    }
+  }, 120_000);
+  afterAll(async () => server?.close());
+
+  it('10,000 verifies cost a bounded number of database writes, and sessions and last-used are right after the flush', async () => {
+    const usage = server.runtime.services.usage;
+    await usage.flush();
+    const changes = async () => (dialect === 'sqlite' ? Number((await server.sql<{ n: number }>('select total_changes() as n'))[0]?.n) : Number.NaN);
+    const auditBefore = (await server.sql<{ n: number }>('select count(*) as n from audit_events'))[0]?.n;
+    const batchesBefore = usage.batchesWritten;
+    const statementsBefore = usage.statementsWritten;
+    const changesBefore = await changes();
+    const started = Date.now();
+
+    const total = 10_000;
+    const concurrency = 50;
+    let next = 0;
+    let allowed = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < total) {
+          const i = next++;
+          const credential = credentials[i % 3] as { secret: string };
+          const response = await server.app.inject({
+            method: 'POST',
+            url: '/api/v1/verify',
+            headers: { authorization: `Bearer ${seed.verifier}`, 'content-type': 'application/json' },
+            payload: {
+              username: seed.loginAddress,
+              password: credential.secret,
+              protocol: 'imap',
+              client_ip: IPS[Math.floor(i / 3) % IPS.length],
+              user_agent: i % 2 === 0 ? CHROME : IPHONE,
+            },
+          });
+          if (response.statusCode === 200) allowed += 1;
+        }
+      }),
+    );
+    const lastVerifyAt = new Date().toISOString();
+    await usage.flush();
+    const elapsedMs = Date.now() - started;
+    expect(allowed).toBe(total);
+
+    const batches = usage.batchesWritten - batchesBefore;
+    const statements = usage.statementsWritten - statementsBefore;
+    // One flush per interval at most (plus the final one); per flush one UPDATE per credential
+    // used and one upsert per 200 sessions.
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(batches).toBeLessThanOrEqual(Math.ceil(elapsedMs / FLUSH_MS) + 2);
+    expect(statements).toBeLessThanOrEqual(batches * (3 + 1));
+    if (dialect === 'sqlite') {
+      // Rows the server's own connection changed: at most 3 credentials + 30 sessions per batch.
+      const rowsChanged = (await changes()) - changesBefore;
+      expect(rowsChanged).toBeGreaterThan(0);
+      expect(rowsChanged).toBeLessThanOrEqual(batches * (3 + 30));
+    }
+    expect((await server.sql<{ n: number }>('select count(*) as n from audit_events'))[0]?.n).toBe(auditBefore);
+    console.info(`usage: ${total} verifies in ${elapsedMs} ms -> ${batches} batches, ${statements} write statements`);
+
+    for (const credential of credentials) {
+      const got = await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/credentials/${credential.id}`, { token: seed.bearer });
+      expect(got.body.last_used_at >= new Date(started).toISOString() && got.body.last_used_at <= lastVerifyAt).toBe(true);
+      const sessions = await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/credentials/${credential.id}/sessions`, { token: seed.bearer });
+      expect(sessions.status).toBe(200);
+      // 5 IPs x 2 user agents, each seen by every credential.
+      expect(sessions.body.data).toHaveLength(10);
+      const chrome = sessions.body.data.find((s: { ip_address: string; raw_user_agent: string }) => s.ip_address === '10.0.0.1' && s.raw_user_agent === CHROME);
+      expect(chrome).toMatchObject({ user_agent_family: 'Chrome', user_agent_major_version: '126', os_family: 'Windows', protocol: 'imap', active: true });
+      const iphone = sessions.body.data.find((s: { raw_user_agent: string }) => s.raw_user_agent === IPHONE);
+      expect(iphone).toMatchObject({ os_family: 'iOS', device_brand: 'Apple', device_family: 'iPhone', device_type: 'mobile' });
+      for (const session of sessions.body.data) {
+        expect(session.first_seen_at >= new Date(started).toISOString()).toBe(true);
+        expect(session.last_seen_at >= session.first_seen_at && session.last_seen_at <= lastVerifyAt).toBe(true);
+      }
+    }
+    const rows = await server.sql<{ n: number }>('select count(*) as n from credential_sessions');
+    expect(Number(rows[0]?.n)).toBe(30);
+  }, 180_000);
+
+  it('a public client IP gets its country; the sessions route is tenant-scoped; stats are admin-only', async () => {
+    const [first] = credentials as [{ id: string; secret: string }];
+    const response = await call(server, 'POST', '/api/v1/verify', {
+      token: seed.verifier,
+      body: { username: seed.loginAddress, password: first.secret, protocol: 'smtp', client_ip: '8.8.8.8', user_agent: 'Thunderbird' },
+    });
+    expect(response.status).toBe(200);
+    await server.runtime.services.usage.flush();
+    const sessions = await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/credentials/${first.id}/sessions`, { token: seed.adminToken });
+    expect(sessions.body.data[0]).toMatchObject({ ip_address: '8.8.8.8', country: 'United States', country_iso_code: 'US', protocol: 'smtp' });
+
+    const other = await seedTenant(server, 'Other');
+    const foreign = await call(server, 'GET', `/api/v1/tenants/${other.tenantId}/credentials/${first.id}/sessions`, { token: other.bearer });
+    expect(foreign.status).toBe(404);
+    const crossTenant = await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/credentials/${first.id}/sessions`, { token: other.bearer });
+    expect(crossTenant.status).toBe(404);
+    expect((await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/credentials/${first.id}/sessions`)).status).toBe(401);
+
+    const stats = await call(server, 'GET', '/api/v1/stats/verifications?minutes=60', { token: seed.adminToken });
+    expect(stats.status).toBe(200);
+    expect(stats.body.series).toHaveLength(60);
+    const allowed = stats.body.series.reduce((sum: number, m: { allowed: number }) => sum + m.allowed, 0);
+    expect(allowed).toBeGreaterThanOrEqual(10_001);
+    await call(server, 'POST', '/api/v1/verify', {
+      token: seed.verifier,
+      body: { username: 'x', password: 'rk_nope', protocol: 'smtp', client_ip: '203.0.113.77' },
+    });
+    const after = await call(server, 'GET', '/api/v1/stats/verifications?minutes=5', { token: seed.adminToken });
+    expect(after.body.top_denied_clients).toContainEqual({ ip: '203.0.113.77', denied: 1 });
+    expect((await call(server, 'GET', '/api/v1/stats/verifications', { token: seed.bearer })).status).toBe(403);
+    expect((await call(server, 'GET', '/api/v1/stats/verifications?minutes=0', { token: seed.adminToken })).status).toBe(400);
+  });
+});
