@@ -11,6 +11,7 @@ const token = process.env.BENCH_TOKEN ?? '';
 const hot = Number(process.env.BENCH_HOT ?? '0');
 const offset = Number(process.env.BENCH_OFFSET ?? '1');
 const limit = Number(process.env.BENCH_LIMIT ?? '0');
+const clientIp = process.env.BENCH_CLIENT_IP || undefined;
 
 const users: string[] = [];
 const keys: string[] = [];
@@ -35,7 +36,7 @@ function build(): RequestShape {
       method: 'POST',
       path: '/api/v1/verify',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ username: users[i], password: keys[i], protocol: 'smtp' }),
+      body: JSON.stringify({ username: users[i], password: keys[i], protocol: 'smtp', ...(clientIp ? { client_ip: clientIp } : {}) }),
     };
   }
   if (mode === 'auth_http') {
@@ -49,7 +50,7 @@ function build(): RequestShape {
         'auth-pass': keys[i] as string,
         'auth-protocol': 'smtp',
         'auth-login-attempt': '1',
-        'client-ip': '127.0.0.1',
+        'client-ip': clientIp ?? '127.0.0.1',
         'client-host': 'localhost',
       },
     };

@@ -11,6 +11,9 @@ local token = os.getenv("BENCH_TOKEN") or ""
 local hot = tonumber(os.getenv("BENCH_HOT") or "0")
 local offset = tonumber(os.getenv("BENCH_OFFSET") or "1")
 local limit = tonumber(os.getenv("BENCH_LIMIT") or "0")
+-- BENCH_CLIENT_IP  the client IP the mail server reports (default: none, the socket's 127.0.0.1)
+local client_ip = os.getenv("BENCH_CLIENT_IP") or ""
+local client_ip_field = client_ip ~= "" and (',"client_ip":"' .. client_ip .. '"') or ""
 
 local users, keys = {}, {}
 for line in io.lines(keys_file) do
@@ -35,7 +38,7 @@ request = function()
   end
   counter = counter + 1
   if mode == "verify" then
-    local body = '{"username":"' .. users[i] .. '","password":"' .. keys[i] .. '","protocol":"smtp"}'
+    local body = '{"username":"' .. users[i] .. '","password":"' .. keys[i] .. '","protocol":"smtp"' .. client_ip_field .. '}'
     return wrk.format("POST", "/api/v1/verify", verify_headers, body)
   elseif mode == "auth_http" then
     return wrk.format("GET", "/auth/nginx", {
@@ -45,7 +48,7 @@ request = function()
       ["Auth-Pass"] = keys[i],
       ["Auth-Protocol"] = "smtp",
       ["Auth-Login-Attempt"] = "1",
-      ["Client-IP"] = "127.0.0.1",
+      ["Client-IP"] = client_ip ~= "" and client_ip or "127.0.0.1",
       ["Client-Host"] = "localhost",
     })
   else

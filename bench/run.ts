@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     'skip-peer': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'results-dir': { type: 'string', default: join(ROOT, 'bench/results') },
+    // A public address here makes relaykey resolve its country (geoip) for each new session.
+    'client-ip': { type: 'string' },
   },
 });
 
@@ -311,6 +313,7 @@ async function runLoad(tool: 'wrk' | 'autocannon', url: string, spec: LoadSpec):
     BENCH_HOT: String(spec.hot),
     BENCH_OFFSET: String(spec.offset),
     BENCH_LIMIT: String(spec.limit),
+    BENCH_CLIENT_IP: args['client-ip'] ?? '',
   };
   const result =
     tool === 'wrk'
@@ -488,6 +491,11 @@ async function main(): Promise<void> {
     }
   } else results.notes.push('PostgreSQL scenarios skipped (--skip-postgres)');
   if (args['skip-peer']) results.notes.push('peer scenarios skipped (--skip-peer)');
+  results.notes.push(
+    args['client-ip']
+      ? `verify requests report client IP ${args['client-ip']}`
+      : 'verify requests carry no client_ip (relaykey sees 127.0.0.1, so no geoip lookup: geoip-lite adds ~140 MB RSS once a public IP is seen; try --client-ip)',
+  );
 
   const relaykeyCommand = [join(ROOT, 'dist/cli/main.js'), 'start'];
   try {
