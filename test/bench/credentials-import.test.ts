@@ -62,7 +62,7 @@ describe.each(DIALECTS)('credentials import on %s', (dialect) => {
     expect(events.map((e) => JSON.parse(e.details).count)).toEqual([500, 500, 234]);
     const audit = await server.cliJson<{ ok: boolean }>(['audit', 'verify']);
     expect(audit.ok).toBe(true);
-  });
+  }, 120_000);
 
   it('imported keys verify (first, middle, last batch) and are denied where a check fails', async () => {
     for (const index of [0, 499, 500, 1233]) {
@@ -129,5 +129,6 @@ describe.each(DIALECTS)('credentials import on %s', (dialect) => {
     expect(badOut.code).toBe(2);
     expect(badOut.stderr).toContain('cannot write --out /nonexistent-dir/keys.txt: ENOENT');
     expect(await countRows()).toBe(before);
-  });
+    // Six CLI processes: give a busy CI machine room.
+  }, 180_000);
 });
