@@ -8,6 +8,7 @@ import type { Services } from './domain/services.js';
 import { AppError } from './errors.js';
 import { sendError } from './surfaces/http-errors.js';
 import { registerAuditRoutes } from './surfaces/native/audit-routes.js';
+import { registerAuditVerifyRoute } from './surfaces/native/audit-verify-route.js';
 import { registerAuthRoutes } from './surfaces/native/auth-routes.js';
 import { registerCredentialRoutes } from './surfaces/native/credential-routes.js';
 import { registerTenantRoutes } from './surfaces/native/tenant-routes.js';
@@ -37,6 +38,7 @@ export const NATIVE_SURFACES: SurfaceRegistrar[] = [
   registerCredentialRoutes,
   registerTokenRoutes,
   registerAuditRoutes,
+  registerAuditVerifyRoute,
   registerVerifyRoute,
 ];
 

@@ -10,6 +10,7 @@ import { vaultJobs } from './jobs/vault-jobs.js';
 import { registerNginxAuthRoute } from './protocol/nginx/auth-http-route.js';
 import { runtimeExtensions } from './runtime.js';
 import { registerSessionRoutes } from './surfaces/native/session-routes.js';
+import { consoleExtension } from './surfaces/console/console-surface.js';
 import { registerStatsRoutes } from './surfaces/native/stats-routes.js';
 import { seedSurfacesExtension } from './surfaces/seed-surfaces.js';
 import { vaultExtension } from './vault-extension.js';
@@ -27,5 +28,6 @@ export function registerExtensions(): void {
   // The seed API surfaces 001, 002 and 003 beside the native API.
   runtimeExtensions.push(seedSurfacesExtension);
   jobRegistry.push(...vaultJobs, ...lifecycleJobs);
-  cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands, registerCredentialCommands);
+  // The admin web console at /console.
+  runtimeExtensions.push(consoleExtension);
 }

@@ -83,6 +83,13 @@ export async function startTestServer(dialect: DialectName, options: StartOption
     RELAYKEY_HOST: '127.0.0.1',
     RELAYKEY_PORT: '0',
     RELAYKEY_LOG_LEVEL: 'info',
+    // Suites that fail logins on purpose from 127.0.0.1 must not trip the login throttle;
+    // the throttle's own tests set their limits explicitly.
+    RELAYKEY_THROTTLE_IP_LIMIT: '100000',
+    RELAYKEY_THROTTLE_USERNAME_LIMIT: '100000',
+    // Background job timers make writes a test did not ask for; tests run jobs directly
+    // (or set RELAYKEY_JOBS=on, as the multi-process tests do).
+    RELAYKEY_JOBS: 'off',
     ...options.env,
   };
   const logs: string[] = [];

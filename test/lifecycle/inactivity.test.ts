@@ -152,6 +152,9 @@ describe.each(DIALECTS)('credential lifecycle jobs on %s', (dialect) => {
 
   it('prunes sessions: inactive after a week unseen or when the key is revoked, deleted after 30 days', async () => {
     const live = await create(a, { scopes: ['smtp'], login_id: a.loginId });
+    // Earlier tests logged in for real; start from only the sessions this test writes.
+    await server.runtime.services.usage.flush();
+    await server.sql('DELETE FROM credential_sessions WHERE tenant_id = ?', [a.tenantId]);
     const now = clock.now().getTime();
     const session = async (credentialId: string, lastSeenDaysAgo: number) => {
       const id = randomUUID();

@@ -22,7 +22,12 @@ describe.each(cases)('login throttling on %s with %s counters', (dialect, _store
   beforeAll(async () => {
     server = await startTestServer(dialect, {
       clock,
-      env: { ...env, RELAYKEY_MAIL_BACKENDS: 'smtp=127.0.0.1:10025,imap=127.0.0.1:10143,pop3=127.0.0.1:10110' },
+      env: {
+        ...env,
+        RELAYKEY_THROTTLE_IP_LIMIT: '20',
+        RELAYKEY_THROTTLE_USERNAME_LIMIT: '10',
+        RELAYKEY_MAIL_BACKENDS: 'smtp=127.0.0.1:10025,imap=127.0.0.1:10143,pop3=127.0.0.1:10110',
+      },
     });
     seed = await seedTenant(server);
     const created = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, {

@@ -25,7 +25,8 @@ export function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEvent {
 }
 
 export interface AuditFilter {
-  tenantId: string;
+  /** null: the platform chain (admin sign-ins, platform tokens). */
+  tenantId: string | null;
   events?: string[];
   severity?: Severity;
   actorId?: string;
@@ -84,7 +85,10 @@ export class AuditRepository {
   }
 
   async list(filter: AuditFilter, request: PageRequest, order: 'asc' | 'desc' = 'desc'): Promise<Page<AuditEvent>> {
-    let base = this.db.selectFrom('audit_events').where('tenant_id', '=', filter.tenantId);
+    let base =
+      filter.tenantId === null
+        ? this.db.selectFrom('audit_events').where('tenant_id', 'is', null)
+        : this.db.selectFrom('audit_events').where('tenant_id', '=', filter.tenantId);
     if (filter.events?.length) base = base.where('event', 'in', filter.events);
     if (filter.severity) base = base.where('severity', '=', filter.severity);
     if (filter.actorId) base = base.where('actor_id', '=', filter.actorId);

@@ -1,0 +1,323 @@
+// The console's one client of the relaykey HTTP API: every path the console calls is here.
+// The session token lives in this module's memory only (never in storage, cookies or URLs).
+
+export interface Page<T> {
+  data: T[];
+  pagination: { page: number; per_page: number; total: number };
+}
+
+export type Session =
+  | { kind: 'admin'; token: string; expiresAt: string; email: string }
+  | { kind: 'token'; token: string; tenantId: string; tenantName: string };
+
+export type SessionEnd = 'signed-out' | 'expired';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly requestId: string | null = null,
+  ) {
+    super(message);
+  }
+
+  /** The server has no such route: a capability that is not deployed (yet). */
+  get unavailable(): boolean {
+    return this.status === 404 && /^no route for /.test(this.message);
+  }
+}
+
+let session: Session | null = null;
+const endListeners = new Set<(reason: SessionEnd) => void>();
+
+export function currentSession(): Session | null {
+  return session;
+}
+
+export function startSession(next: Session): void {
+  session = next;
+}
+
+/** Forgets the token and tells the app (which shows the sign-in page with a message). */
+export function endSession(reason: SessionEnd): void {
+  if (!session) return;
+  session = null;
+  for (const listener of endListeners) listener(reason);
+}
+
+export function onSessionEnd(listener: (reason: SessionEnd) => void): () => void {
+  endListeners.add(listener);
+  return () => endListeners.delete(listener);
+}
+
+type Query = Record<string, string | number | undefined | null>;
+
+interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Sign-in calls must not end a session on 401. */
+  anonymous?: boolean;
+  token?: string;
+}
+
+function withQuery(path: string, query?: Query): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  const token = options.token ?? (options.anonymous ? undefined : session?.token);
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  let response: Response;
+  try {
+    response = await fetch(withQuery(path, options.query), { method, headers, body, credentials: 'omit', cache: 'no-store', redirect: 'error' });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'The relaykey server cannot be reached. Check your connection and try again.');
+  }
+  const text = await response.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  if (response.ok) return parsed as T;
+  const error = (parsed as { error?: { code?: string; message?: string; request_id?: string } } | null)?.error;
+  const failure = new ApiError(
+    response.status,
+    error?.code ?? `HTTP_${response.status}`,
+    error?.message ?? `The server answered HTTP ${response.status}`,
+    error?.request_id ?? response.headers.get('x-request-id'),
+  );
+  // A token that stopped working (expired, signed out elsewhere, revoked) ends the session.
+  if (response.status === 401 && failure.code === 'UNAUTHENTICATED' && !options.anonymous && session) endSession('expired');
+  throw failure;
+}
+
+const enc = encodeURIComponent;
+const tenantPath = (tenantId: string) => `/api/v1/tenants/${enc(tenantId)}`;
+const vaultPath = (tenantId: string) => `/api/v1/platform-admin/tenants/${enc(tenantId)}/smtp-credentials`;
+
+// ---- shapes (native API; fields of endpoints built elsewhere are read defensively) ----
+
+export interface Connection {
+  server_name: string;
+  port: number;
+  secure_port: number;
+  enabled: boolean;
+}
+export type Protocol = 'smtp' | 'imap' | 'pop3';
+export interface Tenant {
+  id: string;
+  name: string;
+  domain: string | null;
+  webmail_url: string | null;
+  connection_info: Record<Protocol, Connection>;
+  mail_backends: Partial<Record<Protocol, string>> | null;
+  settings: { inactivity_days: number | null; inactivity_days_by_role: Record<string, number> };
+  created_at: string;
+  updated_at: string;
+  smtp_username?: string;
+}
+export interface TenantInput {
+  name?: string;
+  domain?: string | null;
+  webmail_url?: string | null;
+  smtp_username?: string;
+  connection_info?: Partial<Record<Protocol, Partial<Connection>>>;
+  mail_backends?: Partial<Record<Protocol, string>> | null;
+  settings?: { inactivity_days?: number };
+}
+export interface Login {
+  id: string;
+  tenant_id: string;
+  address: string;
+  created_at: string;
+}
+export interface Credential {
+  id: string;
+  tenant_id: string;
+  login_id: string | null;
+  name: string;
+  kind: 'SMTP' | 'API';
+  surface: string;
+  scopes: string[];
+  role: string | null;
+  key_hint: string;
+  status: 'active' | 'held' | 'revoked' | 'expired';
+  held: boolean;
+  expires_at: string | null;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+  grace_until: string | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+export interface CreatedCredential extends Credential {
+  secret: string;
+}
+export interface CredentialInput {
+  name: string;
+  kind?: 'SMTP' | 'API';
+  login_id?: string | null;
+  scopes?: string[];
+  role?: string;
+  expires_at?: string | null;
+}
+export interface AuditEvent {
+  id: string;
+  seq: number;
+  event: string;
+  actor: { type: string; id: string };
+  occurred_at: string;
+  client_ip: string | null;
+  severity: 'info' | 'warning' | 'critical';
+  target: { type: string; id: string } | null;
+  details: Record<string, unknown>;
+}
+export interface AuditFilter {
+  event?: string;
+  actor?: string;
+  severity?: string;
+  since?: string;
+  until?: string;
+  page?: number;
+  per_page?: number;
+}
+export interface ChainCheck {
+  ok: boolean;
+  chains: number;
+  events: number;
+  problems: { chain: string; event_id: string | null; seq: number | null; problem: string }[];
+}
+export interface SmtpCheckout {
+  username: string;
+  password: string;
+  webmail_url: string | null;
+  created_at: string;
+  last_rotated: string | null;
+  next_rotation: string | null;
+  expires_at: string;
+}
+export interface SmtpReset extends Omit<SmtpCheckout, 'created_at' | 'last_rotated' | 'next_rotation'> {
+  success: boolean;
+  incident_id: string;
+}
+export interface VaultAuditEvent {
+  id: string;
+  event: string;
+  user_id: string;
+  timestamp: string;
+  ip_address?: string;
+  severity: string;
+  details?: Record<string, unknown>;
+}
+export interface VerificationStats {
+  series: { minute: string; allowed: number; denied: number }[];
+  top_denied_clients: { ip: string; denied: number }[];
+}
+/** Webhooks, jobs and sessions come from other modules: the console reads their fields loosely. */
+export type Loose = Record<string, unknown>;
+
+function listOf(body: unknown): Loose[] {
+  if (Array.isArray(body)) return body as Loose[];
+  const object = body as {
+    data?: unknown;
+    items?: unknown;
+    jobs?: unknown;
+    runs?: unknown;
+    sessions?: unknown;
+    deliveries?: unknown;
+    webhooks?: unknown;
+  } | null;
+  for (const key of ['data', 'items', 'jobs', 'runs', 'sessions', 'deliveries', 'webhooks'] as const) {
+    const value = object?.[key];
+    if (Array.isArray(value)) return value as Loose[];
+  }
+  return [];
+}
+
+/** base64 (the vault's password encoding) -> UTF-8 text. */
+export function decodeBase64(value: string): string {
+  const bytes = Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+  return new TextDecoder().decode(bytes);
+}
+
+export const api = {
+  auth: {
+    login: (input: { email: string; password: string; totp_code?: string }) =>
+      request<{ token: string; expires_at: string }>('POST', '/api/v1/auth/login', { body: input, anonymous: true }),
+    reauth: (input: { password: string; totp_code?: string }) =>
+      request<{ reauth_token: string; expires_at: string }>('POST', '/api/v1/auth/reauth', { body: input }),
+    logout: () => request<void>('POST', '/api/v1/auth/logout'),
+  },
+  tenants: {
+    list: (query: { search?: string; page?: number; per_page?: number }) => request<Page<Tenant>>('GET', '/api/v1/tenants', { query }),
+    get: (tenantId: string, token?: string) => request<Tenant>('GET', tenantPath(tenantId), token ? { token, anonymous: true } : {}),
+    create: (input: TenantInput) => request<Tenant>('POST', '/api/v1/tenants', { body: input }),
+    update: (tenantId: string, input: TenantInput) => request<Tenant>('PATCH', tenantPath(tenantId), { body: input }),
+  },
+  logins: {
+    list: (tenantId: string, query: { page?: number; per_page?: number } = {}) => request<Page<Login>>('GET', `${tenantPath(tenantId)}/logins`, { query }),
+    create: (tenantId: string, address: string) => request<Login>('POST', `${tenantPath(tenantId)}/logins`, { body: { address } }),
+  },
+  credentials: {
+    list: (tenantId: string, query: { page?: number; per_page?: number; status?: string } = {}) =>
+      request<Page<Credential>>('GET', `${tenantPath(tenantId)}/credentials`, { query }),
+    create: (tenantId: string, input: CredentialInput) => request<CreatedCredential>('POST', `${tenantPath(tenantId)}/credentials`, { body: input }),
+    hold: (tenantId: string, id: string) => request<Credential>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/hold`),
+    unhold: (tenantId: string, id: string) => request<Credential>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/unhold`),
+    revoke: (tenantId: string, id: string, reason: string) =>
+      request<Credential>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/revoke`, { body: { reason } }),
+    rotate: (tenantId: string, id: string, gracePeriodSeconds: number) =>
+      request<CreatedCredential & { replaced: Credential }>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/rotate`, {
+        body: { grace_period_seconds: gracePeriodSeconds },
+      }),
+    sessions: async (tenantId: string, id: string) => listOf(await request<unknown>('GET', `${tenantPath(tenantId)}/credentials/${enc(id)}/sessions`)),
+  },
+  vault: {
+    reveal: (tenantId: string, reauthToken: string) => request<SmtpCheckout>('GET', vaultPath(tenantId), { headers: { 'x-reauth-token': reauthToken } }),
+    rotate: (tenantId: string, reason: string) =>
+      request<{ success: boolean; rotated_at: string; next_rotation: string }>('POST', `${vaultPath(tenantId)}/rotate`, { body: { reason } }),
+    emergencyReset: (tenantId: string, incidentId: string, reason: string) =>
+      request<SmtpReset>('POST', `${vaultPath(tenantId)}/emergency-reset`, { body: { incident_id: incidentId, reason } }),
+    audit: (tenantId: string) => request<{ events: VaultAuditEvent[]; total: number }>('GET', `${vaultPath(tenantId)}/audit`),
+  },
+  audit: {
+    /** tenantId null: the platform's own trail (admin sign-ins, re-authentication, platform tokens). */
+    list: (tenantId: string | null, filter: AuditFilter) =>
+      request<Page<AuditEvent>>('GET', tenantId ? `${tenantPath(tenantId)}/audit-events` : '/api/v1/audit-events', { query: { ...filter } }),
+    verify: (tenantId?: string) => request<ChainCheck>('GET', '/api/v1/audit/verify', { query: { tenant_id: tenantId } }),
+  },
+  webhooks: {
+    list: async (tenantId: string) => listOf(await request<unknown>('GET', `${tenantPath(tenantId)}/webhooks`)),
+    create: (tenantId: string, input: { url: string; events?: string[] }) => request<Loose>('POST', `${tenantPath(tenantId)}/webhooks`, { body: input }),
+    get: (tenantId: string, webhookId: string) => request<Loose>('GET', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`),
+    update: (tenantId: string, webhookId: string, patch: Loose) =>
+      request<Loose>('PATCH', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`, { body: patch }),
+    remove: (tenantId: string, webhookId: string) => request<void>('DELETE', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}`),
+    deliveries: async (tenantId: string, webhookId: string) =>
+      listOf(await request<unknown>('GET', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}/deliveries`)),
+    redeliver: (tenantId: string, deliveryId: string) => request<Loose>('POST', `${tenantPath(tenantId)}/webhook-deliveries/${enc(deliveryId)}/redeliver`),
+  },
+  jobs: {
+    list: async () => listOf(await request<unknown>('GET', '/api/v1/jobs')),
+    runs: async () => listOf(await request<unknown>('GET', '/api/v1/jobs/runs')),
+  },
+  stats: {
+    verifications: (minutes = 60) => request<VerificationStats>('GET', '/api/v1/stats/verifications', { query: { minutes } }),
+  },
+};

@@ -1,0 +1,189 @@
+// The relaykey admin console: sign-in, then hash-routed pages over the native API.
+import './styles.css';
+import { render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, currentSession, endSession, onSessionEnd, type Session, type SessionEnd } from './api';
+import { AuditPage } from './pages/audit';
+import { CredentialsPage } from './pages/credentials';
+import { JobsPage } from './pages/jobs';
+import { LoginsPage } from './pages/logins';
+import { OverviewPage } from './pages/overview';
+import { SignIn } from './pages/sign-in';
+import { TenantSettingsPage } from './pages/tenant-settings';
+import { TenantsPage } from './pages/tenants';
+import { VaultPage } from './pages/vault';
+import { WebhooksPage } from './pages/webhooks';
+import { href, navigate, type Route, useRoute } from './router';
+
+const TENANT_TABS = [
+  ['settings', 'Settings'],
+  ['logins', 'Logins'],
+  ['credentials', 'Credentials'],
+  ['smtp', 'SMTP account'],
+  ['audit', 'Audit'],
+  ['webhooks', 'Webhooks'],
+] as const;
+
+function NotFound() {
+  return (
+    <section>
+      <h1 tabIndex={-1}>Page not found</h1>
+      <p>
+        This address does not match a console page. <a href="#/">Go to the overview</a>.
+      </p>
+    </section>
+  );
+}
+
+function TenantPages({ tenantId, tab, route }: { tenantId: string; tab: string; route: Route }) {
+  const session = currentSession();
+  const tabs = TENANT_TABS.filter(([key]) => session?.kind === 'admin' || key !== 'smtp');
+  let page = null;
+  if (tab === 'settings') page = <TenantSettingsPage tenantId={tenantId} />;
+  else if (tab === 'logins') page = <LoginsPage tenantId={tenantId} />;
+  else if (tab === 'credentials') page = <CredentialsPage tenantId={tenantId} route={route} />;
+  else if (tab === 'smtp') page = <VaultPage tenantId={tenantId} />;
+  else if (tab === 'audit') page = <AuditPage tenantId={tenantId} route={route} />;
+  else if (tab === 'webhooks') page = <WebhooksPage tenantId={tenantId} />;
+  else page = <NotFound />;
+  return (
+    <>
+      <nav class="tabs" aria-label="Tenant pages">
+        {tabs.map(([key, label]) => (
+          <a key={key} href={href(`/tenants/${tenantId}/${key}`)} aria-current={key === tab ? 'page' : undefined}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      {page}
+    </>
+  );
+}
+
+function Pages({ route, session }: { route: Route; session: Session }) {
+  const [first, second, third] = route.parts;
+  if (session.kind === 'token') {
+    // A tenant token reaches one tenant; the other pages would only answer "forbidden".
+    if (first === 'tenants' && second) return <TenantPages tenantId={second} tab={third ?? 'credentials'} route={route} />;
+    if (first === 'tenants' || first === 'jobs') return first === 'jobs' ? <JobsPage /> : <TenantsPage route={route} />;
+    return <TenantPages tenantId={session.tenantId} tab="credentials" route={route} />;
+  }
+  if (!first) return <OverviewPage />;
+  if (first === 'tenants' && !second) return <TenantsPage route={route} />;
+  if (first === 'tenants' && second) return <TenantPages tenantId={second} tab={third ?? 'settings'} route={route} />;
+  if (first === 'jobs') return <JobsPage />;
+  if (first === 'audit') return <AuditPage tenantId={null} route={route} />;
+  return <NotFound />;
+}
+
+function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+  const route = useRoute();
+  const main = useRef<HTMLElement>(null);
+  const path = route.parts.join('/');
+  // Move focus to the new page's heading so keyboard and screen-reader users follow navigation.
+  useEffect(() => {
+    const heading = main.current?.querySelector<HTMLElement>('h1');
+    heading?.focus({ preventScroll: false });
+  }, [path]);
+  const admin = session.kind === 'admin';
+  return (
+    <>
+      <button type="button" class="skip" onClick={() => main.current?.focus()}>
+        Skip to content
+      </button>
+      <header class="top">
+        <a class="brand" href={admin ? '#/' : href(`/tenants/${session.tenantId}/credentials`)}>
+          relaykey
+        </a>
+        <nav aria-label="Main">
+          {admin ? (
+            <>
+              <a href="#/" aria-current={route.parts.length === 0 ? 'page' : undefined}>
+                Overview
+              </a>
+              <a href="#/tenants" aria-current={route.parts[0] === 'tenants' ? 'page' : undefined}>
+                Tenants
+              </a>
+              <a href="#/jobs" aria-current={route.parts[0] === 'jobs' ? 'page' : undefined}>
+                Jobs
+              </a>
+              <a href="#/audit" aria-current={route.parts[0] === 'audit' ? 'page' : undefined}>
+                Audit
+              </a>
+            </>
+          ) : (
+            <a href={href(`/tenants/${session.tenantId}/credentials`)}>{session.tenantName}</a>
+          )}
+        </nav>
+        <div class="who">
+          <span class="muted" data-testid="who">
+            {admin ? session.email : `tenant token · ${session.tenantName}`}
+          </span>
+          <button type="button" class="secondary" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" ref={main} tabIndex={-1}>
+        <Pages route={route} session={session} />
+      </main>
+    </>
+  );
+}
+
+const END_MESSAGES: Record<SessionEnd, string> = {
+  'signed-out': 'You are signed out.',
+  expired: 'Your session has expired or was ended. Sign in again to continue.',
+};
+
+function App() {
+  const [session, setSession] = useState<Session | null>(currentSession());
+  const [message, setMessage] = useState<string | null>(null);
+
+  useEffect(
+    () =>
+      onSessionEnd((reason) => {
+        setSession(null);
+        setMessage(END_MESSAGES[reason]);
+      }),
+    [],
+  );
+
+  // End the session visibly at its expiry time, even when no request is made then.
+  useEffect(() => {
+    if (session?.kind !== 'admin') return;
+    const wait = new Date(session.expiresAt).getTime() - Date.now();
+    const timer = setTimeout(() => endSession('expired'), Math.max(0, Math.min(wait, 2 ** 31 - 1)));
+    return () => clearTimeout(timer);
+  }, [session]);
+
+  if (!session) {
+    return (
+      <SignIn
+        message={message}
+        onSignedIn={(next) => {
+          setMessage(null);
+          setSession(next);
+          if (next.kind === 'token' && !location.hash.includes(next.tenantId)) navigate(`/tenants/${next.tenantId}/credentials`);
+        }}
+      />
+    );
+  }
+  return (
+    <Shell
+      session={session}
+      onSignOut={async () => {
+        if (session.kind === 'admin') await api.auth.logout().catch(() => undefined);
+        endSession('signed-out');
+      }}
+    />
+  );
+}
+
+const root = document.getElementById('app');
+if (root) {
+  root.textContent = '';
+  render(<App />, root);
+  // Tests and operators can see when the console became interactive.
+  document.documentElement.dataset.ready = String(Math.round(performance.now()));
+}

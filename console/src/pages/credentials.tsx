@@ -1,0 +1,418 @@
+// Credentials of a tenant (or of one login): list, create (secret shown once), hold, unhold,
+// revoke with a reason, rotate with a grace period, and the sessions seen using each.
+import { useState } from 'preact/hooks';
+import { api, type Credential, type CreatedCredential, type Login } from '../api';
+import { href, navigate, type Route } from '../router';
+import {
+  Dialog,
+  Loading,
+  Notice,
+  Pager,
+  pick,
+  SecretDialog,
+  type Submit,
+  Success,
+  show,
+  Table,
+  TenantHeading,
+  Time,
+  formValue,
+  localToIso,
+  useLoad,
+} from '../ui';
+
+const SCOPES = ['smtp', 'imap', 'pop3', 'api:read', 'api:write', 'app', 'internal'];
+const ROLES = ['standard', 'send_only', 'read_only', 'iac'];
+const PER_PAGE = 50;
+
+function CreateCredential({
+  tenantId,
+  logins,
+  loginId,
+  onClose,
+  onCreated,
+}: {
+  tenantId: string;
+  logins: Login[];
+  loginId: string | null;
+  onClose: () => void;
+  onCreated: (credential: CreatedCredential) => void;
+}) {
+  const [error, setError] = useState<unknown>(null);
+  const [grant, setGrant] = useState<'scopes' | 'role'>('scopes');
+  const [busy, setBusy] = useState(false);
+  async function submit(event: Submit) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    const scopes = data.getAll('scope').map(String);
+    const login = formValue(form, 'login_id');
+    const expires = localToIso(formValue(form, 'expires_at'));
+    if (grant === 'scopes' && scopes.length === 0) {
+      setError(new Error('Choose at least one scope.'));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      onCreated(
+        await api.credentials.create(tenantId, {
+          name: formValue(form, 'name'),
+          kind: formValue(form, 'kind') === 'API' ? 'API' : 'SMTP',
+          login_id: login || null,
+          ...(grant === 'scopes' ? { scopes } : { role: formValue(form, 'role') }),
+          ...(expires ? { expires_at: expires } : {}),
+        }),
+      );
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <Dialog title="Create a credential" onClose={onClose}>
+      <form class="stack" onSubmit={submit}>
+        {error instanceof Error && !('status' in error) ? (
+          <p class="notice notice-error" role="alert">
+            {error.message}
+          </p>
+        ) : (
+          <Notice error={error} what="Creating credentials" />
+        )}
+        <label>
+          Name
+          <input name="name" required maxLength={200} placeholder="Thunderbird on laptop" />
+        </label>
+        <div class="grid2">
+          <label>
+            Kind
+            <select name="kind">
+              <option value="SMTP">SMTP (mail protocols)</option>
+              <option value="API">API</option>
+            </select>
+          </label>
+          <label>
+            Login
+            <select name="login_id">
+              <option value="">Whole tenant (no login)</option>
+              {logins.map((login) => (
+                <option key={login.id} value={login.id} selected={login.id === loginId}>
+                  {login.address}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <fieldset>
+          <legend>Access</legend>
+          <label class="inline">
+            <input type="radio" name="grant" checked={grant === 'scopes'} onChange={() => setGrant('scopes')} /> Scopes
+          </label>
+          <label class="inline">
+            <input type="radio" name="grant" checked={grant === 'role'} onChange={() => setGrant('role')} /> Role
+          </label>
+          {grant === 'scopes' ? (
+            <div class="checks">
+              {SCOPES.map((scope) => (
+                <label class="inline" key={scope}>
+                  <input type="checkbox" name="scope" value={scope} defaultChecked={scope === 'smtp'} /> {scope}
+                </label>
+              ))}
+            </div>
+          ) : (
+            <label>
+              Role
+              <select name="role">
+                {ROLES.map((role) => (
+                  <option key={role} value={role}>
+                    {role}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+        </fieldset>
+        <label>
+          Expires <span class="muted">(optional, your local time)</span>
+          <input name="expires_at" type="datetime-local" />
+        </label>
+        <div class="row">
+          <button type="submit" disabled={busy}>
+            Create credential
+          </button>
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function RevokeDialog({ credential, onClose, onDone }: { credential: Credential; onClose: () => void; onDone: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Dialog title={`Revoke ${credential.name}`} onClose={onClose}>
+      <form
+        class="stack"
+        onSubmit={async (event: Submit) => {
+          event.preventDefault();
+          try {
+            await api.credentials.revoke(credential.tenant_id, credential.id, formValue(event.currentTarget, 'reason'));
+            onDone();
+          } catch (failure) {
+            setError(failure);
+          }
+        }}
+      >
+        <p>Revoking is permanent: the secret stops working on every mail server within seconds.</p>
+        <Notice error={error} what="Revoking" />
+        <label>
+          Reason
+          <input name="reason" required maxLength={500} placeholder="device lost" />
+        </label>
+        <div class="row">
+          <button type="submit" class="danger">
+            Revoke credential
+          </button>
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function RotateDialog({ credential, onClose, onRotated }: { credential: Credential; onClose: () => void; onRotated: (issued: CreatedCredential) => void }) {
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Dialog title={`Rotate ${credential.name}`} onClose={onClose}>
+      <form
+        class="stack"
+        onSubmit={async (event: Submit) => {
+          event.preventDefault();
+          try {
+            onRotated(await api.credentials.rotate(credential.tenant_id, credential.id, Number(formValue(event.currentTarget, 'grace')) || 0));
+          } catch (failure) {
+            setError(failure);
+          }
+        }}
+      >
+        <p>A new secret replaces this one. During the grace period the old secret keeps working, so clients can switch over.</p>
+        <Notice error={error} what="Rotating" />
+        <label>
+          Grace period (seconds)
+          <input name="grace" type="number" min={0} max={2592000} defaultValue="3600" required />
+        </label>
+        <div class="row">
+          <button type="submit">Rotate now</button>
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function SessionsDialog({ credential, onClose }: { credential: Credential; onClose: () => void }) {
+  const sessions = useLoad(() => api.credentials.sessions(credential.tenant_id, credential.id), [credential.id]);
+  return (
+    <Dialog title={`Sessions of ${credential.name}`} onClose={onClose}>
+      <Notice error={sessions.error} what="Credential sessions" />
+      <Loading loading={sessions.loading} />
+      {sessions.data ? (
+        <Table caption="Sessions" head={['IP', 'Client', 'Country', 'First seen', 'Last seen']} empty={sessions.data.length === 0}>
+          {sessions.data.map((session, index) => (
+            <tr key={show(pick(session, 'id')) + index}>
+              <td class="mono">{show(pick(session, 'ip_address', 'ip', 'client_ip'))}</td>
+              <td>
+                {show(pick(session, 'client', 'user_agent.family', 'user_agent_family', 'user_agent'))}{' '}
+                <span class="muted">{show(pick(session, 'user_agent.version', 'user_agent_version', 'os.family', 'os_family'))}</span>
+              </td>
+              <td>{show(pick(session, 'country', 'country_iso_code', 'location.country'))}</td>
+              <td>
+                <Time iso={pick(session, 'first_seen_at', 'first_seen', 'created_at')} />
+              </td>
+              <td>
+                <Time iso={pick(session, 'last_seen_at', 'last_seen', 'updated_at')} />
+              </td>
+            </tr>
+          ))}
+        </Table>
+      ) : null}
+    </Dialog>
+  );
+}
+
+type Open =
+  | { kind: 'create' }
+  | { kind: 'secret'; credential: CreatedCredential; rotated?: boolean }
+  | { kind: 'revoke' | 'rotate' | 'sessions'; credential: Credential }
+  | null;
+
+export function CredentialsPage({ tenantId, route }: { tenantId: string; route: Route }) {
+  const loginId = route.query.get('login');
+  const page = Math.max(1, Number(route.query.get('page') ?? '1') || 1);
+  const status = route.query.get('status') ?? '';
+  const [open, setOpen] = useState<Open>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  // Per-login views filter one large page: the API lists a tenant's credentials.
+  const list = useLoad(
+    () => api.credentials.list(tenantId, { page: loginId ? 1 : page, per_page: loginId ? 200 : PER_PAGE, status: status || undefined }),
+    [tenantId, page, loginId, status],
+  );
+  const logins = useLoad(() => api.logins.list(tenantId, { per_page: 200 }), [tenantId]);
+  const loginById = new Map((logins.data?.data ?? []).map((l) => [l.id, l.address]));
+  const rows = (list.data?.data ?? []).filter((c) => !loginId || c.login_id === loginId);
+
+  async function act(credential: Credential, action: 'hold' | 'unhold') {
+    setActionError(null);
+    setDone(null);
+    try {
+      await api.credentials[action](tenantId, credential.id);
+      setDone(`${credential.name} ${action === 'hold' ? 'is on hold: it stops verifying until released' : 'is released'}.`);
+      list.reload();
+    } catch (failure) {
+      setActionError(failure);
+    }
+  }
+
+  return (
+    <section>
+      <TenantHeading tenantId={tenantId} title={loginId ? `Credentials of ${loginById.get(loginId) ?? 'a login'}` : 'Credentials'}>
+        <button type="button" onClick={() => setOpen({ kind: 'create' })}>
+          Create credential
+        </button>
+      </TenantHeading>
+      <div class="row">
+        <label>
+          Status
+          <select
+            value={status}
+            onChange={(event) => navigate(`/tenants/${tenantId}/credentials`, { login: loginId ?? undefined, status: event.currentTarget.value || undefined })}
+          >
+            <option value="">All</option>
+            <option value="active">Not revoked</option>
+            <option value="revoked">Revoked</option>
+          </select>
+        </label>
+        {loginId ? <a href={href(`/tenants/${tenantId}/credentials`)}>Show the whole tenant</a> : null}
+      </div>
+      <Notice error={actionError} what="This action" />
+      {done ? <Success>{done}</Success> : null}
+      <Notice error={list.error} what="The credential list" />
+      <Loading loading={list.loading && !list.data} />
+      {list.data ? (
+        <>
+          <Table caption="Credentials" head={['Name', 'Key', 'Status', 'Access', 'Login', 'Last used', 'Expires', 'Actions']} empty={rows.length === 0}>
+            {rows.map((credential) => (
+              <tr key={credential.id} data-credential={credential.name}>
+                <td>
+                  {credential.name}
+                  <div class="muted small">{credential.kind}</div>
+                </td>
+                <td class="mono">{credential.key_hint}</td>
+                <td>
+                  <span class={`badge badge-${credential.status}`} data-testid="status">
+                    {credential.status}
+                  </span>
+                  {credential.revoked_reason ? <div class="muted small">{credential.revoked_reason}</div> : null}
+                  {credential.grace_until ? (
+                    <div class="muted small">
+                      works until <Time iso={credential.grace_until} />
+                    </div>
+                  ) : null}
+                </td>
+                <td>{credential.role ? `role ${credential.role}` : credential.scopes.join(', ')}</td>
+                <td>{credential.login_id ? (loginById.get(credential.login_id) ?? credential.login_id) : <span class="muted">tenant</span>}</td>
+                <td>
+                  <Time iso={credential.last_used_at} />
+                </td>
+                <td>
+                  <Time iso={credential.expires_at} />
+                </td>
+                <td class="actions">
+                  {credential.status !== 'revoked' ? (
+                    <>
+                      {credential.held ? (
+                        <button type="button" class="small secondary" onClick={() => act(credential, 'unhold')}>
+                          Unhold
+                        </button>
+                      ) : (
+                        <button type="button" class="small secondary" onClick={() => act(credential, 'hold')}>
+                          Hold
+                        </button>
+                      )}
+                      <button type="button" class="small secondary" onClick={() => setOpen({ kind: 'rotate', credential })}>
+                        Rotate
+                      </button>
+                      <button type="button" class="small danger" onClick={() => setOpen({ kind: 'revoke', credential })}>
+                        Revoke
+                      </button>
+                    </>
+                  ) : null}
+                  <button type="button" class="small secondary" onClick={() => setOpen({ kind: 'sessions', credential })}>
+                    Sessions
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </Table>
+          {loginId ? null : (
+            <Pager
+              page={list.data.pagination.page}
+              perPage={list.data.pagination.per_page}
+              total={list.data.pagination.total}
+              go={(next) => navigate(`/tenants/${tenantId}/credentials`, { status: status || undefined, page: next })}
+            />
+          )}
+        </>
+      ) : null}
+      {open?.kind === 'create' ? (
+        <CreateCredential
+          tenantId={tenantId}
+          logins={logins.data?.data ?? []}
+          loginId={loginId}
+          onClose={() => setOpen(null)}
+          onCreated={(credential) => {
+            setOpen({ kind: 'secret', credential });
+            list.reload();
+          }}
+        />
+      ) : null}
+      {open?.kind === 'secret' ? (
+        <SecretDialog
+          title={open.rotated ? `New secret for ${open.credential.name}` : `Credential ${open.credential.name} created`}
+          secret={open.credential.secret}
+          onClose={() => setOpen(null)}
+        />
+      ) : null}
+      {open?.kind === 'revoke' ? (
+        <RevokeDialog
+          credential={open.credential}
+          onClose={() => setOpen(null)}
+          onDone={() => {
+            setDone(`${open.credential.name} is revoked.`);
+            setOpen(null);
+            list.reload();
+          }}
+        />
+      ) : null}
+      {open?.kind === 'rotate' ? (
+        <RotateDialog
+          credential={open.credential}
+          onClose={() => setOpen(null)}
+          onRotated={(issued) => {
+            setOpen({ kind: 'secret', credential: issued, rotated: true });
+            list.reload();
+          }}
+        />
+      ) : null}
+      {open?.kind === 'sessions' ? <SessionsDialog credential={open.credential} onClose={() => setOpen(null)} /> : null}
+    </section>
+  );
+}

@@ -1,0 +1,61 @@
+// Serves the admin web console (built by Vite into dist/console) at /console with a strict
+// Content-Security-Policy: only this origin's own files run, nothing inline, no framing.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { SurfaceRegistrar } from '../../app.js';
+import type { RuntimeExtension } from '../../runtime.js';
+
+/** The project root is three levels above this file, both under src/ (tsx) and dist/ (built). */
+export const CONSOLE_DIST = resolve(import.meta.dirname, '../../..', 'dist/console');
+
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': CONSOLE_CSP,
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+};
+
+const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>relaykey console</title></head>
+<body><h1>The relaykey console is not built</h1><p>Run <code>npm run build:console</code> (npm ci does it) and reload.</p></body></html>`;
+
+export const registerConsoleSurface: SurfaceRegistrar = async (app) => {
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', async (_request, reply) => {
+      reply.headers(SECURITY_HEADERS);
+    });
+    // index.html is read per request so a rebuilt console is served without a restart.
+    scope.get('/console', { schema: { hide: true } }, async (_request, reply) => {
+      const index = join(CONSOLE_DIST, 'index.html');
+      reply.header('cache-control', 'no-store');
+      if (!existsSync(index)) return reply.status(503).type('text/html; charset=utf-8').send(NOT_BUILT);
+      return reply.type('text/html; charset=utf-8').send(readFileSync(index));
+    });
+    await scope.register(fastifyStatic, {
+      root: join(CONSOLE_DIST, 'assets'),
+      prefix: '/console/assets/',
+      decorateReply: false,
+      index: false,
+      // Asset names carry a content hash: they never change under the same name.
+      immutable: true,
+      maxAge: '365d',
+    });
+  });
+};
+
+export const consoleExtension: RuntimeExtension = { name: 'console', surfaces: [registerConsoleSurface] };
