@@ -28,6 +28,7 @@ export function registerExtensions(): void {
   // The seed API surfaces 001, 002 and 003 beside the native API.
   runtimeExtensions.push(seedSurfacesExtension);
   jobRegistry.push(...vaultJobs, ...lifecycleJobs);
+  cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands, registerCredentialCommands);
   // The admin web console at /console.
   runtimeExtensions.push(consoleExtension);
 }
