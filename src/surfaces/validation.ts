@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
-function makeAjv(coerceTypes: boolean | 'array'): Ajv {
+export function makeAjv(coerceTypes: boolean | 'array'): Ajv {
   const ajv = new Ajv({ coerceTypes, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
   addFormats(ajv);
   return ajv;
