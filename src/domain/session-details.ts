@@ -1,8 +1,9 @@
 // What a session row says about a client beyond its IP: the parsed user agent and the country.
-// Runs at flush time, never on the verify path. geoip-lite is loaded on first use of a public IP.
-import { createRequire } from 'node:module';
+// Runs at flush time, never on the verify path. The country comes from the country-only
+// GeoLite files (country-lookup.ts), read on first use of a public IP.
 import ipaddr from 'ipaddr.js';
 import { UAParser } from 'ua-parser-js';
+import { countryCodeOf } from './country-lookup.js';
 
 export interface ClientDetails {
   userAgentFamily: string;
@@ -17,8 +18,6 @@ export interface ClientDetails {
   countryIsoCode: string;
 }
 
-type GeoLookup = (ip: string) => { country: string } | null;
-let geoLookup: GeoLookup | null = null;
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
 
 function isPublic(ip: string): boolean {
@@ -33,11 +32,7 @@ function isPublic(ip: string): boolean {
 
 export function countryOf(ip: string): { country: string; countryIsoCode: string } {
   if (!isPublic(ip)) return { country: '', countryIsoCode: '' };
-  if (!geoLookup) {
-    const geoip = createRequire(import.meta.url)('geoip-lite') as { lookup: GeoLookup };
-    geoLookup = (value) => geoip.lookup(value);
-  }
-  const iso = geoLookup(ip)?.country ?? '';
+  const iso = countryCodeOf(ip);
   if (!iso) return { country: '', countryIsoCode: '' };
   let name = iso;
   try {
