@@ -2,8 +2,11 @@
 // Runs at flush time, never on the verify path. The country comes from the country-only
 // GeoLite files (country-lookup.ts), read on first use of a public IP.
 import ipaddr from 'ipaddr.js';
-import { UAParser } from 'ua-parser-js';
+import { createRequire } from 'node:module';
+import type { UAParser as UAParserType } from 'ua-parser-js';
 import { countryCodeOf } from './country-lookup.js';
+
+let UAParser: typeof UAParserType | null = null;
 
 export interface ClientDetails {
   userAgentFamily: string;
@@ -18,7 +21,7 @@ export interface ClientDetails {
   countryIsoCode: string;
 }
 
-const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
+let regionNames: Intl.DisplayNames | null = null;
 
 function isPublic(ip: string): boolean {
   try {
@@ -36,6 +39,7 @@ export function countryOf(ip: string): { country: string; countryIsoCode: string
   if (!iso) return { country: '', countryIsoCode: '' };
   let name = iso;
   try {
+    regionNames ??= new Intl.DisplayNames(['en'], { type: 'region' });
     name = regionNames.of(iso) ?? iso;
   } catch {
     // an unknown code keeps the code as the name
@@ -44,6 +48,8 @@ export function countryOf(ip: string): { country: string; countryIsoCode: string
 }
 
 export function clientDetails(ip: string, rawUserAgent: string): ClientDetails {
+  // Loaded at the first usage flush, not at start-up.
+  UAParser ??= (createRequire(import.meta.url)('ua-parser-js') as { UAParser: typeof UAParserType }).UAParser;
   const parsed = new UAParser(rawUserAgent).getResult();
   return {
     userAgentFamily: parsed.browser.name ?? (rawUserAgent ? 'Other' : ''),
