@@ -494,7 +494,7 @@ async function main(): Promise<void> {
   results.notes.push(
     args['client-ip']
       ? `verify requests report client IP ${args['client-ip']}`
-      : 'verify requests carry no client_ip (relaykey sees 127.0.0.1, so no geoip lookup: geoip-lite adds ~140 MB RSS once a public IP is seen; try --client-ip)',
+      : 'verify requests carry no client_ip (relaykey sees 127.0.0.1, so no country lookup: the country files add ~10-20 MB RSS once a public IP is seen; try --client-ip)',
   );
 
   const relaykeyCommand = [join(ROOT, 'dist/cli/main.js'), 'start'];
