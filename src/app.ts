@@ -1,11 +1,14 @@
 // Builds the HTTP application (no listening here: tests inject, server.ts listens).
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
 import type { Services } from './domain/services.js';
 import { AppError } from './errors.js';
+import { createFastPath } from './surfaces/fast-path.js';
 import { sendError } from './surfaces/http-errors.js';
 import { registerAuditRoutes } from './surfaces/native/audit-routes.js';
 import { registerAuditVerifyRoute } from './surfaces/native/audit-verify-route.js';
@@ -30,6 +33,8 @@ export interface AppOptions {
   /** Checks the database for /readyz. */
   ready: () => Promise<boolean>;
   extraSurfaces?: SurfaceRegistrar[];
+  /** Answer the two hot endpoints through the lean node:http handlers (default on). */
+  fastPath?: boolean;
 }
 
 export const NATIVE_SURFACES: SurfaceRegistrar[] = [
@@ -51,6 +56,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
     trustProxy: false,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     schemaErrorFormatter: formatValidationErrors,
+    ...(options.fastPath !== false && options.logger
+      ? {
+          serverFactory: (handler: (request: IncomingMessage, response: ServerResponse) => void, serverOptions: FastifyServerOptions) => {
+            const listener = createFastPath({ services: options.services, logger: options.logger as unknown as Logger, bodyLimit: BODY_LIMIT_BYTES }, handler);
+            const server = createServer(listener);
+            server.keepAliveTimeout = serverOptions.keepAliveTimeout ?? 72_000;
+            server.requestTimeout = serverOptions.requestTimeout ?? 0;
+            server.setTimeout(serverOptions.connectionTimeout ?? 0);
+            return server;
+          },
+        }
+      : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidation(app);

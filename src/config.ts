@@ -15,6 +15,10 @@ export interface Config {
   mailBackends: MailBackendAddresses;
   /** Bound on how stale a cached verify answer may be when no invalidation arrives (ms). */
   verifyCacheTtlMs: number;
+  /** Most credentials the verify cache holds (each entry is a few hundred bytes). */
+  verifyCacheMaxEntries: number;
+  /** Answer POST /api/v1/verify and GET /auth/nginx through the lean node:http handlers (RELAYKEY_FAST_PATH=off: through Fastify). */
+  fastPath: boolean;
   /** How often batched last-used times and sessions are written (ms). */
   usageFlushMs: number;
   /** Failed-login throttling (see domain/throttle.ts for the defaults and their reasons). */
@@ -76,6 +80,13 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError(`${name} must be on or off (got "${raw}")`);
+}
+
 function jobsSwitch(raw: string | undefined): boolean {
   if (raw === undefined || raw === '' || raw === 'on') return true;
   if (raw === 'off') return false;
@@ -115,6 +126,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowNetworks: networks(env.RELAYKEY_WEBHOOK_ALLOW_NETWORKS),
     mailBackends: parseMailBackends(env.RELAYKEY_MAIL_BACKENDS),
     verifyCacheTtlMs: integer(env, 'RELAYKEY_VERIFY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    verifyCacheMaxEntries: integer(env, 'RELAYKEY_VERIFY_CACHE_MAX_ENTRIES', 100_000, 1, 100_000_000),
+    fastPath: onOff(env, 'RELAYKEY_FAST_PATH'),
     usageFlushMs: integer(env, 'RELAYKEY_USAGE_FLUSH_MS', 2_000, 100, 60_000),
     throttle: {
       windowMs: integer(env, 'RELAYKEY_THROTTLE_WINDOW_SECONDS', 900, 1, 86_400) * 1000,

@@ -1,4 +1,5 @@
 // The one place that lists the capabilities plugged into the runtime, the HTTP app and the CLI.
+import { registerCredentialCommands } from './cli/credential-commands.js';
 import { registerKeysCommands } from './cli/keys-commands.js';
 import { cliCommandRegistrars } from './cli/registry.js';
 import { registerWebhookCommands } from './cli/webhook-commands.js';
@@ -27,7 +28,7 @@ export function registerExtensions(): void {
   // The seed API surfaces 001, 002 and 003 beside the native API.
   runtimeExtensions.push(seedSurfacesExtension);
   jobRegistry.push(...vaultJobs, ...lifecycleJobs);
-  cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands);
+  cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands, registerCredentialCommands);
   // The admin web console at /console.
   runtimeExtensions.push(consoleExtension);
 }

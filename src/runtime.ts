@@ -70,7 +70,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     hashSecret: createSecretHasher(derivePepper(ring)),
     sessionMinutes: config.adminSessionMinutes,
     reauthMinutes: config.reauthMinutes,
-    verifierOptions: { cacheTtlMs: config.verifyCacheTtlMs, cacheMaxEntries: 200_000 },
+    verifierOptions: { cacheTtlMs: config.verifyCacheTtlMs, cacheMaxEntries: config.verifyCacheMaxEntries },
     usageFlushMs: config.usageFlushMs,
     mailBackends: config.mailBackends,
     throttlePolicy: config.throttle,
@@ -125,6 +125,7 @@ export async function buildRuntimeApp(runtime: Runtime): Promise<App> {
   return buildApp({
     services: runtime.services,
     logger: runtime.logger,
+    fastPath: runtime.config.fastPath,
     ready: async () => {
       await runtime.store.tenants.findById('00000000-0000-0000-0000-000000000000');
       return true;

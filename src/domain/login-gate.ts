@@ -3,13 +3,12 @@
 // adapter (JSON verify, nginx auth_http, Dovecot through the JSON verify) goes through here.
 import type { Clock } from '../clock.js';
 import type { LoginThrottle } from './throttle.js';
-import type { Credential } from './types.js';
 import type { UsageRecorder } from './usage.js';
 import type { VerificationStats } from './verification-stats.js';
-import type { Verifier, VerifyRequest } from './verification.js';
+import type { VerifiedCredential, Verifier, VerifyRequest } from './verification.js';
 
 export type LoginResult =
-  | { status: 'allowed'; credential: Credential; login: string | null }
+  | { status: 'allowed'; credential: VerifiedCredential; login: string | null }
   /** `delaySeconds`: how long the client should wait before its next try (slow down early). */
   | { status: 'denied'; delaySeconds: number }
   | { status: 'throttled'; retryAfterSeconds: number };

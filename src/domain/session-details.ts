@@ -1,8 +1,12 @@
 // What a session row says about a client beyond its IP: the parsed user agent and the country.
-// Runs at flush time, never on the verify path. geoip-lite is loaded on first use of a public IP.
-import { createRequire } from 'node:module';
+// Runs at flush time, never on the verify path. The country comes from the country-only
+// GeoLite files (country-lookup.ts), read on first use of a public IP.
 import ipaddr from 'ipaddr.js';
-import { UAParser } from 'ua-parser-js';
+import { createRequire } from 'node:module';
+import type { UAParser as UAParserType } from 'ua-parser-js';
+import { countryCodeOf } from './country-lookup.js';
+
+let UAParser: typeof UAParserType | null = null;
 
 export interface ClientDetails {
   userAgentFamily: string;
@@ -17,20 +21,13 @@ export interface ClientDetails {
   countryIsoCode: string;
 }
 
-type GeoLookup = (ip: string) => { country: string } | null;
-let geoLookup: GeoLookup | null = null;
-const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
+let regionNames: Intl.DisplayNames | null = null;
 
 /**
  * Mail clients ua-parser-js does not name on its own (it reads Thunderbird as "Mozilla 5.0"):
- * tried before its own rules.
+ * tried before its own rules. Built with the parser, at the first usage flush.
  */
-const MAIL_CLIENTS = {
-  browser: [
-    [/\b(thunderbird)\/([\w.]+)/i, /\b(microsoft outlook)[ /]([\w.]+)/i],
-    [UAParser.BROWSER.NAME, UAParser.BROWSER.VERSION],
-  ],
-};
+let mailClients: Record<string, unknown[]> | null = null;
 
 function isPublic(ip: string): boolean {
   try {
@@ -44,14 +41,11 @@ function isPublic(ip: string): boolean {
 
 export function countryOf(ip: string): { country: string; countryIsoCode: string } {
   if (!isPublic(ip)) return { country: '', countryIsoCode: '' };
-  if (!geoLookup) {
-    const geoip = createRequire(import.meta.url)('geoip-lite') as { lookup: GeoLookup };
-    geoLookup = (value) => geoip.lookup(value);
-  }
-  const iso = geoLookup(ip)?.country ?? '';
+  const iso = countryCodeOf(ip);
   if (!iso) return { country: '', countryIsoCode: '' };
   let name = iso;
   try {
+    regionNames ??= new Intl.DisplayNames(['en'], { type: 'region' });
     name = regionNames.of(iso) ?? iso;
   } catch {
     // an unknown code keeps the code as the name
@@ -60,7 +54,15 @@ export function countryOf(ip: string): { country: string; countryIsoCode: string
 }
 
 export function clientDetails(ip: string, rawUserAgent: string): ClientDetails {
-  const parsed = new UAParser(rawUserAgent, MAIL_CLIENTS).getResult();
+  // Loaded at the first usage flush, not at start-up.
+  UAParser ??= (createRequire(import.meta.url)('ua-parser-js') as { UAParser: typeof UAParserType }).UAParser;
+  mailClients ??= {
+    browser: [
+      [/\b(thunderbird)\/([\w.]+)/i, /\b(microsoft outlook)[ /]([\w.]+)/i],
+      [UAParser.BROWSER.NAME, UAParser.BROWSER.VERSION],
+    ],
+  };
+  const parsed = new UAParser(rawUserAgent, mailClients as never).getResult();
   return {
     userAgentFamily: parsed.browser.name ?? (rawUserAgent ? 'Other' : ''),
     userAgentVersion: parsed.browser.version ?? '',

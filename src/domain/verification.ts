@@ -4,8 +4,8 @@
 import { parseKey } from '../crypto/key-format.js';
 import type { DomainContext } from './context.js';
 import { ipInNetworks } from './network.js';
-import { grantedProtocols, isMailProtocol, type Protocol } from './scopes.js';
-import type { Credential } from './types.js';
+import { grantedProtocols, isMailProtocol, type Protocol, type Scope } from './scopes.js';
+import type { Credential, Surface } from './types.js';
 
 export interface VerifyRequest {
   username: string;
@@ -15,14 +15,50 @@ export interface VerifyRequest {
   userAgent?: string | null;
 }
 
-export type VerifyOutcome = { valid: true; credential: Credential; login: string | null } | { valid: false; credential: Credential | null };
-
-interface CacheEntry {
-  credential: Credential | null;
-  loginAddress: string | null;
-  protocols: Set<Protocol>;
-  loadedAt: number;
+/** What a successful verification hands back: what callers use, nothing more. */
+export interface VerifiedCredential {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly scopes: readonly Scope[];
 }
+
+export type VerifyOutcome = { valid: true; credential: VerifiedCredential; login: string | null } | { valid: false; credential: VerifiedCredential | null };
+
+/**
+ * A cached credential: only what the checks and the answer need (one fixed-shape object per
+ * key, a few hundred bytes; tenant ids, scope lists and protocol sets are shared by the
+ * repository's interner). Not-found keys are cached as MissingEntry.
+ */
+class CachedCredential implements VerifiedCredential {
+  constructor(
+    readonly id: string,
+    readonly tenantId: string,
+    readonly scopes: readonly Scope[],
+    readonly protocols: Set<Protocol>,
+    readonly surface: Surface,
+    readonly held: boolean,
+    readonly active: boolean,
+    readonly graceUntil: string | null,
+    readonly expiresAt: string | null,
+    readonly allowedNetworks: readonly string[] | null,
+    /** seed 003: the public Key that is the username. */
+    readonly publicKey: string | null,
+    /** the vaulted SMTP account's username (metadata.username). */
+    readonly accountUsername: string | null,
+    readonly loginAddress: string | null,
+    readonly loadedAt: number,
+  ) {}
+}
+
+interface MissingEntry {
+  readonly id: null;
+  readonly loadedAt: number;
+}
+
+type CacheEntry = CachedCredential | MissingEntry;
+
+/** The fields usernameMatches reads. */
+export type UsernameRule = Pick<Credential, 'id' | 'surface' | 'publicKey'> & { accountUsername: string | null };
 
 export interface VerifierOptions {
   /** Upper bound on how stale a cached entry may be when no invalidation arrives (ms). */
@@ -59,13 +95,24 @@ export class Verifier {
 
   private async load(keyHash: string): Promise<CacheEntry> {
     const found = await this.context.store.credentials.findByKeyHash(keyHash);
-    const entry: CacheEntry = {
-      credential: found?.credential ?? null,
-      loginAddress: found?.loginAddress ?? null,
-      protocols: grantedProtocols(found?.credential.scopes ?? []),
-      loadedAt: Date.now(),
-    };
-    return entry;
+    if (!found) return { id: null, loadedAt: Date.now() };
+    const c = found.credential;
+    return new CachedCredential(
+      c.id,
+      c.tenantId,
+      c.scopes,
+      grantedProtocols(c.scopes),
+      c.surface,
+      c.held,
+      c.status === 'active',
+      c.graceUntil,
+      c.expiresAt,
+      c.allowedNetworks?.length ? c.allowedNetworks : null,
+      c.publicKey,
+      c.metadata.username ?? null,
+      found.loginAddress,
+      Date.now(),
+    );
   }
 
   private async lookup(keyHash: string): Promise<CacheEntry> {
@@ -95,22 +142,20 @@ export class Verifier {
   async verify(request: VerifyRequest): Promise<VerifyOutcome> {
     if (!parseKey(request.password)) return { valid: false, credential: null };
     const entry = await this.lookup(this.context.hashSecret(request.password));
-    const credential = entry.credential;
-    if (!credential) return { valid: false, credential: null };
-    const allowed = this.allows(credential, entry, request);
-    return allowed ? { valid: true, credential, login: entry.loginAddress } : { valid: false, credential };
+    if (entry.id === null) return { valid: false, credential: null };
+    return this.allows(entry, request) ? { valid: true, credential: entry, login: entry.loginAddress } : { valid: false, credential: entry };
   }
 
-  private allows(credential: Credential, entry: CacheEntry, request: VerifyRequest): boolean {
+  private allows(entry: CachedCredential, request: VerifyRequest): boolean {
     const now = this.context.clock.now().toISOString();
-    if (credential.held) return false;
-    if (credential.status !== 'active' && !(credential.graceUntil && credential.graceUntil > now)) return false;
-    if (credential.expiresAt && credential.expiresAt <= now) return false;
+    if (entry.held) return false;
+    if (!entry.active && !(entry.graceUntil && entry.graceUntil > now)) return false;
+    if (entry.expiresAt && entry.expiresAt <= now) return false;
     if (!entry.protocols.has(request.protocol)) return false;
-    if (credential.allowedNetworks?.length) {
-      if (!request.clientIp || !ipInNetworks(request.clientIp, credential.allowedNetworks)) return false;
+    if (entry.allowedNetworks) {
+      if (!request.clientIp || !ipInNetworks(request.clientIp, entry.allowedNetworks)) return false;
     }
-    return usernameMatches(credential, entry.loginAddress, request);
+    return usernameMatches(entry, entry.loginAddress, request);
   }
 }
 
@@ -122,12 +167,12 @@ export class Verifier {
  * - the tenant's vaulted SMTP account: its username (kept in metadata);
  * - other unbound credentials: their own id for mail protocols; API protocols ignore it.
  */
-export function usernameMatches(credential: Credential, loginAddress: string | null, request: VerifyRequest): boolean {
+export function usernameMatches(credential: UsernameRule, loginAddress: string | null, request: VerifyRequest): boolean {
   const username = request.username.trim();
   if (credential.surface === 'seed003') return credential.publicKey !== null && username === credential.publicKey;
   if (loginAddress !== null) return username.toLowerCase() === loginAddress;
   if (credential.surface === 'seed001') return true;
-  if (credential.surface === 'smtp_account') return username.toLowerCase() === (credential.metadata.username ?? '').toLowerCase();
+  if (credential.surface === 'smtp_account') return username.toLowerCase() === (credential.accountUsername ?? '').toLowerCase();
   if (!isMailProtocol(request.protocol)) return true;
   return username === credential.id;
 }

@@ -13,6 +13,15 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   dialect: DialectName;
+  /**
+   * SQLite only: the raw better-sqlite3 handles for the few places where Kysely's per-query
+   * compile and prepare cost matters (the verify lookup, bulk import). `sqlite` is the one
+   * connection Kysely writes through (use it only inside a Kysely transaction, which holds it);
+   * `sqliteReader()` is a second, read-only connection that sees only committed rows (WAL),
+   * so hot-path reads never wait for a writer nor see its uncommitted changes.
+   */
+  sqlite?: SQLite.Database;
+  sqliteReader?: () => SQLite.Database | null;
   close(): Promise<void>;
 }
 
@@ -21,6 +30,9 @@ export interface OpenOptions {
   schema?: string;
   poolSize?: number;
 }
+
+/** Page cache of the hot-path reader connection (KiB): bounded, counted in the server's RSS. */
+const READER_CACHE_KIB = 16 * 1024;
 
 export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHandle {
   if (url.startsWith('sqlite:')) {
@@ -32,7 +44,29 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    let reader: SQLite.Database | null = null;
+    const sqliteReader = () => {
+      // An in-memory database cannot be opened twice; callers fall back to Kysely.
+      if (file === ':memory:' || file === '') return null;
+      if (!reader) {
+        reader = new SQLite(file, { readonly: true, fileMustExist: true });
+        reader.pragma('busy_timeout = 5000');
+        // The upper levels of the key_hash index and hot rows stay cached (default: 2 MB).
+        reader.pragma(`cache_size = -${READER_CACHE_KIB}`);
+      }
+      return reader;
+    };
+    return {
+      db,
+      dialect: 'sqlite',
+      sqlite,
+      sqliteReader,
+      close: async () => {
+        reader?.close();
+        reader = null;
+        await db.destroy();
+      },
+    };
   }
   const pool = new pg.Pool({
     connectionString: url,

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { DatabaseHandle } from './connect.js';
 import { AccessRepository } from './repositories/access.js';
 import { AuditRepository } from './repositories/audit.js';
-import { CredentialRepository } from './repositories/credentials.js';
+import { CredentialRepository, type RawSqlite } from './repositories/credentials.js';
 import { TenantRepository } from './repositories/tenants.js';
 import type { Database } from './schema.js';
 
@@ -22,10 +22,12 @@ export interface Store extends Repositories {
   close(): Promise<void>;
 }
 
-function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect']): Repositories {
+// `raw` is given only for SQLite; the committed-only reader only outside a transaction,
+// where a read must see the transaction's own writes.
+function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'], raw: RawSqlite): Repositories {
   return {
     tenants: new TenantRepository(db),
-    credentials: new CredentialRepository(db),
+    credentials: new CredentialRepository(db, dialect, raw),
     access: new AccessRepository(db),
     audit: new AuditRepository(db, dialect === 'postgres'),
     db,
@@ -34,9 +36,10 @@ function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'
 }
 
 export function createStore(handle: DatabaseHandle): Store {
+  const writer = handle.sqlite ?? null;
   return {
-    ...repositoriesFor(handle.db, handle.dialect),
-    transaction: (work) => handle.db.transaction().execute((trx) => work(repositoriesFor(trx, handle.dialect))),
+    ...repositoriesFor(handle.db, handle.dialect, { writer: null, reader: handle.sqliteReader ?? null }),
+    transaction: (work) => handle.db.transaction().execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null }))),
     close: () => handle.close(),
   };
 }

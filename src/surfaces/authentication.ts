@@ -12,19 +12,35 @@ declare module 'fastify' {
 }
 
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+  return bearerFromHeader(request.headers.authorization);
+}
+
+export function bearerFromHeader(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
 }
 
 export async function authenticateBearer(services: Services, request: FastifyRequest): Promise<Principal> {
-  const token = bearerToken(request);
+  const principal = await authenticateAuthorization(services, request.headers.authorization);
+  request.principal = principal;
+  return principal;
+}
+
+/** The caller named by an Authorization header, or UNAUTHENTICATED. */
+export async function authenticateAuthorization(services: Services, authorization: string | undefined): Promise<Principal> {
+  const token = bearerFromHeader(authorization);
   if (!token) throw new AppError('UNAUTHENTICATED', 'An Authorization: Bearer token is required');
   const principal = await services.access.authenticate(token);
   if (!principal) throw new AppError('UNAUTHENTICATED', 'The bearer token is not valid, expired or revoked');
-  request.principal = principal;
   return principal;
+}
+
+export function requirePrincipalType<T extends PrincipalType>(principal: Principal, allowed: readonly T[]): Extract<Principal, { type: T }> {
+  if (!(allowed as readonly string[]).includes(principal.type)) {
+    throw new AppError('FORBIDDEN', `this route is not available to ${principal.type} tokens`);
+  }
+  return principal as Extract<Principal, { type: T }>;
 }
 
 export type PrincipalType = Principal['type'];
@@ -34,11 +50,7 @@ export async function requirePrincipal<T extends PrincipalType>(
   request: FastifyRequest,
   allowed: readonly T[],
 ): Promise<Extract<Principal, { type: T }>> {
-  const principal = await authenticateBearer(services, request);
-  if (!(allowed as readonly string[]).includes(principal.type)) {
-    throw new AppError('FORBIDDEN', `this route is not available to ${principal.type} tokens`);
-  }
-  return principal as Extract<Principal, { type: T }>;
+  return requirePrincipalType(await authenticateBearer(services, request), allowed);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
-function makeAjv(coerceTypes: boolean | 'array'): Ajv {
+export function makeAjv(coerceTypes: boolean | 'array'): Ajv {
   const ajv = new Ajv({ coerceTypes, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
   addFormats(ajv);
   return ajv;
@@ -16,7 +16,25 @@ function makeAjv(coerceTypes: boolean | 'array'): Ajv {
 export function installValidation(app: FastifyInstance): void {
   const bodyAjv = makeAjv(false);
   const textAjv = makeAjv('array');
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  // Compiled on first use: compiling every route's schemas at start-up was the largest share
+  // of start-up time, and most routes are rarely called.
+  app.setValidatorCompiler(({ schema, httpPart }) => lazyValidator(httpPart === 'body' ? bodyAjv : textAjv, schema));
+}
+
+interface Validator {
+  (data: unknown): boolean;
+  errors?: FastifySchemaValidationError[] | null;
+}
+
+function lazyValidator(ajv: Ajv, schema: object): Validator {
+  let compiled: ReturnType<Ajv['compile']> | null = null;
+  const validate: Validator = (data) => {
+    compiled ??= ajv.compile(schema);
+    const valid = compiled(data) as boolean;
+    validate.errors = (compiled.errors as FastifySchemaValidationError[] | null | undefined) ?? null;
+    return valid;
+  };
+  return validate;
 }
 
 /** One message that names the offending field, e.g. `body.scopes[0] must be equal to one of the allowed values`. */

@@ -2,7 +2,7 @@
 // nginx authenticates with a verifier token (auth_http_header Authorization "Bearer ...").
 // Everything is in headers: the answer is Auth-Status OK plus the backend, or a failure text,
 // Auth-Wait while the client may try again, and Auth-Error-Code for SMTP.
-import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
 import type { MailProtocol } from '../../config.js';
 import type { Services } from '../../domain/services.js';
 import { requirePrincipal } from '../../surfaces/authentication.js';
@@ -24,16 +24,55 @@ export const MESSAGES = {
   unavailable: 'Temporary server problem, try again later',
 } as const;
 
-function header(request: { headers: Record<string, string | string[] | undefined> }, name: string): string {
-  const value = request.headers[name];
+type Headers = Record<string, string | string[] | undefined>;
+
+function header(headers: Headers, name: string): string {
+  const value = headers[name];
   return (Array.isArray(value) ? value[0] : value) ?? '';
 }
 
-function fail(reply: FastifyReply, protocol: string, text: string, smtpCode: string, waitSeconds: number | null): FastifyReply {
-  reply.header('Auth-Status', text);
-  if (protocol === 'smtp') reply.header('Auth-Error-Code', smtpCode);
-  if (waitSeconds !== null) reply.header('Auth-Wait', String(waitSeconds));
-  return reply.status(200).send('');
+/** The Auth-* headers nginx gets (always with status 200 and an empty body). */
+export type NginxAnswer = Record<string, string>;
+
+function fail(protocol: string, text: string, smtpCode: string, waitSeconds: number | null): NginxAnswer {
+  const answer: NginxAnswer = { 'Auth-Status': text };
+  if (protocol === 'smtp') answer['Auth-Error-Code'] = smtpCode;
+  if (waitSeconds !== null) answer['Auth-Wait'] = String(waitSeconds);
+  return answer;
+}
+
+/**
+ * The answer to an auth_http request from an authenticated verifier; shared by the Fastify
+ * route and the fast path. `log` receives configuration problems.
+ */
+export async function nginxAnswer(services: Services, headers: Headers, log: Pick<Logger, 'error'>): Promise<NginxAnswer> {
+  const protocol = header(headers, 'auth-protocol').toLowerCase();
+  const method = header(headers, 'auth-method').toLowerCase();
+  const attempt = Number.parseInt(header(headers, 'auth-login-attempt') || '1', 10) || 1;
+  const mayRetry = attempt < MAX_LOGIN_ATTEMPTS;
+  const clientIp = header(headers, 'client-ip') || null;
+
+  if (!PROTOCOLS.has(protocol)) return fail(protocol, MESSAGES.unsupported, '504 5.5.4', null);
+  if (!SUPPORTED_METHODS.has(method)) return fail(protocol, MESSAGES.unsupported, '504 5.5.4', null);
+
+  const result = await services.logins.attempt({
+    username: decodeNginxHeader(headers['auth-user']),
+    password: decodeNginxHeader(headers['auth-pass']),
+    protocol: protocol as MailProtocol,
+    clientIp,
+    userAgent: null,
+  });
+  if (result.status === 'throttled') {
+    return fail(protocol, MESSAGES.throttled, '454 4.7.0', mayRetry ? Math.min(result.retryAfterSeconds, MAX_AUTH_WAIT_SECONDS) : null);
+  }
+  if (result.status === 'denied') return fail(protocol, MESSAGES.invalid, '535 5.7.8', mayRetry ? result.delaySeconds : null);
+
+  const backend = await services.mailRouter.backendFor(result.credential.tenantId, protocol as MailProtocol);
+  if (!backend) {
+    log.error({ protocol, tenantId: result.credential.tenantId }, 'no mail backend configured (RELAYKEY_MAIL_BACKENDS or tenant mail_backends)');
+    return fail(protocol, MESSAGES.unavailable, '451 4.3.0', null);
+  }
+  return { 'Auth-Status': 'OK', 'Auth-Server': backend.host, 'Auth-Port': String(backend.port) };
 }
 
 export function registerNginxAuthRoute(app: App, services: Services): void {
@@ -45,35 +84,8 @@ export function registerNginxAuthRoute(app: App, services: Services): void {
     },
     async (request, reply) => {
       await requirePrincipal(services, request, ['verifier']);
-      const protocol = header(request, 'auth-protocol').toLowerCase();
-      const method = header(request, 'auth-method').toLowerCase();
-      const attempt = Number.parseInt(header(request, 'auth-login-attempt') || '1', 10) || 1;
-      const mayRetry = attempt < MAX_LOGIN_ATTEMPTS;
-      const clientIp = header(request, 'client-ip') || null;
-
-      if (!PROTOCOLS.has(protocol)) return fail(reply, protocol, MESSAGES.unsupported, '504 5.5.4', null);
-      if (!SUPPORTED_METHODS.has(method)) return fail(reply, protocol, MESSAGES.unsupported, '504 5.5.4', null);
-
-      const result = await services.logins.attempt({
-        username: decodeNginxHeader(request.headers['auth-user']),
-        password: decodeNginxHeader(request.headers['auth-pass']),
-        protocol: protocol as MailProtocol,
-        clientIp,
-        userAgent: null,
-      });
-      if (result.status === 'throttled') {
-        return fail(reply, protocol, MESSAGES.throttled, '454 4.7.0', mayRetry ? Math.min(result.retryAfterSeconds, MAX_AUTH_WAIT_SECONDS) : null);
-      }
-      if (result.status === 'denied') return fail(reply, protocol, MESSAGES.invalid, '535 5.7.8', mayRetry ? result.delaySeconds : null);
-
-      const backend = await services.mailRouter.backendFor(result.credential.tenantId, protocol as MailProtocol);
-      if (!backend) {
-        request.log.error({ protocol, tenantId: result.credential.tenantId }, 'no mail backend configured (RELAYKEY_MAIL_BACKENDS or tenant mail_backends)');
-        return fail(reply, protocol, MESSAGES.unavailable, '451 4.3.0', null);
-      }
-      reply.header('Auth-Status', 'OK');
-      reply.header('Auth-Server', backend.host);
-      reply.header('Auth-Port', String(backend.port));
+      const answer = await nginxAnswer(services, request.headers, request.log);
+      for (const name in answer) reply.header(name, answer[name]);
       return reply.status(200).send('');
     },
   );

@@ -1,5 +1,6 @@
 // Verify-only credentials: stored as keyed hashes, looked up by hash on the hot path.
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import type SQLite from 'better-sqlite3';
+import { CompiledQuery, type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import type { Credential, Page, PageRequest, Surface } from '../../domain/types.js';
 import type { CredentialsTable, Database } from '../schema.js';
 import { parseJson } from './json.js';
@@ -53,39 +54,209 @@ export interface CredentialFilter {
   status?: 'active' | 'revoked';
 }
 
+/** SQLite only: the raw connections (see DatabaseHandle in connect.ts). */
+export interface RawSqlite {
+  /** The connection Kysely writes through; set only inside a transaction, which holds it. */
+  writer: SQLite.Database | null;
+  /** A read-only connection that sees committed rows only; set only outside transactions. */
+  reader: (() => SQLite.Database | null) | null;
+}
+
+// Every column but the generated num_id, in one order for the bulk insert paths.
+const INSERT_COLUMNS = [
+  'id',
+  'tenant_id',
+  'login_id',
+  'surface',
+  'kind',
+  'name',
+  'scopes',
+  'role',
+  'public_key',
+  'key_hash',
+  'key_hint',
+  'held',
+  'status',
+  'revoked_at',
+  'revoked_reason',
+  'grace_until',
+  'expires_at',
+  'allowed_networks',
+  'metadata',
+  'replaces_id',
+  'created_at',
+  'updated_at',
+  'last_used_at',
+] as const;
+
+type InsertRow = Insertable<CredentialsTable> & Record<(typeof INSERT_COLUMNS)[number], string | number | null>;
+
+function toRow(credential: NewCredential): InsertRow {
+  return {
+    id: credential.id,
+    tenant_id: credential.tenantId,
+    login_id: credential.loginId,
+    surface: credential.surface,
+    kind: credential.kind,
+    name: credential.name,
+    scopes: JSON.stringify(credential.scopes),
+    role: credential.role,
+    public_key: credential.publicKey,
+    key_hash: credential.keyHash,
+    key_hint: credential.keyHint,
+    held: credential.held ? 1 : 0,
+    status: credential.status,
+    revoked_at: credential.revokedAt,
+    revoked_reason: credential.revokedReason,
+    grace_until: credential.graceUntil,
+    expires_at: credential.expiresAt,
+    allowed_networks: credential.allowedNetworks ? JSON.stringify(credential.allowedNetworks) : null,
+    metadata: JSON.stringify(credential.metadata),
+    replaces_id: credential.replacesId,
+    created_at: credential.createdAt,
+    updated_at: credential.updatedAt,
+    last_used_at: credential.lastUsedAt,
+  };
+}
+
+/** Rows per multi-row INSERT on SQLite: 23 columns x 500 stays far below its 32,766 variables. */
+const SQLITE_ROWS_PER_STATEMENT = 500;
+/** Rows per unnest() INSERT on PostgreSQL (one array parameter per column). */
+const POSTGRES_ROWS_PER_STATEMENT = 5_000;
+/** last_used_at updates run between two yields to the event loop (SQLite). */
+const LAST_USED_SLICE = 500;
+/** Page cache of a connection that bulk inserts (KiB). */
+const BULK_CACHE_KIB = 256 * 1024;
+const POSTGRES_COLUMN_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = Object.fromEntries(
+  INSERT_COLUMNS.map((column) => [column, column === 'held' ? 'integer' : 'text']),
+) as Record<(typeof INSERT_COLUMNS)[number], string>;
+
+/**
+ * Values that repeat across many credentials (tenant ids, enum columns, scope lists, empty
+ * metadata, import timestamps), shared by every credential the hot path loads. The verify
+ * cache holds up to hundreds of thousands of credentials; sharing these cuts each entry by
+ * about a third. Parsed JSON values are frozen because they are shared. Bounded: a table
+ * that grows past its limit starts again, so high-cardinality values cost nothing lasting.
+ */
+class Interner {
+  private strings = new Map<string, string>();
+  private parsed = new Map<string, unknown>();
+  constructor(private readonly limit = 4096) {}
+
+  string<T extends string | null>(value: T): T {
+    if (value === null) return value;
+    const known = this.strings.get(value);
+    if (known !== undefined) return known as T;
+    if (this.strings.size >= this.limit) this.strings.clear();
+    this.strings.set(value, value);
+    return value;
+  }
+
+  json<T>(text: string | null, fallback: T): T {
+    if (text === null || text === '') return fallback;
+    const known = this.parsed.get(text);
+    if (known !== undefined) return known as T;
+    if (this.parsed.size >= this.limit) this.parsed.clear();
+    const value = deepFreeze(JSON.parse(text));
+    this.parsed.set(text, value);
+    return value as T;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const hotPathInterner = new Interner();
+
+/** toCredential for the verify path: the same values, with repeated ones shared (see Interner). */
+function toSharedCredential(row: Selectable<CredentialsTable>, keyHash: string): Credential {
+  const intern = hotPathInterner;
+  const createdAt = intern.string(row.created_at);
+  return {
+    numId: Number(row.num_id),
+    id: row.id,
+    tenantId: intern.string(row.tenant_id),
+    loginId: intern.string(row.login_id),
+    surface: intern.string(row.surface) as Surface,
+    kind: intern.string(row.kind) as Credential['kind'],
+    name: row.name,
+    scopes: intern.json(row.scopes, []),
+    role: intern.string(row.role) as Credential['role'],
+    publicKey: row.public_key,
+    // The caller's string: the verify cache already keys its entry by it.
+    keyHash,
+    keyHint: row.key_hint,
+    held: row.held === 1,
+    status: intern.string(row.status) as Credential['status'],
+    revokedAt: row.revoked_at,
+    revokedReason: intern.string(row.revoked_reason),
+    graceUntil: row.grace_until,
+    expiresAt: row.expires_at,
+    allowedNetworks: intern.json(row.allowed_networks, null),
+    metadata: intern.json(row.metadata, {}),
+    replacesId: row.replaces_id,
+    createdAt,
+    updatedAt: row.updated_at === createdAt ? createdAt : intern.string(row.updated_at),
+    lastUsedAt: row.last_used_at,
+  };
+}
+
+const FIND_BY_KEY_HASH_SQL =
+  'SELECT credentials.*, logins.address AS login_address FROM credentials LEFT JOIN logins ON logins.id = credentials.login_id WHERE credentials.key_hash = ?';
+
+const FIND_BY_KEY_HASH_POSTGRES_SQL = FIND_BY_KEY_HASH_SQL.replace('?', '$1');
+type FoundByKeyHash = Selectable<CredentialsTable> & { login_address: string | null };
+
+// Prepared statements are tied to one connection; keep them beside it, not per repository
+// (a repository object is created for every transaction).
+const preparedByConnection = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
+
+function prepared(connection: SQLite.Database, text: string): SQLite.Statement {
+  let statements = preparedByConnection.get(connection);
+  if (!statements) {
+    statements = new Map();
+    preparedByConnection.set(connection, statements);
+  }
+  let statement = statements.get(text);
+  if (!statement) {
+    statement = connection.prepare(text);
+    statements.set(text, statement);
+  }
+  return statement;
+}
+
+const bulkTuned = new WeakSet<SQLite.Database>();
+
+/**
+ * Bulk inserts land at random places in the key_hash and id indexes; with SQLite's default
+ * 2 MB page cache most of them miss and the import slows as the table grows. A connection
+ * that bulk inserts (the importing CLI process) gets a larger cache, filled only as used.
+ */
+function growCacheForBulkWrites(connection: SQLite.Database): void {
+  if (bulkTuned.has(connection)) return;
+  bulkTuned.add(connection);
+  connection.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+}
+
+function sqliteInsertText(rows: number): string {
+  const tuple = `(${INSERT_COLUMNS.map(() => '?').join(',')})`;
+  return `INSERT INTO credentials (${INSERT_COLUMNS.join(',')}) VALUES ${Array.from({ length: rows }, () => tuple).join(',')}`;
+}
+
 export class CredentialRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+    private readonly raw: RawSqlite = { writer: null, reader: null },
+  ) {}
 
   async insert(credential: NewCredential): Promise<Credential> {
-    const row = await this.db
-      .insertInto('credentials')
-      .values({
-        id: credential.id,
-        tenant_id: credential.tenantId,
-        login_id: credential.loginId,
-        surface: credential.surface,
-        kind: credential.kind,
-        name: credential.name,
-        scopes: JSON.stringify(credential.scopes),
-        role: credential.role,
-        public_key: credential.publicKey,
-        key_hash: credential.keyHash,
-        key_hint: credential.keyHint,
-        held: credential.held ? 1 : 0,
-        status: credential.status,
-        revoked_at: credential.revokedAt,
-        revoked_reason: credential.revokedReason,
-        grace_until: credential.graceUntil,
-        expires_at: credential.expiresAt,
-        allowed_networks: credential.allowedNetworks ? JSON.stringify(credential.allowedNetworks) : null,
-        metadata: JSON.stringify(credential.metadata),
-        replaces_id: credential.replacesId,
-        created_at: credential.createdAt,
-        updated_at: credential.updatedAt,
-        last_used_at: credential.lastUsedAt,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.db.insertInto('credentials').values(toRow(credential)).returningAll().executeTakeFirstOrThrow();
     return toCredential(row);
   }
 
@@ -119,17 +290,60 @@ export class CredentialRepository {
     return row ? toCredential(row) : null;
   }
 
+  /**
+   * Inserts many credentials in as few statements as the database allows (bulk import).
+   * Call it inside a transaction: on SQLite that is what hands the repository the raw
+   * connection for its prepared multi-row INSERT; elsewhere it falls back to Kysely.
+   */
+  async insertMany(credentials: readonly NewCredential[]): Promise<void> {
+    if (credentials.length === 0) return;
+    const rows = credentials.map(toRow);
+    if (this.raw.writer) {
+      growCacheForBulkWrites(this.raw.writer);
+      for (let start = 0; start < rows.length; start += SQLITE_ROWS_PER_STATEMENT) {
+        const chunk = rows.slice(start, start + SQLITE_ROWS_PER_STATEMENT);
+        const values: Array<string | number | null> = [];
+        for (const row of chunk) for (const column of INSERT_COLUMNS) values.push(row[column]);
+        prepared(this.raw.writer, sqliteInsertText(chunk.length)).run(values);
+      }
+      return;
+    }
+    if (this.dialect === 'postgres') {
+      for (let start = 0; start < rows.length; start += POSTGRES_ROWS_PER_STATEMENT) {
+        const chunk = rows.slice(start, start + POSTGRES_ROWS_PER_STATEMENT);
+        // unnest() of one array per column: one short statement however many rows.
+        const arrays = INSERT_COLUMNS.map((column) => sql`${chunk.map((row) => row[column])}::${sql.raw(POSTGRES_COLUMN_TYPES[column])}[]`);
+        await sql`INSERT INTO credentials (${sql.join(INSERT_COLUMNS.map((column) => sql.ref(column)))}) SELECT * FROM unnest(${sql.join(arrays)})`.execute(
+          this.db,
+        );
+      }
+      return;
+    }
+    for (let start = 0; start < rows.length; start += SQLITE_ROWS_PER_STATEMENT) {
+      await this.db
+        .insertInto('credentials')
+        .values(rows.slice(start, start + SQLITE_ROWS_PER_STATEMENT))
+        .execute();
+    }
+  }
+
   async findByKeyHash(keyHash: string): Promise<CredentialWithLogin | null> {
-    const row = await this.db
-      .selectFrom('credentials')
-      .leftJoin('logins', 'logins.id', 'credentials.login_id')
-      .selectAll('credentials')
-      .select('logins.address as login_address')
-      .where('credentials.key_hash', '=', keyHash)
-      .executeTakeFirst();
+    // The hot path on SQLite: one cached prepared statement on the committed-only reader
+    // instead of compiling and preparing a Kysely query per request.
+    const reader = this.raw.reader?.() ?? null;
+    if (reader) {
+      const found = prepared(reader, FIND_BY_KEY_HASH_SQL).get(keyHash) as FoundByKeyHash | undefined;
+      if (!found || found.key_hash !== keyHash) return null;
+      const { login_address, ...credentialRow } = found;
+      return { credential: toSharedCredential(credentialRow, keyHash), loginAddress: hotPathInterner.string(login_address) };
+    }
+    // Elsewhere (PostgreSQL, transactions): the same SQL, compiled once rather than built and
+    // compiled by Kysely on every cache miss.
+    const text = this.dialect === 'postgres' ? FIND_BY_KEY_HASH_POSTGRES_SQL : FIND_BY_KEY_HASH_SQL;
+    const row = (await this.db.executeQuery<FoundByKeyHash>(CompiledQuery.raw(text, [keyHash]))).rows[0];
     if (!row) return null;
     const { login_address, ...credentialRow } = row;
-    return { credential: toCredential(credentialRow), loginAddress: login_address };
+    return { credential: toSharedCredential(credentialRow, keyHash), loginAddress: hotPathInterner.string(login_address) };
   }
 
   async list(filter: CredentialFilter, request: PageRequest): Promise<Page<Credential>> {
@@ -148,6 +362,31 @@ export class CredentialRepository {
   }
 
   async recordLastUsed(lastUsed: Map<string, string>): Promise<void> {
+    if (this.raw.writer) {
+      // Inside the flush transaction: one prepared UPDATE run per id, no per-row query compile.
+      const update = prepared(this.raw.writer, 'UPDATE credentials SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)');
+      // SQLite runs synchronously on the event loop: a flush after heavy traffic may hold tens
+      // of thousands of ids, so yield between slices and let verifications (which read through
+      // the separate reader connection) go on meanwhile.
+      let inSlice = 0;
+      for (const [id, at] of lastUsed) {
+        update.run(at, id, at);
+        if (++inSlice === LAST_USED_SLICE) {
+          inSlice = 0;
+          await new Promise((resume) => setImmediate(resume));
+        }
+      }
+      return;
+    }
+    if (this.dialect === 'postgres') {
+      const entries = [...lastUsed];
+      for (let start = 0; start < entries.length; start += POSTGRES_ROWS_PER_STATEMENT) {
+        const chunk = entries.slice(start, start + POSTGRES_ROWS_PER_STATEMENT);
+        await sql`UPDATE credentials SET last_used_at = v.at FROM unnest(${chunk.map(([id]) => id)}::text[], ${chunk.map(([, at]) => at)}::text[]) AS v(id, at)
+          WHERE credentials.id = v.id AND (credentials.last_used_at IS NULL OR credentials.last_used_at < v.at)`.execute(this.db);
+      }
+      return;
+    }
     for (const [id, at] of lastUsed) {
       await this.db
         .updateTable('credentials')

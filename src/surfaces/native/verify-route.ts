@@ -1,5 +1,5 @@
 // POST /api/v1/verify: the JSON verification endpoint for mail servers and gateways.
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import type { Protocol } from '../../domain/scopes.js';
 import type { Services } from '../../domain/services.js';
 import { AppError } from '../../errors.js';
@@ -7,7 +7,34 @@ import { requirePrincipal } from '../authentication.js';
 import { ProtocolSchema } from './schemas.js';
 import type { App } from './types.js';
 
-const VerifyBody = Type.Object(
+export type VerifyBodyValue = Static<typeof VerifyBody>;
+
+/** The answer to a validated verify body from an authenticated verifier; shared by the Fastify route and the fast path. */
+export async function verifyAnswer(services: Services, body: VerifyBodyValue, remoteIp: string | undefined): Promise<{ status: 200 | 401; body: object }> {
+  const outcome = await services.logins.attempt({
+    username: body.username,
+    password: body.password,
+    protocol: body.protocol as Protocol,
+    clientIp: body.client_ip || remoteIp,
+    userAgent: body.user_agent ?? null,
+  });
+  if (outcome.status === 'throttled') {
+    throw new AppError('RATE_LIMITED', 'Too many failed logins from this client; try again later', { retryAfterSeconds: outcome.retryAfterSeconds });
+  }
+  if (outcome.status === 'denied') return { status: 401, body: { valid: false } };
+  return {
+    status: 200,
+    body: {
+      valid: true as const,
+      tenant_id: outcome.credential.tenantId,
+      credential_id: outcome.credential.id,
+      login: outcome.login,
+      scopes: outcome.credential.scopes,
+    },
+  };
+}
+
+export const VerifyBody = Type.Object(
   {
     username: Type.String({ maxLength: 320 }),
     password: Type.String({ maxLength: 1024 }),
@@ -44,25 +71,8 @@ export function registerVerifyRoute(app: App, services: Services): void {
     },
     async (request, reply) => {
       await requirePrincipal(services, request, ['verifier']);
-      const body = request.body;
-      const outcome = await services.logins.attempt({
-        username: body.username,
-        password: body.password,
-        protocol: body.protocol as Protocol,
-        clientIp: body.client_ip || request.ip,
-        userAgent: body.user_agent ?? null,
-      });
-      if (outcome.status === 'throttled') {
-        throw new AppError('RATE_LIMITED', 'Too many failed logins from this client; try again later', { retryAfterSeconds: outcome.retryAfterSeconds });
-      }
-      if (outcome.status === 'denied') return reply.status(401).send({ valid: false });
-      return {
-        valid: true as const,
-        tenant_id: outcome.credential.tenantId,
-        credential_id: outcome.credential.id,
-        login: outcome.login,
-        scopes: outcome.credential.scopes,
-      };
+      const answer = await verifyAnswer(services, request.body, request.ip);
+      return reply.status(answer.status).send(answer.body);
     },
   );
 }
