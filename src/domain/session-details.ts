@@ -53,7 +53,15 @@ export function countryOf(ip: string): { country: string; countryIsoCode: string
   return { country: name, countryIsoCode: iso };
 }
 
-export function clientDetails(ip: string, rawUserAgent: string): ClientDetails {
+type UserAgentDetails = Omit<ClientDetails, 'country' | 'countryIsoCode'>;
+
+/** Parsed user agents by raw string: mail clients repeat a handful of them, parsing costs ~10 µs. */
+const parsedUserAgents = new Map<string, UserAgentDetails>();
+const MAX_PARSED_USER_AGENTS = 1_000;
+
+function userAgentDetails(rawUserAgent: string): UserAgentDetails {
+  const known = parsedUserAgents.get(rawUserAgent);
+  if (known) return known;
   // Loaded at the first usage flush, not at start-up.
   UAParser ??= (createRequire(import.meta.url)('ua-parser-js') as { UAParser: typeof UAParserType }).UAParser;
   mailClients ??= {
@@ -63,7 +71,7 @@ export function clientDetails(ip: string, rawUserAgent: string): ClientDetails {
     ],
   };
   const parsed = new UAParser(rawUserAgent, mailClients as never).getResult();
-  return {
+  const details: UserAgentDetails = Object.freeze({
     userAgentFamily: parsed.browser.name ?? (rawUserAgent ? 'Other' : ''),
     userAgentVersion: parsed.browser.version ?? '',
     userAgentMajorVersion: parsed.browser.major ?? '',
@@ -72,6 +80,12 @@ export function clientDetails(ip: string, rawUserAgent: string): ClientDetails {
     deviceFamily: parsed.device.model ?? '',
     deviceBrand: parsed.device.vendor ?? '',
     deviceType: parsed.device.type ?? '',
-    ...countryOf(ip),
-  };
+  });
+  if (parsedUserAgents.size >= MAX_PARSED_USER_AGENTS) parsedUserAgents.clear();
+  parsedUserAgents.set(rawUserAgent, details);
+  return details;
+}
+
+export function clientDetails(ip: string, rawUserAgent: string): ClientDetails {
+  return { ...userAgentDetails(rawUserAgent), ...countryOf(ip) };
 }

@@ -1,6 +1,7 @@
 // Last-used times and usage sessions, gathered on the hot path in memory and written in
 // batches off it (every flush interval and on shutdown): never one write per login.
 import { randomUUID } from 'node:crypto';
+import { yieldToEventLoop } from '../event-loop.js';
 import { SessionRepository, type SessionRow } from '../storage/repositories/sessions.js';
 import type { DomainContext } from './context.js';
 import { clientDetails } from './session-details.js';
@@ -107,13 +108,16 @@ export class UsageRecorder {
   }
 
   private async write(lastUsed: Map<string, string>, sessions: PendingSession[]): Promise<void> {
-    const rows = sessions.map((session) => this.toRow(session));
     await this.context.store.transaction(async (repositories) => {
       await repositories.credentials.recordLastUsed(lastUsed);
       this.statementsWritten += lastUsed.size;
       const repository = new SessionRepository(repositories.db);
-      for (let i = 0; i < rows.length; i += SESSION_CHUNK) {
-        await repository.upsertMany(rows.slice(i, i + SESSION_CHUNK));
+      // Rows are built (user agent parsed, country looked up) chunk by chunk, with a turn of
+      // the event loop between chunks: on SQLite all of this is synchronous, and a flush after
+      // a burst of new clients would otherwise hold verifications up for hundreds of ms.
+      for (let i = 0; i < sessions.length; i += SESSION_CHUNK) {
+        if (i > 0) await yieldToEventLoop();
+        await repository.upsertMany(sessions.slice(i, i + SESSION_CHUNK).map((session) => this.toRow(session)));
         this.statementsWritten += 1;
       }
     });

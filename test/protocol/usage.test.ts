@@ -135,4 +135,36 @@ describe.each(DIALECTS)('usage tracking on %s', (dialect) => {
     expect((await call(server, 'GET', '/api/v1/stats/verifications', { token: seed.bearer })).status).toBe(403);
     expect((await call(server, 'GET', '/api/v1/stats/verifications?minutes=0', { token: seed.adminToken })).status).toBe(400);
   });
+
+  it('a flush of thousands of new sessions gives the event loop turns instead of holding verifications up', async () => {
+    const usage = server.runtime.services.usage;
+    await usage.flush();
+    const at = new Date().toISOString();
+    // 3 credentials x 1,200 client IPs: 3,600 new sessions, many chunks of rows.
+    for (let n = 0; n < 1_200; n += 1) {
+      for (const credential of credentials) {
+        usage.recordLogin({ credentialId: credential.id, tenantId: seed.tenantId, clientIp: `10.9.${n >> 8}.${n & 255}`, userAgent: CHROME, protocol: 'smtp', at });
+      }
+    }
+    let finished = false;
+    const flushing = usage.flush().then(() => {
+      finished = true;
+    });
+    // A timer due now runs at the event loop's next turn: before the flush ends only if the
+    // flush yields between chunks (on SQLite every statement is synchronous).
+    const timerRanBeforeTheFlushEnded = await new Promise<boolean>((resolve) => setTimeout(() => resolve(!finished), 0));
+    const verifiedDuringFlush = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/verify',
+      headers: { authorization: `Bearer ${seed.verifier}`, 'content-type': 'application/json' },
+      payload: { username: seed.loginAddress, password: (credentials[0] as { secret: string }).secret, protocol: 'smtp' },
+    });
+    const answeredBeforeTheFlushEnded = !finished;
+    await flushing;
+    expect(timerRanBeforeTheFlushEnded).toBe(true);
+    expect(verifiedDuringFlush.statusCode).toBe(200);
+    expect(answeredBeforeTheFlushEnded).toBe(true);
+    const stored = await server.sql<{ n: number }>("select count(*) as n from credential_sessions where ip_address like '10.9.%'");
+    expect(Number(stored[0]?.n)).toBe(3_600);
+  });
 });

@@ -4,6 +4,7 @@ import { CompiledQuery, type Insertable, type Kysely, type Selectable, sql, type
 import type { Credential, Page, PageRequest, Surface } from '../../domain/types.js';
 import type { CredentialsTable, Database } from '../schema.js';
 import { parseJson } from './json.js';
+import { yieldToEventLoop } from '../../event-loop.js';
 
 export interface CredentialWithLogin {
   credential: Credential;
@@ -373,7 +374,7 @@ export class CredentialRepository {
         update.run(at, id, at);
         if (++inSlice === LAST_USED_SLICE) {
           inSlice = 0;
-          await new Promise((resume) => setImmediate(resume));
+          await yieldToEventLoop();
         }
       }
       return;
