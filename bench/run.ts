@@ -74,14 +74,17 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** relaykey runs from dist/ as `npm start` does; rebuilt when src/ is newer. */
+/** relaykey runs from the bundle dist/relaykey.mjs as `npm start` does; rebuilt when src/ is newer. */
+const RELAYKEY_MAIN = join(ROOT, 'dist/relaykey.mjs');
+
 function ensureBuild(): void {
-  const main = join(ROOT, 'dist/cli/main.js');
-  if (args['no-build'] && existsSync(main)) return;
-  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  log('building dist/ (tsc -p tsconfig.build.json)');
+  if (args['no-build'] && existsSync(RELAYKEY_MAIN)) return;
+  if (existsSync(RELAYKEY_MAIN) && statSync(RELAYKEY_MAIN).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
+  log('building dist/ (tsc -p tsconfig.build.json, then scripts/bundle.mjs)');
   const built = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   if (built.status !== 0) throw new Error('build failed');
+  const bundled = spawnSync(process.execPath, [join(ROOT, 'scripts/bundle.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  if (bundled.status !== 0) throw new Error('bundle failed');
 }
 
 function freePort(): Promise<number> {
@@ -117,7 +120,7 @@ function run(command: string, commandArgs: string[], env: NodeJS.ProcessEnv = pr
 }
 
 async function cliJson<T>(env: NodeJS.ProcessEnv, cliArgs: string[]): Promise<T> {
-  const result = await run(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...cliArgs, '--json'], env);
+  const result = await run(process.execPath, [RELAYKEY_MAIN, ...cliArgs, '--json'], env);
   if (result.code !== 0) throw new Error(`relaykey ${cliArgs.slice(0, 2).join(' ')} failed: ${result.stderr.trim()}`);
   return JSON.parse(result.stdout) as T;
 }
@@ -497,7 +500,7 @@ async function main(): Promise<void> {
       : 'verify requests carry no client_ip (relaykey sees 127.0.0.1, so no country lookup: the country files add ~10-20 MB RSS once a public IP is seen; try --client-ip)',
   );
 
-  const relaykeyCommand = [join(ROOT, 'dist/cli/main.js'), 'start'];
+  const relaykeyCommand = [RELAYKEY_MAIN, 'start'];
   try {
     for (const keys of sizes) {
       log(`--- ${keys} stored keys ---`);

@@ -12,8 +12,12 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-export async function spawnServer(env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start'], {
+/** How the tests run relaykey's CLI by default: the TypeScript sources through tsx. */
+export const SOURCE_CLI = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+
+/** `cli`: node arguments that run the CLI (the sources by default; the bundle test passes bin/relaykey.js). */
+export async function spawnServer(env: NodeJS.ProcessEnv, timeoutMs = 90_000, cli: string[] = SOURCE_CLI): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...cli, 'start'], {
     cwd: ROOT,
     env: { ...env, RELAYKEY_PORT: '0', RELAYKEY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,13 +1,14 @@
 // Serves the admin web console (built by Vite into dist/console) at /console with a strict
 // Content-Security-Policy: only this origin's own files run, nothing inline, no framing.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { SurfaceRegistrar } from '../../app.js';
+import { projectRoot } from '../../project-root.js';
 import type { RuntimeExtension } from '../../runtime.js';
 
-/** The project root is three levels above this file, both under src/ (tsx) and dist/ (built). */
-export const CONSOLE_DIST = resolve(import.meta.dirname, '../../..', 'dist/console');
+/** Where Vite puts the console: dist/console under the project root (from src/, dist/ or the bundle). */
+export const CONSOLE_DIST = join(projectRoot(), 'dist/console');
 
 export const CONSOLE_CSP = [
   "default-src 'self'",
