@@ -25,7 +25,10 @@ interface PendingSession {
   lastSeen: string;
 }
 
-const SESSION_CHUNK = 200;
+/** Rows per transaction (last-used updates or sessions). */
+const WRITE_CHUNK = 1_000;
+/** Sessions per multi-row statement on PostgreSQL. */
+const SESSION_STATEMENT_ROWS = 200;
 /** Distinct sessions held between flushes; beyond it new ones wait for the next sighting. */
 const MAX_PENDING_SESSIONS = 50_000;
 const MAX_USER_AGENT = 512;
@@ -108,19 +111,28 @@ export class UsageRecorder {
   }
 
   private async write(lastUsed: Map<string, string>, sessions: PendingSession[]): Promise<void> {
-    await this.context.store.transaction(async (repositories) => {
-      await repositories.credentials.recordLastUsed(lastUsed);
-      this.statementsWritten += lastUsed.size;
-      const repository = new SessionRepository(repositories.db);
-      // Rows are built (user agent parsed, country looked up) chunk by chunk, with a turn of
-      // the event loop between chunks: on SQLite all of this is synchronous, and a flush after
-      // a burst of new clients would otherwise hold verifications up for hundreds of ms.
-      for (let i = 0; i < sessions.length; i += SESSION_CHUNK) {
-        if (i > 0) await yieldToEventLoop();
-        await repository.upsertMany(sessions.slice(i, i + SESSION_CHUNK).map((session) => this.toRow(session)));
-        this.statementsWritten += 1;
-      }
-    });
+    // Small transactions, a turn of the event loop between them. On SQLite every statement runs
+    // synchronously and a commit also checkpoints the WAL: one transaction for a whole flush
+    // (15k+ rows after a burst of new clients) held verifications up for 100-500 ms. What a
+    // failed flush puts back is written again next time: both writes are idempotent upserts.
+    const lastUsedEntries = [...lastUsed];
+    for (let i = 0; i < lastUsedEntries.length; i += WRITE_CHUNK) {
+      if (i > 0) await yieldToEventLoop();
+      const chunk = new Map(lastUsedEntries.slice(i, i + WRITE_CHUNK));
+      await this.context.store.transaction((repositories) => repositories.credentials.recordLastUsed(chunk));
+      this.statementsWritten += chunk.size;
+    }
+    for (let i = 0; i < sessions.length; i += WRITE_CHUNK) {
+      if (i > 0 || lastUsedEntries.length > 0) await yieldToEventLoop();
+      // Rows are built (user agent parsed, country looked up) chunk by chunk as well.
+      const rows = sessions.slice(i, i + WRITE_CHUNK).map((session) => this.toRow(session));
+      await this.context.store.transaction(async (repositories) => {
+        const repository = new SessionRepository(repositories.db, repositories.sqliteWriter);
+        for (let j = 0; j < rows.length; j += SESSION_STATEMENT_ROWS) {
+          this.statementsWritten += await repository.upsertMany(rows.slice(j, j + SESSION_STATEMENT_ROWS));
+        }
+      });
+    }
   }
 
   private toRow(session: PendingSession): SessionRow {

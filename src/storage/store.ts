@@ -1,4 +1,5 @@
 // The store hands out repositories, either directly or bound to one transaction.
+import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { DatabaseHandle } from './connect.js';
 import { AccessRepository } from './repositories/access.js';
@@ -14,6 +15,8 @@ export interface Repositories {
   audit: AuditRepository;
   /** The raw Kysely handle for repositories added by later capabilities. */
   db: Kysely<Database>;
+  /** SQLite, inside a transaction only: the raw connection the transaction holds (prepared statements). */
+  sqliteWriter: SQLite.Database | null;
   dialect: DatabaseHandle['dialect'];
 }
 
@@ -31,6 +34,7 @@ function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'
     access: new AccessRepository(db),
     audit: new AuditRepository(db, dialect === 'postgres'),
     db,
+    sqliteWriter: raw.writer,
     dialect,
   };
 }

@@ -4,6 +4,7 @@ import { CompiledQuery, type Insertable, type Kysely, type Selectable, sql, type
 import type { Credential, Page, PageRequest, Surface } from '../../domain/types.js';
 import type { CredentialsTable, Database } from '../schema.js';
 import { parseJson } from './json.js';
+import { prepared } from './prepared.js';
 import { yieldToEventLoop } from '../../event-loop.js';
 
 export interface CredentialWithLogin {
@@ -212,24 +213,6 @@ const FIND_BY_KEY_HASH_SQL =
 
 const FIND_BY_KEY_HASH_POSTGRES_SQL = FIND_BY_KEY_HASH_SQL.replace('?', '$1');
 type FoundByKeyHash = Selectable<CredentialsTable> & { login_address: string | null };
-
-// Prepared statements are tied to one connection; keep them beside it, not per repository
-// (a repository object is created for every transaction).
-const preparedByConnection = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
-
-function prepared(connection: SQLite.Database, text: string): SQLite.Statement {
-  let statements = preparedByConnection.get(connection);
-  if (!statements) {
-    statements = new Map();
-    preparedByConnection.set(connection, statements);
-  }
-  let statement = statements.get(text);
-  if (!statement) {
-    statement = connection.prepare(text);
-    statements.set(text, statement);
-  }
-  return statement;
-}
 
 const bulkTuned = new WeakSet<SQLite.Database>();
 

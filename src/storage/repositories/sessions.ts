@@ -1,6 +1,8 @@
 // Credential usage sessions: one row per (credential, client IP, raw user agent).
+import type SQLite from 'better-sqlite3';
 import type { Kysely, Selectable } from 'kysely';
 import type { CredentialSessionsTable, Database } from '../schema.js';
+import { prepared } from './prepared.js';
 
 export type SessionRow = CredentialSessionsTable;
 
@@ -52,12 +54,53 @@ function toSession(row: Selectable<CredentialSessionsTable>): CredentialSession 
   };
 }
 
-export class SessionRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+const SESSION_COLUMNS = [
+  'id',
+  'credential_id',
+  'tenant_id',
+  'ip_address',
+  'raw_user_agent',
+  'user_agent_family',
+  'user_agent_version',
+  'user_agent_major_version',
+  'os_family',
+  'os_version',
+  'device_family',
+  'device_brand',
+  'device_type',
+  'country',
+  'country_iso_code',
+  'protocol',
+  'is_active',
+  'created_at',
+  'modified_at',
+  'last_seen_at',
+] as const satisfies readonly (keyof SessionRow)[];
 
-  /** Inserts new sessions and moves known ones on; one statement per call. */
-  async upsertMany(rows: SessionRow[]): Promise<void> {
-    if (rows.length === 0) return;
+const SQLITE_UPSERT = `INSERT INTO credential_sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})
+  ON CONFLICT (credential_id, ip_address, raw_user_agent) DO UPDATE SET
+  last_seen_at = excluded.last_seen_at, modified_at = excluded.modified_at, protocol = excluded.protocol, is_active = 1`;
+
+export class SessionRepository {
+  /** `sqliteWriter`: inside a SQLite transaction, the raw connection it holds (see Repositories). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly sqliteWriter: SQLite.Database | null = null,
+  ) {}
+
+  /**
+   * Inserts new sessions and moves known ones on: one statement on PostgreSQL, one prepared
+   * statement run per row on SQLite. Returns the number of statements run.
+   */
+  async upsertMany(rows: SessionRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    if (this.sqliteWriter) {
+      // Kysely would build and prepare a new multi-row statement (thousands of parameters) for
+      // every call; a cached single-row statement is several times cheaper per row.
+      const upsert = prepared(this.sqliteWriter, SQLITE_UPSERT);
+      for (const row of rows) upsert.run(SESSION_COLUMNS.map((column) => row[column]));
+      return rows.length;
+    }
     await this.db
       .insertInto('credential_sessions')
       .values(rows)
@@ -70,6 +113,7 @@ export class SessionRepository {
         })),
       )
       .execute();
+    return 1;
   }
 
   /** One credential's sessions, newest-seen first or oldest-created first. */
