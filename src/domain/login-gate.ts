@@ -28,6 +28,19 @@ export class LoginGate {
     private readonly hooks: LoginGateHooks = {},
   ) {}
 
+  private lastNowMs = Number.NaN;
+  private lastNowIso = '';
+
+  /** The current time as ISO text, formatted once per millisecond however many logins share it. */
+  private nowIso(): string {
+    const ms = this.clock.now().getTime();
+    if (ms !== this.lastNowMs) {
+      this.lastNowMs = ms;
+      this.lastNowIso = new Date(ms).toISOString();
+    }
+    return this.lastNowIso;
+  }
+
   async attempt(request: VerifyRequest): Promise<LoginResult> {
     const ip = request.clientIp || 'unknown';
     try {
@@ -50,7 +63,7 @@ export class LoginGate {
         clientIp: request.clientIp,
         userAgent: request.userAgent,
         protocol: request.protocol,
-        at: this.clock.now().toISOString(),
+        at: this.nowIso(),
       });
       return { status: 'allowed', credential: outcome.credential, login: outcome.login };
     }

@@ -38,8 +38,9 @@ class CachedCredential implements VerifiedCredential {
     readonly surface: Surface,
     readonly held: boolean,
     readonly active: boolean,
-    readonly graceUntil: string | null,
-    readonly expiresAt: string | null,
+    /** Epoch ms (numbers compare without formatting the current time on every request). */
+    readonly graceUntilMs: number | null,
+    readonly expiresAtMs: number | null,
     readonly allowedNetworks: readonly string[] | null,
     /** seed 003: the public Key that is the username. */
     readonly publicKey: string | null,
@@ -56,6 +57,11 @@ interface MissingEntry {
 }
 
 type CacheEntry = CachedCredential | MissingEntry;
+
+/** An ISO timestamp as epoch ms; null stays null (no grace, no expiry). */
+function epochMs(iso: string | null): number | null {
+  return iso ? Date.parse(iso) : null;
+}
 
 /** The fields usernameMatches reads. */
 export type UsernameRule = Pick<Credential, 'id' | 'surface' | 'publicKey'> & { accountUsername: string | null };
@@ -105,8 +111,8 @@ export class Verifier {
       c.surface,
       c.held,
       c.status === 'active',
-      c.graceUntil,
-      c.expiresAt,
+      epochMs(c.graceUntil),
+      epochMs(c.expiresAt),
       c.allowedNetworks?.length ? c.allowedNetworks : null,
       c.publicKey,
       c.metadata.username ?? null,
@@ -147,10 +153,10 @@ export class Verifier {
   }
 
   private allows(entry: CachedCredential, request: VerifyRequest): boolean {
-    const now = this.context.clock.now().toISOString();
+    const now = this.context.clock.now().getTime();
     if (entry.held) return false;
-    if (!entry.active && !(entry.graceUntil && entry.graceUntil > now)) return false;
-    if (entry.expiresAt && entry.expiresAt <= now) return false;
+    if (!entry.active && !(entry.graceUntilMs !== null && entry.graceUntilMs > now)) return false;
+    if (entry.expiresAtMs !== null && entry.expiresAtMs <= now) return false;
     if (!entry.protocols.has(request.protocol)) return false;
     if (entry.allowedNetworks) {
       if (!request.clientIp || !ipInNetworks(request.clientIp, entry.allowedNetworks)) return false;
