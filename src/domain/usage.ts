@@ -25,8 +25,13 @@ interface PendingSession {
   lastSeen: string;
 }
 
-/** Rows per transaction (last-used updates or sessions). */
-const WRITE_CHUNK = 1_000;
+/**
+ * Rows per transaction (last-used updates or sessions). SQLite runs each transaction
+ * synchronously on the event loop and its COMMIT may checkpoint the WAL: short ones keep cold
+ * verify's p99 at ~15 ms instead of 30-55 ms (1,000 rows) or 400+ ms (one per flush).
+ * PostgreSQL does its I/O off the event loop, so fewer, larger commits are better there.
+ */
+const WRITE_CHUNK = { sqlite: 250, postgres: 5_000 } as const;
 /** Sessions per multi-row statement on PostgreSQL. */
 const SESSION_STATEMENT_ROWS = 200;
 /** Distinct sessions held between flushes; beyond it new ones wait for the next sighting. */
@@ -115,17 +120,18 @@ export class UsageRecorder {
     // synchronously and a commit also checkpoints the WAL: one transaction for a whole flush
     // (15k+ rows after a burst of new clients) held verifications up for 100-500 ms. What a
     // failed flush puts back is written again next time: both writes are idempotent upserts.
+    const chunkRows = WRITE_CHUNK[this.context.store.dialect];
     const lastUsedEntries = [...lastUsed];
-    for (let i = 0; i < lastUsedEntries.length; i += WRITE_CHUNK) {
+    for (let i = 0; i < lastUsedEntries.length; i += chunkRows) {
       if (i > 0) await yieldToEventLoop();
-      const chunk = new Map(lastUsedEntries.slice(i, i + WRITE_CHUNK));
+      const chunk = new Map(lastUsedEntries.slice(i, i + chunkRows));
       await this.context.store.transaction((repositories) => repositories.credentials.recordLastUsed(chunk));
       this.statementsWritten += chunk.size;
     }
-    for (let i = 0; i < sessions.length; i += WRITE_CHUNK) {
+    for (let i = 0; i < sessions.length; i += chunkRows) {
       if (i > 0 || lastUsedEntries.length > 0) await yieldToEventLoop();
       // Rows are built (user agent parsed, country looked up) chunk by chunk as well.
-      const rows = sessions.slice(i, i + WRITE_CHUNK).map((session) => this.toRow(session));
+      const rows = sessions.slice(i, i + chunkRows).map((session) => this.toRow(session));
       await this.context.store.transaction(async (repositories) => {
         const repository = new SessionRepository(repositories.db, repositories.sqliteWriter);
         for (let j = 0; j < rows.length; j += SESSION_STATEMENT_ROWS) {
