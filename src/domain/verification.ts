@@ -156,7 +156,8 @@ export class Verifier {
     const now = this.context.clock.now().getTime();
     if (entry.held) return false;
     if (!entry.active && !(entry.graceUntilMs !== null && entry.graceUntilMs > now)) return false;
-    if (entry.expiresAtMs !== null && entry.expiresAtMs <= now) return false;
+    // Written as 'not after now' so that an unreadable timestamp (NaN) denies rather than allows.
+    if (entry.expiresAtMs !== null && !(entry.expiresAtMs > now)) return false;
     if (!entry.protocols.has(request.protocol)) return false;
     if (entry.allowedNetworks) {
       if (!request.clientIp || !ipInNetworks(request.clientIp, entry.allowedNetworks)) return false;
