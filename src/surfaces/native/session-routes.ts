@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import type { CredentialSession } from '../../domain/session-reads.js';
 import { loginScopeOf, requireTenantPrincipal } from '../authentication.js';
+import { presentSessionClient, SessionClientFields } from '../session-client.js';
 import { Uuid } from './schemas.js';
 import type { App } from './types.js';
 
@@ -10,18 +11,7 @@ const SessionParams = Type.Object({ tenantId: Uuid, credentialId: Uuid }, { addi
 
 const SessionReply = Type.Object({
   id: Type.String(),
-  ip_address: Type.String(),
-  raw_user_agent: Type.String(),
-  user_agent_family: Type.String(),
-  user_agent_version: Type.String(),
-  user_agent_major_version: Type.String(),
-  os_family: Type.String(),
-  os_version: Type.String(),
-  device_family: Type.String(),
-  device_brand: Type.String(),
-  device_type: Type.String(),
-  country: Type.String(),
-  country_iso_code: Type.String(),
+  ...SessionClientFields,
   protocol: Type.String(),
   active: Type.Boolean(),
   first_seen_at: Type.String(),
@@ -31,18 +21,7 @@ const SessionReply = Type.Object({
 function presentSession(session: CredentialSession) {
   return {
     id: session.id,
-    ip_address: session.ipAddress,
-    raw_user_agent: session.rawUserAgent,
-    user_agent_family: session.userAgentFamily,
-    user_agent_version: session.userAgentVersion,
-    user_agent_major_version: session.userAgentMajorVersion,
-    os_family: session.osFamily,
-    os_version: session.osVersion,
-    device_family: session.deviceFamily,
-    device_brand: session.deviceBrand,
-    device_type: session.deviceType,
-    country: session.country,
-    country_iso_code: session.countryIsoCode,
+    ...presentSessionClient(session),
     protocol: session.protocol,
     active: session.isActive,
     first_seen_at: session.createdAt,

@@ -32,6 +32,23 @@ export async function registerSeed002(app: App, services: Services): Promise<voi
   const limits = new Seed002Limits(services.context.clock);
   const now = () => services.context.clock.now();
 
+  /** A new rm_ key in the caller's scope (tenant, and login for login-bound tokens), presented once. */
+  async function issueKey(request: FastifyRequest, key: { name: string; scopes: readonly Scope[]; metadata?: Record<string, string> }) {
+    const scope = scopeOf(request);
+    const issued = await services.credentials.create(
+      {
+        tenantId: scope.tenantId,
+        loginId: scope.loginId ?? null,
+        surface: 'seed002',
+        name: key.name.trim(),
+        scopes: [...key.scopes],
+        ...(key.metadata ? { metadata: key.metadata } : {}),
+      },
+      actorOf(request),
+    );
+    return presentIssued(issued.credential, issued.secret, now());
+  }
+
   await app.register(async (scoped: App) => {
     scoped.addHook('onRequest', async (request) => {
       const issuesKey = request.routeOptions.config.seed002IssuesKey === true;
@@ -80,19 +97,8 @@ export async function registerSeed002(app: App, services: Services): Promise<voi
         },
       },
       async (request, reply) => {
-        const scope = scopeOf(request);
-        const issued = await services.credentials.create(
-          {
-            tenantId: scope.tenantId,
-            loginId: scope.loginId ?? null,
-            surface: 'seed002',
-            name: request.body.name.trim(),
-            scopes: request.body.scopes as Scope[],
-          },
-          actorOf(request),
-        );
-        reply.header('cache-control', 'no-store');
-        return reply.status(201).send(presentIssued(issued.credential, issued.secret, now()));
+        const issued = await issueKey(request, { name: request.body.name, scopes: request.body.scopes as Scope[] });
+        return reply.header('cache-control', 'no-store').status(201).send(issued);
       },
     );
 
@@ -109,20 +115,12 @@ export async function registerSeed002(app: App, services: Services): Promise<voi
         },
       },
       async (request, reply) => {
-        const scope = scopeOf(request);
-        const issued = await services.credentials.create(
-          {
-            tenantId: scope.tenantId,
-            loginId: scope.loginId ?? null,
-            surface: 'seed002',
-            name: request.body.name.trim(),
-            scopes: MOBILE_SCOPES,
-            metadata: { platform: request.body.platform, device_id: request.body.deviceId },
-          },
-          actorOf(request),
-        );
-        reply.header('cache-control', 'no-store');
-        return reply.status(201).send(presentIssued(issued.credential, issued.secret, now()));
+        const issued = await issueKey(request, {
+          name: request.body.name,
+          scopes: MOBILE_SCOPES,
+          metadata: { platform: request.body.platform, device_id: request.body.deviceId },
+        });
+        return reply.header('cache-control', 'no-store').status(201).send(issued);
       },
     );
 

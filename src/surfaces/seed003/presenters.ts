@@ -2,6 +2,7 @@
 import type { CredentialSession } from '../../domain/session-reads.js';
 import type { Credential } from '../../domain/types.js';
 import { isUsable, unixSeconds } from '../compat.js';
+import { presentSessionClient } from '../session-client.js';
 
 export function presentCreated(credential: Credential, secret: string) {
   return { ID: credential.id, Name: credential.name, Key: credential.publicKey ?? '', Secret: secret };
@@ -25,18 +26,7 @@ export function presentSession(session: CredentialSession) {
   return {
     id: session.id,
     account_id: session.tenantId,
-    ip_address: session.ipAddress,
-    raw_user_agent: session.rawUserAgent,
-    user_agent_family: session.userAgentFamily,
-    user_agent_version: session.userAgentVersion,
-    user_agent_major_version: session.userAgentMajorVersion,
-    os_family: session.osFamily,
-    os_version: session.osVersion,
-    device_family: session.deviceFamily,
-    device_brand: session.deviceBrand,
-    device_type: session.deviceType,
-    country: session.country,
-    country_iso_code: session.countryIsoCode,
+    ...presentSessionClient(session),
     is_active: session.isActive,
     created_at_utc: unixSeconds(session.createdAt),
     modified_at_utc: unixSeconds(session.modifiedAt),

@@ -1,6 +1,7 @@
 // Seed 003 request and reply schemas (account API keys and their sessions); validation and OpenAPI.
 import { Type } from 'typebox';
 import { ROLES } from '../../domain/scopes.js';
+import { SessionClientFields } from '../session-client.js';
 
 export const TAG = 'seed003';
 
@@ -51,18 +52,7 @@ export const SessionRecord = Type.Object(
   {
     id: Type.String(),
     account_id: Type.String(),
-    ip_address: Type.String(),
-    raw_user_agent: Type.String(),
-    user_agent_family: Type.String(),
-    user_agent_version: Type.String(),
-    user_agent_major_version: Type.String(),
-    os_family: Type.String(),
-    os_version: Type.String(),
-    device_family: Type.String(),
-    device_brand: Type.String(),
-    device_type: Type.String(),
-    country: Type.String(),
-    country_iso_code: Type.String(),
+    ...SessionClientFields,
     is_active: Type.Boolean(),
     created_at_utc: UnixSeconds,
     modified_at_utc: UnixSeconds,
