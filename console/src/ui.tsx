@@ -26,6 +26,32 @@ export function useLoad<T>(load: () => Promise<T>, inputs: unknown[]): Loaded<T>
   return { ...state, reload: run };
 }
 
+export interface Submission {
+  busy: boolean;
+  error: unknown;
+  setError: (error: unknown) => void;
+  /** Marks the form busy and clears the last error, runs `work`, and keeps what it throws as the error. */
+  run: (work: () => Promise<void>) => Promise<void>;
+}
+
+/** The busy and error state of a form whose submit calls the API. */
+export function useSubmission(): Submission {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  async function run(work: () => Promise<void>): Promise<void> {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, error, setError, run };
+}
+
 export function describeError(error: unknown, what = 'This'): string {
   if (error instanceof ApiError) {
     if (error.status === 403) return `Not allowed: ${error.message}. Your sign-in does not permit this action.`;

@@ -3,7 +3,23 @@
 import { useState } from 'preact/hooks';
 import { api, type Credential, type CreatedCredential, type Login } from '../api';
 import { href, navigate, type Route } from '../router';
-import { Dialog, Loading, Notice, Pager, SecretDialog, type Submit, Success, show, Table, TenantHeading, Time, formValue, localToIso, useLoad } from '../ui';
+import {
+  Dialog,
+  Loading,
+  Notice,
+  Pager,
+  SecretDialog,
+  type Submit,
+  Success,
+  show,
+  Table,
+  TenantHeading,
+  Time,
+  formValue,
+  localToIso,
+  useLoad,
+  useSubmission,
+} from '../ui';
 
 const SCOPES = ['smtp', 'imap', 'pop3', 'api:read', 'api:write', 'app', 'internal'];
 const ROLES = ['standard', 'send_only', 'read_only', 'iac'];
@@ -22,9 +38,8 @@ function CreateCredential({
   onClose: () => void;
   onCreated: (credential: CreatedCredential) => void;
 }) {
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useSubmission();
   const [grant, setGrant] = useState<'scopes' | 'role'>('scopes');
-  const [busy, setBusy] = useState(false);
   async function submit(event: Submit) {
     event.preventDefault();
     const form = event.currentTarget;
@@ -36,9 +51,7 @@ function CreateCredential({
       setError(new Error('Choose at least one scope.'));
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       onCreated(
         await api.credentials.create(tenantId, {
           name: formValue(form, 'name'),
@@ -48,11 +61,7 @@ function CreateCredential({
           ...(expires ? { expires_at: expires } : {}),
         }),
       );
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <Dialog title="Create a credential" onClose={onClose}>

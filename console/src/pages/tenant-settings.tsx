@@ -1,7 +1,7 @@
 // A tenant's settings: name, domain, webmail URL, protocol connection info, mail backends, inactivity.
 import { useState } from 'preact/hooks';
 import { api, type Protocol, type Tenant, type TenantInput } from '../api';
-import { Loading, Notice, type Submit, Success, TenantHeading, formValue, useLoad } from '../ui';
+import { Loading, Notice, type Submit, Success, TenantHeading, formValue, useLoad, useSubmission } from '../ui';
 
 const PROTOCOLS: Protocol[] = ['smtp', 'imap', 'pop3'];
 
@@ -42,26 +42,20 @@ function changes(form: HTMLFormElement, tenant: Tenant): TenantInput {
 
 function SettingsForm({ tenant: initial }: { tenant: Tenant }) {
   const [tenant, setTenant] = useState(initial);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useSubmission();
   const [saved, setSaved] = useState<string | false>(false);
-  const [busy, setBusy] = useState(false);
   async function submit(event: Submit) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
+    const form = event.currentTarget;
     setSaved(false);
-    try {
-      const patch = changes(event.currentTarget, tenant);
+    await run(async () => {
+      const patch = changes(form, tenant);
       if (Object.keys(patch).length === 0) setSaved('Nothing changed.');
       else {
         setTenant(await api.tenants.update(tenant.id, patch));
         setSaved('Settings saved.');
       }
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <form class="stack" onSubmit={submit} aria-label="Tenant settings">

@@ -2,21 +2,19 @@
 import { useState } from 'preact/hooks';
 import { api, type Tenant } from '../api';
 import { href, navigate, type Route } from '../router';
-import { Dialog, Loading, Notice, Pager, type Submit, Success, Table, Time, formValue, useLoad } from '../ui';
+import { Dialog, Loading, Notice, Pager, type Submit, Success, Table, Time, formValue, useLoad, useSubmission } from '../ui';
 
 const PER_PAGE = 20;
 
 function CreateTenant({ onClose, onCreated }: { onClose: () => void; onCreated: (tenant: Tenant) => void }) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useSubmission();
   async function submit(event: Submit) {
     event.preventDefault();
     const form = event.currentTarget;
     const domain = formValue(form, 'domain');
     const webmail = formValue(form, 'webmail_url');
     const smtpUsername = formValue(form, 'smtp_username');
-    setBusy(true);
-    try {
+    await run(async () => {
       const tenant = await api.tenants.create({
         name: formValue(form, 'name'),
         ...(domain ? { domain } : {}),
@@ -24,11 +22,7 @@ function CreateTenant({ onClose, onCreated }: { onClose: () => void; onCreated: 
         ...(smtpUsername ? { smtp_username: smtpUsername } : {}),
       });
       onCreated(tenant);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <Dialog title="Create a tenant" onClose={onClose}>

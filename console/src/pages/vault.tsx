@@ -2,7 +2,22 @@
 // countdown to the checkout's expiry, manual rotation, and emergency reset behind a typed confirmation.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, decodeBase64, type VaultAuditEvent } from '../api';
-import { copyText, Dialog, describeError, Loading, Notice, type Submit, Success, Table, TenantHeading, Time, formValue, time, useLoad } from '../ui';
+import {
+  copyText,
+  Dialog,
+  describeError,
+  Loading,
+  Notice,
+  type Submit,
+  Success,
+  Table,
+  TenantHeading,
+  Time,
+  formValue,
+  time,
+  useLoad,
+  useSubmission,
+} from '../ui';
 
 interface Checkout {
   username: string;
@@ -201,13 +216,11 @@ function ResetDialog({
   onReset: (c: Checkout) => void;
 }) {
   const [typed, setTyped] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useSubmission();
   async function submit(event: Submit) {
     event.preventDefault();
     const form = event.currentTarget;
-    setBusy(true);
-    try {
+    await run(async () => {
       const reset = await api.vault.emergencyReset(tenantId, formValue(form, 'incident'), formValue(form, 'reason'));
       onReset({
         username: reset.username,
@@ -217,11 +230,7 @@ function ResetDialog({
         revealedAt: Date.now(),
         incidentId: reset.incident_id,
       });
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <Dialog title="Emergency reset" onClose={onClose}>
