@@ -7,6 +7,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -22,6 +23,12 @@ export interface DatabaseHandle {
    */
   sqlite?: SQLite.Database;
   sqliteReader?: () => SQLite.Database | null;
+  /**
+   * SQLite file databases only: WAL checkpoints move from this process's commits to a worker
+   * thread (the server calls it; short-lived CLI commands keep SQLite's auto-checkpoint).
+   * `onError` hears why the worker failed; auto-checkpoint is then back on.
+   */
+  checkpointInBackground?: (onError: (message: string) => void) => WalCheckpointer | null;
   close(): Promise<void>;
 }
 
@@ -33,6 +40,12 @@ export interface OpenOptions {
 
 /** Page cache of the hot-path reader connection (KiB): bounded, counted in the server's RSS. */
 const READER_CACHE_KIB = 16 * 1024;
+/** How often the checkpoint worker copies the WAL into the database file. */
+const CHECKPOINT_INTERVAL_MS = 250;
+/** SQLite's own default auto-checkpoint threshold (pages), restored if the worker fails. */
+const AUTO_CHECKPOINT_PAGES = 1000;
+/** A WAL file larger than this is cut back to it once fully checkpointed (bytes). */
+const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHandle {
   if (url.startsWith('sqlite:')) {
@@ -56,12 +69,30 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
       }
       return reader;
     };
+    let checkpointer: WalCheckpointer | null = null;
+    const checkpointInBackground = (onError: (message: string) => void) => {
+      if (file === ':memory:' || file === '' || checkpointer) return checkpointer;
+      sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+      sqlite.pragma('wal_autocheckpoint = 0');
+      checkpointer = startWalCheckpointer({
+        file,
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+        onError: (message) => {
+          if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
+          onError(message);
+        },
+      });
+      return checkpointer;
+    };
     return {
       db,
       dialect: 'sqlite',
       sqlite,
       sqliteReader,
+      checkpointInBackground,
       close: async () => {
+        await checkpointer?.stop();
+        checkpointer = null;
         reader?.close();
         reader = null;
         await db.destroy();

@@ -4,7 +4,9 @@
 // files or external packages works from it: HTTP API, fast path, nginx endpoint, docs,
 // console, CLI.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,4 +118,32 @@ describe.each(VARIANTS)('the bundle (npm start, bin/relaykey) on $name', ({ dial
     const help = await execFileAsync(process.execPath, [...BIN, '--help'], { cwd: ROOT, env: server.env });
     expect(help.stdout).toContain('credentials');
   });
+});
+
+describe('the bundle alone on its own SQLite file', () => {
+  it('checkpoints on a worker while serving, and on SIGTERM closes the database cleanly (WAL checkpointed and removed)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'relaykey-bundle-'));
+    const file = join(dataDir, 'relaykey.db');
+    const env = {
+      ...process.env,
+      RELAYKEY_DATABASE_URL: `sqlite:${file}`,
+      RELAYKEY_DATA_DIR: dataDir,
+      RELAYKEY_MASTER_KEY: randomBytes(32).toString('base64'),
+      RELAYKEY_JOBS: 'off',
+    };
+    try {
+      const bundled = await spawnServer(env, 90_000, BIN);
+      const created = await execFileAsync(process.execPath, [...BIN, 'tenant', 'create', '--name', 'Shutdown', '--json'], { env, cwd: ROOT });
+      expect(JSON.parse(created.stdout).id).toBeTruthy();
+      expect(existsSync(`${file}-wal`)).toBe(true);
+      bundled.child.kill('SIGTERM');
+      expect(await bundled.exited).toBe(0);
+      // The last connection to close checkpoints and deletes the WAL. Before the shutdown waited
+      // for the checkpoint worker, the process could end first and leave the WAL behind.
+      expect(existsSync(`${file}-wal`)).toBe(false);
+      expect(bundled.output.join('')).not.toMatch(/checkpoint worker failed/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

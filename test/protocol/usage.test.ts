@@ -175,4 +175,54 @@ describe.each(DIALECTS)('usage tracking on %s', (dialect) => {
     const stored = await server.sql<{ n: number }>("select count(*) as n from credential_sessions where ip_address like '10.9.%'");
     expect(Number(stored[0]?.n)).toBe(3_600);
   });
+
+  it('session ids are time-ordered UUIDs (version 7): sessions of a later flush sort after those of an earlier one', async () => {
+    const usage = server.runtime.services.usage;
+    const record = (ip: string) =>
+      usage.recordLogin({
+        credentialId: (credentials[0] as { id: string }).id,
+        tenantId: seed.tenantId,
+        clientIp: ip,
+        userAgent: CHROME,
+        protocol: 'smtp',
+        at: new Date().toISOString(),
+      });
+    record('10.8.0.1');
+    await usage.flush();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    record('10.8.0.2');
+    await usage.flush();
+    const rows = await server.sql<{ id: string; ip_address: string }>("select id, ip_address from credential_sessions where ip_address like '10.8.0.%'");
+    const first = rows.find((row) => row.ip_address === '10.8.0.1')?.id as string;
+    const second = rows.find((row) => row.ip_address === '10.8.0.2')?.id as string;
+    for (const id of [first, second]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(first < second).toBe(true);
+  });
+
+  it.runIf(dialect === 'sqlite')('on SQLite, commits leave WAL checkpoints to a worker thread (auto-checkpoint off on the writer)', async () => {
+    const handle = server.runtime.handle;
+    const checkpointer = handle.checkpointInBackground?.(() => {});
+    expect(checkpointer).toBeTruthy();
+    const [setting] = await server.sql<{ wal_autocheckpoint: number }>('pragma wal_autocheckpoint');
+    expect(Number(setting?.wal_autocheckpoint)).toBe(0);
+    const before = checkpointer?.framesCheckpointed ?? 0;
+    // Enough new sessions to write a few hundred WAL frames.
+    const usage = server.runtime.services.usage;
+    for (let n = 0; n < 2_000; n += 1) {
+      usage.recordLogin({
+        credentialId: (credentials[n % 3] as { id: string }).id,
+        tenantId: seed.tenantId,
+        clientIp: `10.7.${n >> 8}.${n & 255}`,
+        userAgent: `agent ${n}`,
+        protocol: 'imap',
+        at: new Date().toISOString(),
+      });
+    }
+    await usage.flush();
+    const deadline = Date.now() + 10_000;
+    while ((checkpointer?.framesCheckpointed ?? 0) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(checkpointer?.framesCheckpointed ?? 0).toBeGreaterThan(before);
+    const stored = await server.sql<{ n: number }>("select count(*) as n from credential_sessions where ip_address like '10.7.%'");
+    expect(Number(stored[0]?.n)).toBe(2_000);
+  });
 });
