@@ -1,34 +1,91 @@
 // credential-expiry: records `credential.expired` once for each credential whose expiry passed.
 // Verification already denies expired keys; this job makes the fact visible (audit, webhooks).
+import { type Kysely, sql } from 'kysely';
 import { recordEvent } from '../domain/context.js';
 import { SYSTEM_ACTOR } from '../domain/types.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import type { Runtime } from '../runtime.js';
 import { LifecycleNoticeRepository } from '../storage/repositories/lifecycle-notices.js';
+import type { Database } from '../storage/schema.js';
 import type { JobDefinition } from './job.js';
 
-const BATCH = 500;
+interface DueExpiry {
+  id: string;
+  tenantId: string;
+  name: string;
+  expiresAt: string;
+}
 
-export async function recordExpiredCredentials(runtime: Runtime): Promise<number> {
-  const context = runtime.services.context;
-  const now = context.clock.now().toISOString();
-  const due = await runtime.store.db
+/** Expirations announced per run at most; the rest wait for the next run, a minute later. */
+const BATCH = 500;
+/**
+ * Expired keys read per query. The walk reads only the index and the notices (a few µs a key on
+ * SQLite, mostly the notice lookup), so a chunk is a few milliseconds on the event loop.
+ */
+export const EXPIRY_CHUNK = 500;
+
+export interface ExpiryCursor {
+  expiresAt: string;
+  id: string;
+}
+
+/**
+ * Active keys expired by `now`, after `cursor` in (expires_at, id) order, with the subject of
+ * their `expired` notice if any: read from credentials_expiry_idx and lifecycle_notices only.
+ */
+export function expiredKeysQuery(db: Kysely<Database>, now: string, cursor: ExpiryCursor | null, limit: number) {
+  let query = db
     .selectFrom('credentials as c')
     .leftJoin('lifecycle_notices as n', (join) => join.onRef('n.credential_id', '=', 'c.id').on('n.notice', '=', 'expired'))
-    .select(['c.id', 'c.tenant_id', 'c.name', 'c.expires_at'])
-    .where('c.status', '=', 'active')
+    .select(['c.id', 'c.expires_at', 'n.subject'])
+    // A literal, not a parameter: SQLite can then always prove that the partial index applies.
+    .where('c.status', '=', sql.lit('active'))
     .where('c.expires_at', 'is not', null)
-    .where('c.expires_at', '<=', now)
-    .where((eb) => eb.or([eb('n.credential_id', 'is', null), eb('n.subject', '<>', eb.ref('c.expires_at'))]))
-    .orderBy('c.expires_at', 'asc')
-    .limit(BATCH)
-    .execute();
+    .where('c.expires_at', '<=', now);
+  if (cursor) query = query.where((eb) => eb(eb.refTuple('c.expires_at', 'c.id'), '>', eb.tuple(cursor.expiresAt, cursor.id)));
+  return query.orderBy('c.expires_at', 'asc').orderBy('c.id', 'asc').limit(limit);
+}
+
+export interface ExpiryScanOptions {
+  /** Keys read per query (tests use a few to cross chunks); default EXPIRY_CHUNK. */
+  chunkRows?: number;
+}
+
+export async function recordExpiredCredentials(runtime: Runtime, options: ExpiryScanOptions = {}): Promise<number> {
+  const context = runtime.services.context;
+  const db = runtime.store.db;
+  const now = context.clock.now().toISOString();
+  const chunkRows = options.chunkRows ?? EXPIRY_CHUNK;
+  const due: DueExpiry[] = [];
+  // An expired key stays active (verification denies it by its expires_at), so the expired range
+  // of credentials_expiry_idx grows with every expiry: walk it in chunks, in expiry order, and
+  // keep the keys not yet announced for this expires_at.
+  let after: ExpiryCursor | null = null;
+  while (due.length < BATCH) {
+    const rows = await expiredKeysQuery(db, now, after, chunkRows).execute();
+    const fresh = rows.filter((row) => row.subject !== row.expires_at).slice(0, BATCH - due.length);
+    if (fresh.length > 0) {
+      // Name and tenant only for the keys to announce: the walk itself never reads a credential row.
+      const ids = fresh.map((row) => row.id);
+      const details = await db.selectFrom('credentials').select(['id', 'tenant_id', 'name']).where('id', 'in', ids).execute();
+      const byId = new Map(details.map((row) => [row.id, row]));
+      for (const row of fresh) {
+        const detail = byId.get(row.id);
+        if (detail) due.push({ id: row.id, tenantId: detail.tenant_id, name: detail.name, expiresAt: row.expires_at as string });
+      }
+    }
+    const last = rows.at(-1);
+    if (!last || rows.length < chunkRows) break;
+    after = { expiresAt: last.expires_at as string, id: last.id };
+    await yieldToEventLoop();
+  }
   let recorded = 0;
   for (const row of due) {
-    const expiresAt = row.expires_at as string;
+    const expiresAt = row.expiresAt;
     const claimed = await context.store.transaction(async (repositories) => {
       if (!(await new LifecycleNoticeRepository(repositories.db).claim(row.id, 'expired', expiresAt, now))) return false;
       await recordEvent(context, repositories, {
-        tenantId: row.tenant_id,
+        tenantId: row.tenantId,
         event: 'credential.expired',
         actor: SYSTEM_ACTOR,
         occurredAt: now,
@@ -40,6 +97,8 @@ export async function recordExpiredCredentials(runtime: Runtime): Promise<number
       return true;
     });
     if (claimed) recorded += 1;
+    // Each transaction is synchronous on SQLite: let requests in between.
+    await yieldToEventLoop();
   }
   return recorded;
 }
@@ -47,5 +106,5 @@ export async function recordExpiredCredentials(runtime: Runtime): Promise<number
 export const credentialExpiryJob: JobDefinition = {
   name: 'credential-expiry',
   intervalMs: 60_000,
-  run: recordExpiredCredentials,
+  run: (runtime) => recordExpiredCredentials(runtime),
 };
