@@ -51,6 +51,8 @@ export interface RunResults {
   date: string;
   quick: boolean;
   machine: { cpus: number; cpu_model: string; memory_gb: number; node: string; load_average_start: number[]; load_average_end: number[] };
+  /** The build measured (older result files have none). */
+  build?: { commit: string; src_uncommitted_changes: boolean; source_sha256: string | null };
   tool: string;
   connections: number;
   duration_s: number;

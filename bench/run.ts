@@ -4,7 +4,7 @@
 // bench/results/<date>.json, latest.json, latest.md and latest.svg.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { evaluate, type LoadResult, type RunResults, type ScenarioResult } from './results.js';
 import { renderMarkdown, renderSvg } from './report.js';
+// @ts-expect-error: a plain JavaScript module shared with scripts/bundle.mjs
+import { fileHash, SOURCE_HASH_FILE, sourceHash } from '../scripts/source-hash.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const HOT_KEYS = 10;
@@ -65,21 +67,31 @@ function detectTool(): { name: 'wrk' | 'autocannon'; version: string } {
   return { name: 'autocannon', version: `autocannon ${pkg.version}` };
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 /** relaykey runs from the bundle dist/relaykey.mjs as `npm start` does; rebuilt when src/ is newer. */
 const RELAYKEY_MAIN = join(ROOT, 'dist/relaykey.mjs');
 
+/** The fingerprint of the sources dist/relaykey.mjs was built from (bundle.mjs records it), or null if it was replaced since. */
+function builtFrom(): string | null {
+  const file = join(ROOT, SOURCE_HASH_FILE);
+  if (!existsSync(RELAYKEY_MAIN) || !existsSync(file)) return null;
+  const [sources, bundle] = readFileSync(file, 'utf8').trim().split(' ');
+  return bundle === fileHash(RELAYKEY_MAIN) ? (sources ?? null) : null;
+}
+
+/** The build a run measured: the commit, whether src/ had uncommitted changes, and the sources' fingerprint. */
+function buildIdentity(): RunResults['build'] {
+  const git = (gitArgs: string[]) => spawnSync('git', gitArgs, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
+  return {
+    commit: git(['rev-parse', 'HEAD']) || 'unknown',
+    src_uncommitted_changes: git(['status', '--porcelain', '--', 'src']) !== '',
+    source_sha256: builtFrom(),
+  };
+}
+
 function ensureBuild(): void {
   if (args['no-build'] && existsSync(RELAYKEY_MAIN)) return;
-  if (existsSync(RELAYKEY_MAIN) && statSync(RELAYKEY_MAIN).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
+  // By content, not by time: a bundle copied into place is newer than sources it was not built from.
+  if (builtFrom() === sourceHash(ROOT)) return;
   log('building dist/ (tsc -p tsconfig.build.json, then scripts/bundle.mjs)');
   const built = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   if (built.status !== 0) throw new Error('build failed');
@@ -472,6 +484,7 @@ async function main(): Promise<void> {
       load_average_start: loadavg().map((l) => Math.round(l * 100) / 100),
       load_average_end: [],
     },
+    build: buildIdentity(),
     tool: tool.version,
     connections,
     duration_s: durationS,

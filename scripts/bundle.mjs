@@ -3,7 +3,11 @@
 // resolution and loading (~120 files of our own, several hundred of dependencies): one file
 // halves it. Packages that load native addons, spawn workers from their own files or serve
 // files from their own folders stay external and load from node_modules as usual.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { fileHash, SOURCE_HASH_FILE, sourceHash } from './source-hash.mjs';
 
 const EXTERNAL = [
   'better-sqlite3', // native addon
@@ -32,3 +36,6 @@ await build({
   // CommonJS dependencies inside an ES module bundle still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __relaykeyCreateRequire } from 'node:module'; const require = __relaykeyCreateRequire(import.meta.url);" },
 });
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+writeFileSync(join(root, SOURCE_HASH_FILE), `${sourceHash(root)} ${fileHash(join(root, 'dist/relaykey.mjs'))}\n`);
