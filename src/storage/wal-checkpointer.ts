@@ -23,6 +23,9 @@ export interface WalCheckpointerOptions {
   onError(message: string): void;
 }
 
+/** Checkpoints failing in a row (about 5 s at 250 ms) before the worker gives them back to the writer. */
+const MAX_CONSECUTIVE_FAILURES = 20;
+
 /**
  * The worker's whole program. Plain CommonJS so that it runs the same from the bundle, from the
  * TypeScript sources under tsx and under the test runner; the driver path comes from this side.
@@ -33,11 +36,16 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 let timer = null;
+let failures = 0;
 const checkpoint = () => {
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
+    failures = 0;
     if (result && result.checkpointed > 0) parentPort.postMessage({ type: 'checkpointed', frames: result.checkpointed });
   } catch (error) {
+    // A busy moment is retried on the next tick; only a run of failures hands checkpoints back.
+    if (++failures < workerData.maxFailures) return;
+    clearInterval(timer);
     parentPort.postMessage({ type: 'error', message: String((error && error.message) || error) });
   }
 };
@@ -52,7 +60,8 @@ parentPort.on('message', (message) => {
 
 export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: options.file, intervalMs: options.intervalMs } });
+  const workerData = { driver, file: options.file, intervalMs: options.intervalMs, maxFailures: MAX_CONSECUTIVE_FAILURES };
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
   // The worker must not keep a server that is shutting down alive.
   worker.unref();
   let frames = 0;
