@@ -11,7 +11,7 @@ import type { Runtime } from '../runtime.js';
 import { parseJson } from '../storage/repositories/json.js';
 import { LifecycleNoticeRepository } from '../storage/repositories/lifecycle-notices.js';
 import type { JobDefinition } from './job.js';
-import { boundsOf, keyRanges } from './key-ranges.js';
+import { keyRanges } from './key-ranges.js';
 
 export const DEFAULT_INACTIVITY_DAYS = 90;
 export const WARNING_LEAD_DAYS = 7;
@@ -60,15 +60,7 @@ export async function revokeInactiveCredentials(runtime: Runtime, options: Inact
   const width = options.rangeWidth ?? SCAN_RANGE[store.dialect];
   // The activity of a key (coalesce(last_used_at, created_at)) cannot be indexed without an index
   // that every login would write, so the table is read in short num_id ranges instead.
-  const first = await store.db
-    .selectFrom('credentials')
-    .select((eb) => eb.fn.min('num_id').as('n'))
-    .executeTakeFirst();
-  const last = await store.db
-    .selectFrom('credentials')
-    .select((eb) => eb.fn.max('num_id').as('n'))
-    .executeTakeFirst();
-  for await (const range of keyRanges(boundsOf(first?.n, last?.n), width)) {
+  for await (const range of keyRanges(store.db, { table: 'credentials', key: 'num_id' }, width)) {
     const rows = await store.db
       .selectFrom('credentials')
       .select(['id', 'tenant_id', 'role', 'last_used_at', 'created_at'])

@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime.js';
 import { JobRunRepository } from '../storage/repositories/job-runs.js';
 import type { Database } from '../storage/schema.js';
 import type { JobDefinition } from './job.js';
-import { boundsOf, keyRanges } from './key-ranges.js';
+import { keyRanges } from './key-ranges.js';
 
 export const SESSION_INACTIVE_AFTER_MS = 7 * DAY;
 export const SESSION_DELETE_AFTER_MS = 30 * DAY;
@@ -68,9 +68,7 @@ export async function pruneSessions(runtime: Runtime, options: SessionPruningOpt
     const rowid = sql<number>`rowid`;
     const width = options.rangeWidth ?? SQLITE_DEFAULTS.rangeWidth;
     const batch = options.writeBatch ?? SQLITE_DEFAULTS.writeBatch;
-    const first = await db.selectFrom('credential_sessions').select(sql<number | null>`min(rowid)`.as('n')).executeTakeFirst();
-    const last = await db.selectFrom('credential_sessions').select(sql<number | null>`max(rowid)`.as('n')).executeTakeFirst();
-    for await (const { after, upTo } of keyRanges(boundsOf(first?.n, last?.n), width)) {
+    for await (const { after, upTo } of keyRanges(db, { table: 'credential_sessions', key: 'rowid' }, width)) {
       // INDEXED BY: SQLite would otherwise look each key up in the unique index on id and then
       // read its row for the status; the partial index of revoked ids answers alone, 3x faster.
       const { rows } = await sql<{ session: number; unseen: number }>`
