@@ -13,7 +13,7 @@ import pg from 'pg';
 import { evaluate, type LoadResult, type RunResults, type ScenarioResult } from './results.js';
 import { renderMarkdown, renderSvg } from './report.js';
 // @ts-expect-error: a plain JavaScript module shared with scripts/bundle.mjs
-import { fileHash, SOURCE_HASH_FILE, sourceHash } from '../scripts/source-hash.mjs';
+import { bundleIsCurrent, sourceHash } from '../scripts/source-hash.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const HOT_KEYS = 10;
@@ -67,16 +67,8 @@ function detectTool(): { name: 'wrk' | 'autocannon'; version: string } {
   return { name: 'autocannon', version: `autocannon ${pkg.version}` };
 }
 
-/** relaykey runs from the bundle dist/relaykey.mjs as `npm start` does; rebuilt when src/ is newer. */
+/** relaykey runs from the bundle dist/relaykey.mjs as `npm start` does; rebuilt when it does not match src/. */
 const RELAYKEY_MAIN = join(ROOT, 'dist/relaykey.mjs');
-
-/** The fingerprint of the sources dist/relaykey.mjs was built from (bundle.mjs records it), or null if it was replaced since. */
-function builtFrom(): string | null {
-  const file = join(ROOT, SOURCE_HASH_FILE);
-  if (!existsSync(RELAYKEY_MAIN) || !existsSync(file)) return null;
-  const [sources, bundle] = readFileSync(file, 'utf8').trim().split(' ');
-  return bundle === fileHash(RELAYKEY_MAIN) ? (sources ?? null) : null;
-}
 
 /** The build a run measured: the commit, whether src/ had uncommitted changes, and the sources' fingerprint. */
 function buildIdentity(): RunResults['build'] {
@@ -84,14 +76,15 @@ function buildIdentity(): RunResults['build'] {
   return {
     commit: git(['rev-parse', 'HEAD']) || 'unknown',
     src_uncommitted_changes: git(['status', '--porcelain', '--', 'src']) !== '',
-    source_sha256: builtFrom(),
+    // null when the bundle measured is not the one built from these sources (--no-build).
+    source_sha256: bundleIsCurrent(ROOT) ? sourceHash(ROOT) : null,
   };
 }
 
 function ensureBuild(): void {
   if (args['no-build'] && existsSync(RELAYKEY_MAIN)) return;
   // By content, not by time: a bundle copied into place is newer than sources it was not built from.
-  if (builtFrom() === sourceHash(ROOT)) return;
+  if (bundleIsCurrent(ROOT)) return;
   log('building dist/ (tsc -p tsconfig.build.json, then scripts/bundle.mjs)');
   const built = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   if (built.status !== 0) throw new Error('build failed');

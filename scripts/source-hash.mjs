@@ -3,7 +3,7 @@
 // rebuilds whenever the sources no longer match (a copied or older bundle has newer mtimes
 // than its sources, so comparing times is not enough).
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 export function sourceHash(root) {
@@ -27,4 +27,16 @@ export const SOURCE_HASH_FILE = 'dist/relaykey.mjs.source-sha256';
 
 export function fileHash(path) {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * True when dist/relaykey.mjs is the bundle the last build made from the sources as they are
+ * now: the benchmark and the bundle test rebuild otherwise.
+ */
+export function bundleIsCurrent(root) {
+  const bundle = join(root, 'dist/relaykey.mjs');
+  const record = join(root, SOURCE_HASH_FILE);
+  if (!existsSync(bundle) || !existsSync(record)) return false;
+  const [sources, bundleHash] = readFileSync(record, 'utf8').trim().split(' ');
+  return bundleHash === fileHash(bundle) && sources === sourceHash(root);
 }

@@ -5,31 +5,23 @@
 // console, CLI.
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
+// @ts-expect-error: a plain JavaScript module shared with scripts/bundle.mjs
+import { bundleIsCurrent } from '../../scripts/source-hash.mjs';
 import { type ServerProcess, spawnServer } from '../helpers/process.js';
 import { DIALECTS, ROOT, startTestServer, type TestServer } from '../helpers/server.js';
 
 const execFileAsync = promisify(execFile);
-const BUNDLE = join(ROOT, 'dist/relaykey.mjs');
 const BIN = [join(ROOT, 'bin/relaykey.js')];
-
-function newestMtime(folder: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const path = join(folder, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
 
 beforeAll(() => {
   // npm ci builds it (prepare); after editing src/ locally, rebuild so the test checks this code.
-  const stale = !existsSync(BUNDLE) || statSync(BUNDLE).mtimeMs < newestMtime(join(ROOT, 'src')) || !existsSync(join(ROOT, 'dist/console/index.html'));
+  const stale = !bundleIsCurrent(ROOT) || !existsSync(join(ROOT, 'dist/console/index.html'));
   if (stale) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 600_000 });
 }, 620_000);
 
