@@ -136,8 +136,8 @@ export async function buildRuntimeApp(runtime: Runtime): Promise<App> {
 
 /** Starts background work (usage flushing, jobs) once the app is serving. */
 export async function startBackground(runtime: Runtime): Promise<void> {
-  runtime.handle.checkpointInBackground?.((message) => {
-    runtime.logger.error({ error: message }, 'SQLite checkpoint worker failed; commits checkpoint the WAL themselves again');
+  runtime.handle.startSqliteBackground?.((message) => {
+    runtime.logger.error({ error: message }, 'SQLite background worker failed; commits checkpoint the WAL themselves again');
   });
   runtime.services.usage.start();
   for (const extension of runtimeExtensions) await extension.start?.(runtime);

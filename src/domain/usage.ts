@@ -2,7 +2,7 @@
 // batches off it (every flush interval and on shutdown): never one write per login.
 import { v7 as timeOrderedUuid } from 'uuid';
 import { yieldToEventLoop } from '../event-loop.js';
-import { SessionRepository, type SessionRow } from '../storage/repositories/sessions.js';
+import type { SessionRow } from '../storage/repositories/sessions.js';
 import type { DomainContext } from './context.js';
 import { clientDetails } from './session-details.js';
 
@@ -25,15 +25,6 @@ interface PendingSession {
   lastSeen: string;
 }
 
-/**
- * Rows per transaction (last-used updates or sessions). SQLite runs each transaction
- * synchronously on the event loop and its COMMIT may checkpoint the WAL: short ones keep cold
- * verify's p99 at ~15 ms instead of 30-55 ms (1,000 rows) or 400+ ms (one per flush).
- * PostgreSQL does its I/O off the event loop, so fewer, larger commits are better there.
- */
-const WRITE_CHUNK = { sqlite: 250, postgres: 5_000 } as const;
-/** Sessions per multi-row statement on PostgreSQL. */
-const SESSION_STATEMENT_ROWS = 200;
 /** Distinct sessions held between flushes; beyond it new ones wait for the next sighting. */
 const MAX_PENDING_SESSIONS = 50_000;
 const MAX_USER_AGENT = 512;
@@ -116,28 +107,21 @@ export class UsageRecorder {
   }
 
   private async write(lastUsed: Map<string, string>, sessions: PendingSession[]): Promise<void> {
-    // Small transactions, a turn of the event loop between them. On SQLite every statement runs
-    // synchronously and a commit also checkpoints the WAL: one transaction for a whole flush
-    // (15k+ rows after a burst of new clients) held verifications up for 100-500 ms. What a
-    // failed flush puts back is written again next time: both writes are idempotent upserts.
-    const chunkRows = WRITE_CHUNK[this.context.store.dialect];
+    // Small transactions, a turn of the event loop between them: a flush after a burst of new
+    // clients holds 15k+ rows, and building session rows (user agent parsed, country looked up)
+    // and, without the background worker, SQLite's synchronous writes would otherwise hold
+    // verifications up for 100-500 ms. What a failed flush puts back is written again next
+    // time: both writes are idempotent upserts.
+    const writes = this.context.store.usageWrites;
+    const chunkRows = writes.chunkRows;
     const lastUsedEntries = [...lastUsed];
     for (let i = 0; i < lastUsedEntries.length; i += chunkRows) {
       if (i > 0) await yieldToEventLoop();
-      const chunk = new Map(lastUsedEntries.slice(i, i + chunkRows));
-      await this.context.store.transaction((repositories) => repositories.credentials.recordLastUsed(chunk));
-      this.statementsWritten += chunk.size;
+      this.statementsWritten += await writes.lastUsed(new Map(lastUsedEntries.slice(i, i + chunkRows)));
     }
     for (let i = 0; i < sessions.length; i += chunkRows) {
       if (i > 0 || lastUsedEntries.length > 0) await yieldToEventLoop();
-      // Rows are built (user agent parsed, country looked up) chunk by chunk as well.
-      const rows = sessions.slice(i, i + chunkRows).map((session) => this.toRow(session));
-      await this.context.store.transaction(async (repositories) => {
-        const repository = new SessionRepository(repositories.db, repositories.sqliteWriter);
-        for (let j = 0; j < rows.length; j += SESSION_STATEMENT_ROWS) {
-          this.statementsWritten += await repository.upsertMany(rows.slice(j, j + SESSION_STATEMENT_ROWS));
-        }
-      });
+      this.statementsWritten += await writes.sessions(sessions.slice(i, i + chunkRows).map((session) => this.toRow(session)));
     }
   }
 

@@ -3,11 +3,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDialectConfig, SqliteDriver, sql } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
-import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
+import { type SqliteBackground, startSqliteBackground } from './sqlite-background.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -24,11 +24,14 @@ export interface DatabaseHandle {
   sqlite?: SQLite.Database;
   sqliteReader?: () => SQLite.Database | null;
   /**
-   * SQLite file databases only: WAL checkpoints move from this process's commits to a worker
-   * thread (the server calls it; short-lived CLI commands keep SQLite's auto-checkpoint).
-   * `onError` hears why the worker failed; auto-checkpoint is then back on.
+   * SQLite file databases only: WAL checkpoints and batched usage writes move from this
+   * process's event loop to a worker thread with its own connection (the server calls it;
+   * short-lived CLI commands keep SQLite's auto-checkpoint). `onError` hears why the worker
+   * failed; auto-checkpoint is then back on.
    */
-  checkpointInBackground?: (onError: (message: string) => void) => WalCheckpointer | null;
+  startSqliteBackground?: (onError: (message: string) => void) => SqliteBackground | null;
+  /** The worker started above while it can still write, else null. */
+  sqliteBackground?: () => SqliteBackground | null;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,28 @@ export interface OpenOptions {
 
 /** Page cache of the hot-path reader connection (KiB): bounded, counted in the server's RSS. */
 const READER_CACHE_KIB = 16 * 1024;
+/**
+ * Transactions take the write lock when they begin (BEGIN IMMEDIATE), waiting up to the busy
+ * timeout for another writer (the background worker, a CLI command). A deferred BEGIN would
+ * read first and could then not write at all once another connection had committed in between
+ * (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly driverConfig: SqliteDialectConfig) {
+    super(driverConfig);
+  }
+
+  override createDriver(): SqliteDriver {
+    return new ImmediateSqliteDriver(this.driverConfig);
+  }
+}
+
 /** How often the checkpoint worker copies the WAL into the database file. */
 const CHECKPOINT_INTERVAL_MS = 250;
 /** SQLite's own default auto-checkpoint threshold (pages), restored if the worker fails. */
@@ -56,7 +81,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
     let reader: SQLite.Database | null = null;
     const sqliteReader = () => {
       // An in-memory database cannot be opened twice; callers fall back to Kysely.
@@ -69,30 +94,31 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
       }
       return reader;
     };
-    let checkpointer: WalCheckpointer | null = null;
-    const checkpointInBackground = (onError: (message: string) => void) => {
-      if (file === ':memory:' || file === '' || checkpointer) return checkpointer;
+    let background: SqliteBackground | null = null;
+    const startBackground = (onError: (message: string) => void) => {
+      if (file === ':memory:' || file === '' || background) return background;
       sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
       sqlite.pragma('wal_autocheckpoint = 0');
-      checkpointer = startWalCheckpointer({
+      background = startSqliteBackground({
         file,
-        intervalMs: CHECKPOINT_INTERVAL_MS,
+        checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
         onError: (message) => {
           if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
           onError(message);
         },
       });
-      return checkpointer;
+      return background;
     };
     return {
       db,
       dialect: 'sqlite',
       sqlite,
       sqliteReader,
-      checkpointInBackground,
+      startSqliteBackground: startBackground,
+      sqliteBackground: () => (background?.writable ? background : null),
       close: async () => {
-        await checkpointer?.stop();
-        checkpointer = null;
+        await background?.stop();
+        background = null;
         reader?.close();
         reader = null;
         await db.destroy();

@@ -7,6 +7,7 @@ import { AuditRepository } from './repositories/audit.js';
 import { CredentialRepository, type RawSqlite } from './repositories/credentials.js';
 import { TenantRepository } from './repositories/tenants.js';
 import type { Database } from './schema.js';
+import { createUsageWrites, type UsageWrites } from './usage-writes.js';
 
 export interface Repositories {
   tenants: TenantRepository;
@@ -22,6 +23,8 @@ export interface Repositories {
 
 export interface Store extends Repositories {
   transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
+  /** Batched last-used times and sessions (off the event loop on a SQLite server). */
+  usageWrites: UsageWrites;
   close(): Promise<void>;
 }
 
@@ -41,9 +44,12 @@ function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'
 
 export function createStore(handle: DatabaseHandle): Store {
   const writer = handle.sqlite ?? null;
+  const transaction: Store['transaction'] = (work) =>
+    handle.db.transaction().execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null })));
   return {
     ...repositoriesFor(handle.db, handle.dialect, { writer: null, reader: handle.sqliteReader ?? null }),
-    transaction: (work) => handle.db.transaction().execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null }))),
+    transaction,
+    usageWrites: createUsageWrites(handle, transaction),
     close: () => handle.close(),
   };
 }

@@ -107,7 +107,12 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     console.log(
       `[console] interactive after ${interactiveMs} ms (wall clock, goto to rendered sign-in form); in page: rendered at ${inPage.ready} ms, domInteractive ${inPage.domInteractive} ms`,
     );
-    expect(interactiveMs).toBeLessThan(1000);
+    // The page's own clock, from the start of the navigation to the rendered form: what a user
+    // waits for. The wall clock also counts a new renderer process and Playwright's round trips,
+    // which on a loaded 2-core CI machine alone came to 400-550 ms; it only guards against the
+    // grossly slow.
+    expect(inPage.ready).toBeLessThan(1000);
+    expect(interactiveMs).toBeLessThan(3000);
     expect(await page.evaluate(`document.activeElement?.getAttribute('name')`)).toBe('email');
 
     await signIn(page, 'not the right password');

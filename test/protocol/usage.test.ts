@@ -30,7 +30,11 @@ describe.each(DIALECTS)('usage tracking on %s', (dialect) => {
   it('10,000 verifies cost a bounded number of database writes, and sessions and last-used are right after the flush', async () => {
     const usage = server.runtime.services.usage;
     await usage.flush();
-    const changes = async () => (dialect === 'sqlite' ? Number((await server.sql<{ n: number }>('select total_changes() as n'))[0]?.n) : Number.NaN);
+    // Rows changed by the server's own connection plus its background worker's (SQLite).
+    const changes = async () =>
+      dialect === 'sqlite'
+        ? Number((await server.sql<{ n: number }>('select total_changes() as n'))[0]?.n) + (server.runtime.handle.sqliteBackground?.()?.rowsChanged ?? 0)
+        : Number.NaN;
     const auditBefore = (await server.sql<{ n: number }>('select count(*) as n from audit_events'))[0]?.n;
     const batchesBefore = usage.batchesWritten;
     const statementsBefore = usage.statementsWritten;
@@ -76,7 +80,7 @@ describe.each(DIALECTS)('usage tracking on %s', (dialect) => {
     expect(batches).toBeLessThanOrEqual(Math.ceil(elapsedMs / FLUSH_MS) + 2);
     expect(statements).toBeLessThanOrEqual(batches * (3 + (dialect === 'sqlite' ? 30 : 1)));
     if (dialect === 'sqlite') {
-      // Rows the server's own connection changed: at most 3 credentials + 30 sessions per batch.
+      // Rows the server changed: at most 3 credentials + 30 sessions per batch.
       const rowsChanged = (await changes()) - changesBefore;
       expect(rowsChanged).toBeGreaterThan(0);
       expect(rowsChanged).toBeLessThanOrEqual(batches * (3 + 30));
@@ -199,9 +203,38 @@ describe.each(DIALECTS)('usage tracking on %s', (dialect) => {
     expect(first < second).toBe(true);
   });
 
+  it.runIf(dialect === 'sqlite')('on SQLite, a flush is written by the background worker, not on the event loop by the server connection', async () => {
+    const usage = server.runtime.services.usage;
+    await usage.flush();
+    const background = server.runtime.handle.sqliteBackground?.();
+    expect(background?.writable).toBe(true);
+    const mainChanges = async () => Number((await server.sql<{ n: number }>('select total_changes() as n'))[0]?.n);
+    const mainBefore = await mainChanges();
+    const workerBefore = background?.rowsChanged ?? 0;
+    const at = new Date().toISOString();
+    for (let n = 0; n < 300; n += 1) {
+      usage.recordLogin({
+        credentialId: (credentials[n % 3] as { id: string }).id,
+        tenantId: seed.tenantId,
+        clientIp: `10.6.1.${n}`,
+        userAgent: 'agent',
+        protocol: 'pop3',
+        at,
+      });
+    }
+    await usage.flush();
+    // 300 new sessions and the 3 credentials' last-used times.
+    expect((background?.rowsChanged ?? 0) - workerBefore).toBe(303);
+    expect((await mainChanges()) - mainBefore).toBe(0);
+    const stored = await server.sql<{ n: number }>("select count(*) as n from credential_sessions where ip_address like '10.6.1.%' and protocol = 'pop3'");
+    expect(Number(stored[0]?.n)).toBe(300);
+    const lastUsed = await server.sql<{ last_used_at: string }>('select last_used_at from credentials where id = ?', [(credentials[0] as { id: string }).id]);
+    expect(lastUsed[0]?.last_used_at).toBe(at);
+  });
+
   it.runIf(dialect === 'sqlite')('on SQLite, commits leave WAL checkpoints to a worker thread (auto-checkpoint off on the writer)', async () => {
     const handle = server.runtime.handle;
-    const checkpointer = handle.checkpointInBackground?.(() => {});
+    const checkpointer = handle.startSqliteBackground?.(() => {});
     expect(checkpointer).toBeTruthy();
     const [setting] = await server.sql<{ wal_autocheckpoint: number }>('pragma wal_autocheckpoint');
     expect(Number(setting?.wal_autocheckpoint)).toBe(0);

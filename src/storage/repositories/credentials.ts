@@ -4,8 +4,19 @@ import { CompiledQuery, type Insertable, type Kysely, type Selectable, sql, type
 import type { Credential, Page, PageRequest, Surface } from '../../domain/types.js';
 import type { CredentialsTable, Database } from '../schema.js';
 import { parseJson } from './json.js';
+import type { WriteStatement } from '../sqlite-background.js';
 import { prepared } from './prepared.js';
 import { yieldToEventLoop } from '../../event-loop.js';
+
+/** Moves a credential's last-used time on, never back (parameters: at, id, at). */
+const SQLITE_LAST_USED_UPDATE = 'UPDATE credentials SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)';
+
+/** `recordLastUsed` as one statement for a SQLite connection of its own (the background worker). */
+export function lastUsedWrite(lastUsed: Map<string, string>): WriteStatement {
+  const rows: unknown[][] = [];
+  for (const [id, at] of lastUsed) rows.push([at, id, at]);
+  return { sql: SQLITE_LAST_USED_UPDATE, rows };
+}
 
 export interface CredentialWithLogin {
   credential: Credential;
@@ -348,7 +359,7 @@ export class CredentialRepository {
   async recordLastUsed(lastUsed: Map<string, string>): Promise<void> {
     if (this.raw.writer) {
       // Inside the flush transaction: one prepared UPDATE run per id, no per-row query compile.
-      const update = prepared(this.raw.writer, 'UPDATE credentials SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)');
+      const update = prepared(this.raw.writer, SQLITE_LAST_USED_UPDATE);
       // SQLite runs synchronously on the event loop: a flush after heavy traffic may hold tens
       // of thousands of ids, so yield between slices and let verifications (which read through
       // the separate reader connection) go on meanwhile.

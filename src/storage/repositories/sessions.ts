@@ -2,6 +2,7 @@
 import type SQLite from 'better-sqlite3';
 import type { Kysely, Selectable } from 'kysely';
 import type { CredentialSessionsTable, Database } from '../schema.js';
+import type { WriteStatement } from '../sqlite-background.js';
 import { prepared } from './prepared.js';
 
 export type SessionRow = CredentialSessionsTable;
@@ -80,6 +81,11 @@ const SESSION_COLUMNS = [
 const SQLITE_UPSERT = `INSERT INTO credential_sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})
   ON CONFLICT (credential_id, ip_address, raw_user_agent) DO UPDATE SET
   last_seen_at = excluded.last_seen_at, modified_at = excluded.modified_at, protocol = excluded.protocol, is_active = 1`;
+
+/** `upsertMany` as one statement for a SQLite connection of its own (the background worker). */
+export function sessionUpsertWrite(rows: readonly SessionRow[]): WriteStatement {
+  return { sql: SQLITE_UPSERT, rows: rows.map((row) => SESSION_COLUMNS.map((column) => row[column])) };
+}
 
 export class SessionRepository {
   /** `sqliteWriter`: inside a SQLite transaction, the raw connection it holds (see Repositories). */

@@ -1,0 +1,193 @@
+// A second SQLite connection on a worker thread, for the server's background writing: WAL
+// checkpoints and batched usage writes (last-used times, sessions) run there instead of on the
+// event loop.
+//
+// better-sqlite3 is synchronous: every statement, every COMMIT (which appends its pages to the
+// WAL) and, with SQLite's default auto-checkpoint, the copy of the WAL into the database file
+// and its fsync ran on the event loop while verifications waited. Under a stream of new keys
+// (each one a last-used update and a new session) those writes were the largest cost of a cold
+// verification after the lookup itself. The server turns auto-checkpoint off on its own writer
+// and this worker runs PASSIVE checkpoints (they never block readers or the writer) on a short
+// interval, and between them the write batches it is sent, each in one IMMEDIATE transaction.
+// Closing the handle stops the worker first; the last connection to close then checkpoints
+// and removes the WAL as SQLite always does.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/** One prepared statement and the parameter rows to run it with. */
+export interface WriteStatement {
+  sql: string;
+  rows: unknown[][];
+}
+
+export interface WriteResult {
+  /** Statement runs (one per parameter row). */
+  statements: number;
+  /** Rows inserted or changed. */
+  changes: number;
+}
+
+export interface SqliteBackground {
+  /** WAL frames copied into the database file by the worker so far. */
+  readonly framesCheckpointed: number;
+  /** Rows the worker's writes have changed so far. */
+  readonly rowsChanged: number;
+  /** False once the worker has stopped or died: callers then write on their own connection. */
+  readonly writable: boolean;
+  /** Runs every statement with every one of its rows in one transaction: all of it or none. */
+  write(statements: WriteStatement[]): Promise<WriteResult>;
+  stop(): Promise<void>;
+}
+
+export interface SqliteBackgroundOptions {
+  file: string;
+  checkpointIntervalMs: number;
+  /** The worker failed: it could not open the database, or checkpoints kept failing. */
+  onError(message: string): void;
+}
+
+/** Checkpoints failing in a row (about 5 s at 250 ms) before the worker gives them back to the writer. */
+const MAX_CONSECUTIVE_FAILURES = 20;
+
+/**
+ * The worker's whole program. Plain CommonJS so that it runs the same from the bundle, from the
+ * TypeScript sources under tsx and under the test runner; the driver path comes from this side.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { fileMustExist: true });
+db.pragma('busy_timeout = 5000');
+db.pragma('synchronous = NORMAL');
+db.pragma('foreign_keys = ON');
+const statements = new Map();
+const statement = (sql) => {
+  let found = statements.get(sql);
+  if (!found) statements.set(sql, (found = db.prepare(sql)));
+  return found;
+};
+const writeAll = db.transaction((batch) => {
+  let runs = 0;
+  let changes = 0;
+  for (const { sql, rows } of batch) {
+    const prepared = statement(sql);
+    for (const row of rows) {
+      changes += prepared.run(row).changes;
+      runs += 1;
+    }
+  }
+  return { statements: runs, changes };
+});
+let timer = null;
+let failures = 0;
+const checkpoint = () => {
+  try {
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
+    failures = 0;
+    if (result && result.checkpointed > 0) parentPort.postMessage({ type: 'checkpointed', frames: result.checkpointed });
+  } catch (error) {
+    // A busy moment is retried on the next tick; only a run of failures hands checkpoints back.
+    if (++failures < workerData.maxFailures) return;
+    clearInterval(timer);
+    parentPort.postMessage({ type: 'error', message: String((error && error.message) || error) });
+  }
+};
+timer = setInterval(checkpoint, workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message.type === 'write') {
+    try {
+      const result = writeAll.immediate(message.statements);
+      parentPort.postMessage({ type: 'written', id: message.id, statements: result.statements, changes: result.changes });
+    } catch (error) {
+      parentPort.postMessage({ type: 'failed', id: message.id, message: String((error && error.message) || error) });
+    }
+    return;
+  }
+  if (message.type !== 'stop') return;
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+type WorkerMessage =
+  | { type: 'checkpointed'; frames: number }
+  | { type: 'error'; message: string }
+  | { type: 'written'; id: number; statements: number; changes: number }
+  | { type: 'failed'; id: number; message: string };
+
+interface PendingWrite {
+  resolve(result: WriteResult): void;
+  reject(error: Error): void;
+}
+
+export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteBackground {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const workerData = { driver, file: options.file, intervalMs: options.checkpointIntervalMs, maxFailures: MAX_CONSECUTIVE_FAILURES };
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+  // An idle worker must not keep a server that is shutting down alive; one with writes in
+  // flight must (see `write`).
+  worker.unref();
+  let frames = 0;
+  let rowsChanged = 0;
+  let alive = true;
+  let nextId = 1;
+  const pending = new Map<number, PendingWrite>();
+  const settle = (id: number) => {
+    const write = pending.get(id);
+    pending.delete(id);
+    if (pending.size === 0) worker.unref();
+    return write;
+  };
+  const failAll = (reason: string) => {
+    alive = false;
+    for (const id of [...pending.keys()]) settle(id)?.reject(new Error(reason));
+  };
+  worker.on('message', (message: WorkerMessage) => {
+    if (message.type === 'checkpointed') frames += message.frames;
+    else if (message.type === 'error') options.onError(message.message);
+    else if (message.type === 'written') {
+      rowsChanged += message.changes;
+      settle(message.id)?.resolve({ statements: message.statements, changes: message.changes });
+    } else if (message.type === 'failed') settle(message.id)?.reject(new Error(`background write failed: ${message.message}`));
+  });
+  worker.on('error', (error) => {
+    failAll(`the SQLite background worker failed: ${error.message}`);
+    options.onError(error.message);
+  });
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      failAll('the SQLite background worker has stopped');
+      resolve();
+    }),
+  );
+  return {
+    get framesCheckpointed() {
+      return frames;
+    },
+    get rowsChanged() {
+      return rowsChanged;
+    },
+    get writable() {
+      return alive;
+    },
+    write(statements) {
+      if (!alive) return Promise.reject(new Error('the SQLite background worker has stopped'));
+      const id = nextId++;
+      return new Promise<WriteResult>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        // Held while a write is in flight: an awaited flush must not be cut short by an exit.
+        worker.ref();
+        worker.postMessage({ type: 'write', id, statements });
+      });
+    },
+    async stop() {
+      alive = false;
+      // Held until the worker has closed its connection: an unref'd worker would let the
+      // process end before the database is closed (and the WAL checkpointed and removed).
+      worker.ref();
+      worker.postMessage({ type: 'stop' });
+      await exited;
+    },
+  };
+}
