@@ -100,7 +100,7 @@ export class Verifier {
   }
 
   private async load(keyHash: string): Promise<CacheEntry> {
-    const found = await this.context.store.credentials.findByKeyHash(keyHash);
+    const found = await this.context.store.credentials.findForVerification(keyHash);
     if (!found) return { id: null, loadedAt: Date.now() };
     const c = found.credential;
     return new CachedCredential(

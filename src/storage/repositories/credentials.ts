@@ -18,11 +18,6 @@ export function lastUsedWrite(lastUsed: Map<string, string>): WriteStatement {
   return { sql: SQLITE_LAST_USED_UPDATE, rows };
 }
 
-export interface CredentialWithLogin {
-  credential: Credential;
-  loginAddress: string | null;
-}
-
 export function toCredential(row: Selectable<CredentialsTable>): Credential {
   return {
     numId: Number(row.num_id),
@@ -186,44 +181,52 @@ function deepFreeze<T>(value: T): T {
 
 const hotPathInterner = new Interner();
 
-/** toCredential for the verify path: the same values, with repeated ones shared (see Interner). */
-function toSharedCredential(row: Selectable<CredentialsTable>, keyHash: string): Credential {
-  const intern = hotPathInterner;
-  const createdAt = intern.string(row.created_at);
-  return {
-    numId: Number(row.num_id),
-    id: row.id,
-    tenantId: intern.string(row.tenant_id),
-    loginId: intern.string(row.login_id),
-    surface: intern.string(row.surface) as Surface,
-    kind: intern.string(row.kind) as Credential['kind'],
-    name: row.name,
-    scopes: intern.json(row.scopes, []),
-    role: intern.string(row.role) as Credential['role'],
-    publicKey: row.public_key,
-    // The caller's string: the verify cache already keys its entry by it.
-    keyHash,
-    keyHint: row.key_hint,
-    held: row.held === 1,
-    status: intern.string(row.status) as Credential['status'],
-    revokedAt: row.revoked_at,
-    revokedReason: intern.string(row.revoked_reason),
-    graceUntil: row.grace_until,
-    expiresAt: row.expires_at,
-    allowedNetworks: intern.json(row.allowed_networks, null),
-    metadata: intern.json(row.metadata, {}),
-    replacesId: row.replaces_id,
-    createdAt,
-    updatedAt: row.updated_at === createdAt ? createdAt : intern.string(row.updated_at),
-    lastUsedAt: row.last_used_at,
-  };
+/** What verification reads of a credential: its checks and its answer, nothing more. */
+export type VerificationCredential = Pick<
+  Credential,
+  'id' | 'tenantId' | 'surface' | 'scopes' | 'publicKey' | 'held' | 'status' | 'graceUntil' | 'expiresAt' | 'allowedNetworks' | 'metadata'
+>;
+
+export interface VerificationCredentialWithLogin {
+  credential: VerificationCredential;
+  loginAddress: string | null;
 }
 
-const FIND_BY_KEY_HASH_SQL =
-  'SELECT credentials.*, logins.address AS login_address FROM credentials LEFT JOIN logins ON logins.id = credentials.login_id WHERE credentials.key_hash = ?';
+/**
+ * Only the columns verification needs: on a cold cache this read is most of a request, and
+ * turning all 24 columns into JavaScript values cost a fifth of it (25 vs 20 µs per lookup in
+ * a tight loop at 1M keys).
+ */
+const FIND_FOR_VERIFICATION_SQL = `SELECT c.id, c.tenant_id, c.surface, c.scopes, c.public_key, c.held, c.status, c.grace_until, c.expires_at,
+  c.allowed_networks, c.metadata, logins.address AS login_address
+  FROM credentials c LEFT JOIN logins ON logins.id = c.login_id WHERE c.key_hash = ?`;
+const FIND_FOR_VERIFICATION_POSTGRES_SQL = FIND_FOR_VERIFICATION_SQL.replace('?', '$1');
 
-const FIND_BY_KEY_HASH_POSTGRES_SQL = FIND_BY_KEY_HASH_SQL.replace('?', '$1');
-type FoundByKeyHash = Selectable<CredentialsTable> & { login_address: string | null };
+type FoundForVerification = Pick<
+  Selectable<CredentialsTable>,
+  'id' | 'tenant_id' | 'surface' | 'scopes' | 'public_key' | 'held' | 'status' | 'grace_until' | 'expires_at' | 'allowed_networks' | 'metadata'
+> & { login_address: string | null };
+
+/** A row of FIND_FOR_VERIFICATION_SQL, with repeated values shared (see Interner). */
+function toVerificationCredential(row: FoundForVerification): VerificationCredentialWithLogin {
+  const intern = hotPathInterner;
+  return {
+    credential: {
+      id: row.id,
+      tenantId: intern.string(row.tenant_id),
+      surface: intern.string(row.surface) as Surface,
+      scopes: intern.json(row.scopes, []),
+      publicKey: row.public_key,
+      held: Number(row.held) === 1,
+      status: intern.string(row.status) as Credential['status'],
+      graceUntil: row.grace_until,
+      expiresAt: row.expires_at,
+      allowedNetworks: intern.json(row.allowed_networks, null),
+      metadata: intern.json(row.metadata, {}),
+    },
+    loginAddress: intern.string(row.login_address),
+  };
+}
 
 const bulkTuned = new WeakSet<SQLite.Database>();
 
@@ -322,23 +325,19 @@ export class CredentialRepository {
     }
   }
 
-  async findByKeyHash(keyHash: string): Promise<CredentialWithLogin | null> {
+  async findForVerification(keyHash: string): Promise<VerificationCredentialWithLogin | null> {
     // The hot path on SQLite: one cached prepared statement on the committed-only reader
     // instead of compiling and preparing a Kysely query per request.
     const reader = this.raw.reader?.() ?? null;
     if (reader) {
-      const found = prepared(reader, FIND_BY_KEY_HASH_SQL).get(keyHash) as FoundByKeyHash | undefined;
-      if (!found || found.key_hash !== keyHash) return null;
-      const { login_address, ...credentialRow } = found;
-      return { credential: toSharedCredential(credentialRow, keyHash), loginAddress: hotPathInterner.string(login_address) };
+      const found = prepared(reader, FIND_FOR_VERIFICATION_SQL).get(keyHash) as FoundForVerification | undefined;
+      return found ? toVerificationCredential(found) : null;
     }
     // Elsewhere (PostgreSQL, transactions): the same SQL, compiled once rather than built and
     // compiled by Kysely on every cache miss.
-    const text = this.dialect === 'postgres' ? FIND_BY_KEY_HASH_POSTGRES_SQL : FIND_BY_KEY_HASH_SQL;
-    const row = (await this.db.executeQuery<FoundByKeyHash>(CompiledQuery.raw(text, [keyHash]))).rows[0];
-    if (!row) return null;
-    const { login_address, ...credentialRow } = row;
-    return { credential: toSharedCredential(credentialRow, keyHash), loginAddress: hotPathInterner.string(login_address) };
+    const text = this.dialect === 'postgres' ? FIND_FOR_VERIFICATION_POSTGRES_SQL : FIND_FOR_VERIFICATION_SQL;
+    const row = (await this.db.executeQuery<FoundForVerification>(CompiledQuery.raw(text, [keyHash]))).rows[0];
+    return row ? toVerificationCredential(row) : null;
   }
 
   async list(filter: CredentialFilter, request: PageRequest): Promise<Page<Credential>> {
