@@ -1,10 +1,10 @@
 // Last-used times and usage sessions, gathered on the hot path in memory and written in
 // batches off it (every flush interval and on shutdown): never one write per login.
-import { v7 as timeOrderedUuid } from 'uuid';
 import { yieldToEventLoop } from '../event-loop.js';
 import type { SessionRow } from '../storage/repositories/sessions.js';
 import type { DomainContext } from './context.js';
 import { clientDetails } from './session-details.js';
+import { timeOrderedId } from './session-ids.js';
 
 export interface LoginUse {
   credentialId: string;
@@ -130,7 +130,7 @@ export class UsageRecorder {
     return {
       // Time-ordered: new sessions append to the primary-key index instead of dirtying a
       // random page of it each (a random UUID cost one more page write per new session).
-      id: timeOrderedUuid(),
+      id: timeOrderedId(),
       credential_id: session.credentialId,
       tenant_id: session.tenantId,
       ip_address: session.ip,
