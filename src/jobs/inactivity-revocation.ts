@@ -61,17 +61,19 @@ export async function revokeInactiveCredentials(runtime: Runtime, options: Inact
   // The activity of a key (coalesce(last_used_at, created_at)) cannot be indexed without an index
   // that every login would write, so the table is read in short num_id ranges instead.
   for await (const range of keyRanges(store.db, { table: 'credentials', key: 'num_id' }, width)) {
-    const rows = await store.db
-      .selectFrom('credentials')
-      .select(['id', 'tenant_id', 'role', 'last_used_at', 'created_at'])
-      .select(activity.as('activity'))
-      .where('num_id', '>', range.after)
-      .where('num_id', '<=', range.upTo)
-      .where('status', '=', 'active')
-      .where('surface', 'not in', EXEMPT_SURFACES)
-      .where(activity, '<=', horizon)
-      .orderBy('num_id')
-      .execute();
+    // Off the event loop on a SQLite server: a whole 1M-key table is ~300-450 ms of reading.
+    const rows = await store.readInBackground(
+      store.db
+        .selectFrom('credentials')
+        .select(['id', 'tenant_id', 'role', 'last_used_at', 'created_at'])
+        .select(activity.as('activity'))
+        .where('num_id', '>', range.after)
+        .where('num_id', '<=', range.upTo)
+        .where('status', '=', 'active')
+        .where('surface', 'not in', EXEMPT_SURFACES)
+        .where(activity, '<=', horizon)
+        .orderBy('num_id'),
+    );
 
     for (const row of rows) {
       const days = inactivityDays(settings.get(row.tenant_id) ?? {}, row.role as Role | null);

@@ -36,6 +36,8 @@ export interface SqliteBackground {
   readonly writable: boolean;
   /** Runs every statement with every one of its rows in one transaction: all of it or none. */
   write(statements: WriteStatement[]): Promise<WriteResult>;
+  /** Runs one read-only statement and resolves with its rows (committed data only). */
+  read(sql: string, parameters: readonly unknown[]): Promise<unknown[]>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +98,16 @@ const checkpoint = () => {
 };
 timer = setInterval(checkpoint, workerData.intervalMs);
 parentPort.on('message', (message) => {
+  if (message.type === 'read') {
+    try {
+      const prepared = statement(message.sql);
+      if (!prepared.readonly) throw new Error('only a read-only statement may be run as a read');
+      parentPort.postMessage({ type: 'rows', id: message.id, rows: prepared.all(message.parameters) });
+    } catch (error) {
+      parentPort.postMessage({ type: 'failed', id: message.id, message: String((error && error.message) || error) });
+    }
+    return;
+  }
   if (message.type === 'write') {
     try {
       const result = writeAll.immediate(message.statements);
@@ -116,10 +128,11 @@ type WorkerMessage =
   | { type: 'checkpointed'; frames: number }
   | { type: 'error'; message: string }
   | { type: 'written'; id: number; statements: number; changes: number }
+  | { type: 'rows'; id: number; rows: unknown[] }
   | { type: 'failed'; id: number; message: string };
 
-interface PendingWrite {
-  resolve(result: WriteResult): void;
+interface PendingRequest {
+  resolve(result: never): void;
   reject(error: Error): void;
 }
 
@@ -137,7 +150,7 @@ export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteB
   let rowsChanged = 0;
   let alive = true;
   let nextId = 1;
-  const pending = new Map<number, PendingWrite>();
+  const pending = new Map<number, PendingRequest>();
   const settle = (id: number) => {
     const write = pending.get(id);
     pending.delete(id);
@@ -153,8 +166,9 @@ export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteB
     else if (message.type === 'error') options.onError(message.message);
     else if (message.type === 'written') {
       rowsChanged += message.changes;
-      settle(message.id)?.resolve({ statements: message.statements, changes: message.changes });
-    } else if (message.type === 'failed') settle(message.id)?.reject(new Error(`background write failed: ${message.message}`));
+      settle(message.id)?.resolve({ statements: message.statements, changes: message.changes } as never);
+    } else if (message.type === 'rows') settle(message.id)?.resolve(message.rows as never);
+    else if (message.type === 'failed') settle(message.id)?.reject(new Error(`background statement failed: ${message.message}`));
   });
   worker.on('error', (error) => {
     failAll(`the SQLite background worker failed: ${error.message}`);
@@ -166,6 +180,16 @@ export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteB
       resolve();
     }),
   );
+  const request = <T>(message: { type: 'write' | 'read' } & Record<string, unknown>): Promise<T> => {
+    if (!alive) return Promise.reject(new Error('the SQLite background worker has stopped'));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (result: never) => void, reject });
+      // Held while a request is in flight: an awaited flush must not be cut short by an exit.
+      worker.ref();
+      worker.postMessage({ ...message, id });
+    });
+  };
   return {
     get framesCheckpointed() {
       return frames;
@@ -177,14 +201,10 @@ export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteB
       return alive;
     },
     write(statements) {
-      if (!alive) return Promise.reject(new Error('the SQLite background worker has stopped'));
-      const id = nextId++;
-      return new Promise<WriteResult>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        // Held while a write is in flight: an awaited flush must not be cut short by an exit.
-        worker.ref();
-        worker.postMessage({ type: 'write', id, statements });
-      });
+      return request<WriteResult>({ type: 'write', statements });
+    },
+    read(sql, parameters) {
+      return request<unknown[]>({ type: 'read', sql, parameters });
     },
     async stop() {
       alive = false;

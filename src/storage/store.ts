@@ -1,6 +1,6 @@
 // The store hands out repositories, either directly or bound to one transaction.
 import type SQLite from 'better-sqlite3';
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import type { DatabaseHandle } from './connect.js';
 import { AccessRepository } from './repositories/access.js';
 import { AuditRepository } from './repositories/audit.js';
@@ -21,8 +21,20 @@ export interface Repositories {
   dialect: DatabaseHandle['dialect'];
 }
 
+/** A Kysely SELECT (anything that compiles to SQL and can also run itself). */
+export interface ReadQuery<Row> {
+  compile(): CompiledQuery<Row>;
+  execute(): Promise<Row[]>;
+}
+
 export interface Store extends Repositories {
   transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * A long read (a job's table scan) off the event loop: on a SQLite server it runs on the
+   * background worker's connection; elsewhere it runs as usual. Committed data only, so never
+   * inside a transaction.
+   */
+  readInBackground<Row>(query: ReadQuery<Row>): Promise<Row[]>;
   /** Batched last-used times and sessions (off the event loop on a SQLite server). */
   usageWrites: UsageWrites;
   close(): Promise<void>;
@@ -49,6 +61,12 @@ export function createStore(handle: DatabaseHandle): Store {
   return {
     ...repositoriesFor(handle.db, handle.dialect, { writer: null, reader: handle.sqliteReader ?? null }),
     transaction,
+    readInBackground: async <Row>(query: ReadQuery<Row>) => {
+      const background = handle.sqliteBackground?.() ?? null;
+      if (!background) return query.execute();
+      const { sql, parameters } = query.compile();
+      return (await background.read(sql, parameters)) as Row[];
+    },
     usageWrites: createUsageWrites(handle, transaction),
     close: () => handle.close(),
   };

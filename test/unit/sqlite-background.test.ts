@@ -95,6 +95,27 @@ describe('the SQLite background worker', () => {
     expect(sqlite.prepare('SELECT v FROM t ORDER BY id').pluck().all()).toEqual(['from the server', 'from the worker']);
   });
 
+  it('reads committed rows on its own connection, and refuses a statement that writes', async () => {
+    await migrateToLatest(handle);
+    const store = createStore(handle);
+    const background = handle.startSqliteBackground?.(() => {}) ?? null;
+    const jobRun = (id: string) => ({ id, job: 'test', node_id: 'n', started_at: '2026-11-29T00:00:00.000Z', duration_ms: 1, items: 0, outcome: 'ok' });
+    await handle.db.insertInto('job_runs').values(jobRun('committed')).execute();
+    const query = handle.db.selectFrom('job_runs').select(['id']).where('job', '=', 'test').orderBy('id');
+    await handle.db.transaction().execute(async (trx) => {
+      await trx.insertInto('job_runs').values(jobRun('uncommitted')).execute();
+      // The server connection is held by this transaction: only another connection can answer,
+      // and it sees committed rows only.
+      expect(await store.readInBackground(query)).toEqual([{ id: 'committed' }]);
+    });
+    expect(await store.readInBackground(query)).toEqual([{ id: 'committed' }, { id: 'uncommitted' }]);
+    await expect(background?.read("DELETE FROM job_runs WHERE job = 'test'", [])).rejects.toThrow(/read-only/);
+    expect(await query.execute()).toHaveLength(2);
+    await background?.stop();
+    // Without the worker the same read runs on the server connection.
+    expect(await store.readInBackground(query)).toHaveLength(2);
+  });
+
   it('usage writes go to the worker while it runs, and back to the server connection once it has stopped', async () => {
     await migrateToLatest(handle);
     const store = createStore(handle);
