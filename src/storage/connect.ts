@@ -24,13 +24,13 @@ export interface DatabaseHandle {
   sqlite?: SQLite.Database;
   sqliteReader?: () => SQLite.Database | null;
   /**
-   * SQLite file databases only: WAL checkpoints and batched usage writes move from this
-   * process's event loop to a worker thread with its own connection (the server calls it;
+   * SQLite file databases only: WAL checkpoints, batched usage writes and long job reads move
+   * from this process's event loop to a worker thread with its own connection (the server calls it;
    * short-lived CLI commands keep SQLite's auto-checkpoint). `onError` hears why the worker
    * failed; auto-checkpoint is then back on.
    */
   startSqliteBackground?: (onError: (message: string) => void) => SqliteBackground | null;
-  /** The worker started above while it can still write, else null. */
+  /** The worker started above while it still answers, else null. */
   sqliteBackground?: () => SqliteBackground | null;
   close(): Promise<void>;
 }

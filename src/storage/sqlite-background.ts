@@ -1,6 +1,6 @@
-// A second SQLite connection on a worker thread, for the server's background writing: WAL
-// checkpoints and batched usage writes (last-used times, sessions) run there instead of on the
-// event loop.
+// A second SQLite connection on a worker thread, for the server's background work: WAL
+// checkpoints, batched usage writes (last-used times, sessions) and long job reads run there
+// instead of on the event loop.
 //
 // better-sqlite3 is synchronous: every statement, every COMMIT (which appends its pages to the
 // WAL) and, with SQLite's default auto-checkpoint, the copy of the WAL into the database file
@@ -32,7 +32,7 @@ export interface SqliteBackground {
   readonly framesCheckpointed: number;
   /** Rows the worker's writes have changed so far. */
   readonly rowsChanged: number;
-  /** False once the worker has stopped or died: callers then write on their own connection. */
+  /** False once the worker has stopped or died: callers then read and write on their own connection. */
   readonly writable: boolean;
   /** Runs every statement with every one of its rows in one transaction: all of it or none. */
   write(statements: WriteStatement[]): Promise<WriteResult>;
@@ -97,26 +97,23 @@ const checkpoint = () => {
   }
 };
 timer = setInterval(checkpoint, workerData.intervalMs);
+// Every request gets one answer: what work() returns, or why it failed.
+const answer = (id, work) => {
+  try {
+    parentPort.postMessage({ id, ...work() });
+  } catch (error) {
+    parentPort.postMessage({ type: 'failed', id, message: String((error && error.message) || error) });
+  }
+};
+const read = ({ sql, parameters }) => {
+  const prepared = statement(sql);
+  if (!prepared.readonly) throw new Error('only a read-only statement may be run as a read');
+  return { type: 'rows', rows: prepared.all(parameters) };
+};
+const write = ({ statements }) => ({ type: 'written', ...writeAll.immediate(statements) });
 parentPort.on('message', (message) => {
-  if (message.type === 'read') {
-    try {
-      const prepared = statement(message.sql);
-      if (!prepared.readonly) throw new Error('only a read-only statement may be run as a read');
-      parentPort.postMessage({ type: 'rows', id: message.id, rows: prepared.all(message.parameters) });
-    } catch (error) {
-      parentPort.postMessage({ type: 'failed', id: message.id, message: String((error && error.message) || error) });
-    }
-    return;
-  }
-  if (message.type === 'write') {
-    try {
-      const result = writeAll.immediate(message.statements);
-      parentPort.postMessage({ type: 'written', id: message.id, statements: result.statements, changes: result.changes });
-    } catch (error) {
-      parentPort.postMessage({ type: 'failed', id: message.id, message: String((error && error.message) || error) });
-    }
-    return;
-  }
+  if (message.type === 'read') return answer(message.id, () => read(message));
+  if (message.type === 'write') return answer(message.id, () => write(message));
   if (message.type !== 'stop') return;
   clearInterval(timer);
   db.close();
@@ -143,8 +140,8 @@ export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteB
   // received and the server's peak RSS varied by +3 to +30 MB (100k cold verifications at 1M
   // keys: 232-260 MB; with this limit 225-236 MB, against 226-231 MB without the worker writing).
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, resourceLimits: WORKER_HEAP });
-  // An idle worker must not keep a server that is shutting down alive; one with writes in
-  // flight must (see `write`).
+  // An idle worker must not keep a server that is shutting down alive; one with requests in
+  // flight must (see `request`).
   worker.unref();
   let frames = 0;
   let rowsChanged = 0;
@@ -152,10 +149,10 @@ export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteB
   let nextId = 1;
   const pending = new Map<number, PendingRequest>();
   const settle = (id: number) => {
-    const write = pending.get(id);
+    const request = pending.get(id);
     pending.delete(id);
     if (pending.size === 0) worker.unref();
-    return write;
+    return request;
   };
   const failAll = (reason: string) => {
     alive = false;

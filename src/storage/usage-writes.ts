@@ -5,7 +5,7 @@
 import type { DatabaseHandle } from './connect.js';
 import { lastUsedWrite } from './repositories/credentials.js';
 import { SessionRepository, type SessionRow, sessionUpsertWrite } from './repositories/sessions.js';
-import type { Repositories } from './store.js';
+import type { Store } from './store.js';
 
 export interface UsageWrites {
   /** How many rows to hand over per call: each call is one transaction. */
@@ -27,9 +27,7 @@ const CHUNK_ROWS = { sqlite: 250, postgres: 5_000, background: 1_000 } as const;
 /** Sessions per multi-row statement on PostgreSQL. */
 const SESSION_STATEMENT_ROWS = 200;
 
-type Transaction = <T>(work: (repositories: Repositories) => Promise<T>) => Promise<T>;
-
-export function createUsageWrites(handle: DatabaseHandle, transaction: Transaction): UsageWrites {
+export function createUsageWrites(handle: DatabaseHandle, transaction: Store['transaction']): UsageWrites {
   const background = () => handle.sqliteBackground?.() ?? null;
   return {
     get chunkRows() {

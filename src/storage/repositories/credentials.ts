@@ -217,7 +217,7 @@ function toVerificationCredential(row: FoundForVerification): VerificationCreden
       surface: intern.string(row.surface) as Surface,
       scopes: intern.json(row.scopes, []),
       publicKey: row.public_key,
-      held: Number(row.held) === 1,
+      held: row.held === 1,
       status: intern.string(row.status) as Credential['status'],
       graceUntil: row.grace_until,
       expiresAt: row.expires_at,
