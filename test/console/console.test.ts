@@ -565,6 +565,9 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
       .getByTestId('sign-in-error')
       .filter({ hasText: /authenticator app/ })
       .waitFor();
+    // The form moves focus on the next animation frame after the message renders (sign-in.tsx):
+    // wait for that frame instead of racing it (a loaded CI run read the focus before it came).
+    await page.waitForFunction(`document.activeElement?.getAttribute('name') === 'totp'`, undefined, { timeout: 5_000 }).catch(() => {});
     expect(await page.evaluate(`document.activeElement?.getAttribute('name')`)).toBe('totp');
     await page.getByLabel('Authenticator code').fill('000000' === authenticator.generate(totpSecret) ? '111111' : '000000');
     await page.getByRole('button', { name: 'Sign in' }).click();
