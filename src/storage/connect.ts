@@ -3,9 +3,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDialectConfig, SqliteDriver, sql } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, Kysely, Migrator, SqliteDialect, type SqliteDialectConfig, SqliteDriver, sql } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
+import { CurrentSchemaPostgresDialect } from './postgres-dialect.js';
 import type { Database } from './schema.js';
 import { type SqliteBackground, startSqliteBackground } from './sqlite-background.js';
 
@@ -130,13 +131,13 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     max: options.poolSize ?? 10,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
 export async function migrateToLatest(handle: DatabaseHandle): Promise<string[]> {
-  // Kysely's table check looks across all schemas; pin its own tables to the schema we write
-  // to, or a database with several relaykey schemas (tests, staging) confuses it.
+  // Pin Kysely's own tables to the schema we write to (the dialect's introspection sees only
+  // that schema; see postgres-dialect.ts).
   let migrationTableSchema: string | undefined;
   if (handle.dialect === 'postgres') {
     const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(handle.db);
