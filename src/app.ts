@@ -20,6 +20,7 @@ import type { App } from './surfaces/native/types.js';
 
 export type { App };
 import { registerVerifyRoute } from './surfaces/native/verify-route.js';
+import { lazySerializerFactory } from './surfaces/serialization.js';
 import { formatValidationErrors, installValidation } from './surfaces/validation.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -56,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     trustProxy: false,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     schemaErrorFormatter: formatValidationErrors,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
     ...(options.fastPath !== false && options.logger
       ? {
           serverFactory: (handler: (request: IncomingMessage, response: ServerResponse) => void, serverOptions: FastifyServerOptions) => {

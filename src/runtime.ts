@@ -62,7 +62,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const store = createStore(handle);
   const clock = options.clock ?? systemClock;
   const namespace = await clusterNamespace(handle, config.databaseUrl);
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined;
   let throttleErrorLoggedAt = 0;
   const services = createServices({
     store,

@@ -4,7 +4,7 @@
 // stays the backstop; after a lost listener connection the whole cache is dropped.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { DomainContext } from '../domain/context.js';
 import type { Verifier } from '../domain/verification.js';
@@ -106,9 +106,10 @@ async function listenOnPostgres(
   let client: pg.Client | null = null;
   let retry: NodeJS.Timeout | null = null;
   const clientOptions = { connectionString: url, ...(schema ? { options: `-c search_path=${schema}` } : {}) };
+  const { Client } = (await import('pg')).default;
 
   const connect = async (): Promise<void> => {
-    const next = new pg.Client(clientOptions);
+    const next = new Client(clientOptions);
     next.on('notification', (message) => {
       if (message.channel === channel && message.payload) receive(message.payload);
     });

@@ -1,5 +1,5 @@
 // The optional Redis connections (RELAYKEY_REDIS_URL): one for commands, one for subscriptions.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 export interface RedisConnections {
@@ -8,11 +8,13 @@ export interface RedisConnections {
   close(): Promise<void>;
 }
 
-export function connectRedis(url: string, logger: Logger): RedisConnections {
+/** ioredis is loaded here, only when Redis is configured (it is ~10% of start-up otherwise). */
+export async function connectRedis(url: string, logger: Logger): Promise<RedisConnections> {
+  const { Redis: RedisClient } = await import('ioredis');
   // Fail fast instead of queueing forever: the throttle fails open and the cache TTL backs up pub/sub.
   const options = { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2_000 };
-  const client = new Redis(url, options);
-  const subscriber = new Redis(url, options);
+  const client = new RedisClient(url, options);
+  const subscriber = new RedisClient(url, options);
   let lastLog = 0;
   const onError = (error: Error) => {
     if (Date.now() - lastLog < 60_000) return;

@@ -21,12 +21,13 @@ export function installValidation(app: FastifyInstance): void {
   app.setValidatorCompiler(({ schema, httpPart }) => lazyValidator(httpPart === 'body' ? bodyAjv : textAjv, schema));
 }
 
-interface Validator {
+export interface Validator {
   (data: unknown): boolean;
   errors?: FastifySchemaValidationError[] | null;
 }
 
-function lazyValidator(ajv: Ajv, schema: object): Validator {
+/** Compiles `schema` with `ajv` on the first call (the first compile also builds Ajv's meta-schema). */
+export function lazyValidator(ajv: Ajv, schema: object): Validator {
   let compiled: ReturnType<Ajv['compile']> | null = null;
   const validate: Validator = (data) => {
     compiled ??= ajv.compile(schema);

@@ -39,7 +39,7 @@ export interface TestServer extends RunningServer {
   close(): Promise<void>;
 }
 
-async function createPostgresSchema(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createPostgresSchema(): Promise<{ url: string; drop(): Promise<void> }> {
   const schema = `rk_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: POSTGRES_URL });
   await client.connect();
