@@ -4,7 +4,7 @@ import { yieldToEventLoop } from '../event-loop.js';
 import type { SessionRow } from '../storage/repositories/sessions.js';
 import type { DomainContext } from './context.js';
 import { clientDetails } from './session-details.js';
-import { timeOrderedId } from './session-ids.js';
+import { timeOrderedId } from './time-ordered-ids.js';
 
 export interface LoginUse {
   credentialId: string;

@@ -1,8 +1,8 @@
 // Session ids come from a pooled random buffer: every id must still be a distinct UUIDv7.
 import { describe, expect, it } from 'vitest';
-import { timeOrderedId } from '../../src/domain/session-ids.js';
+import { timeOrderedId } from '../../src/domain/time-ordered-ids.js';
 
-describe('session ids', () => {
+describe('time-ordered ids', () => {
   it('are distinct version 7 UUIDs whose time part never goes back, across refills of the random pool', () => {
     const ids = Array.from({ length: 2_000 }, () => timeOrderedId());
     expect(new Set(ids).size).toBe(ids.length);

@@ -1,7 +1,8 @@
-// Session ids: time-ordered UUIDs (version 7), so that new sessions append to the primary-key
-// index. uuid's default draws its 16 random bytes through crypto.getRandomValues for every id
-// (about 5 µs each, measured); taking them from one randomBytes read per 256 ids costs about
-// 0.4 µs an id, and a cold verification makes one new session per request.
+// Time-ordered UUIDs (version 7) for session ids and bulk-imported credential ids, so that new
+// rows append to their unique id index instead of dirtying a random page of it. uuid's default
+// draws its 16 random bytes through crypto.getRandomValues for every id (about 5 µs each,
+// measured); taking them from one randomBytes read per 256 ids costs about 0.4 µs an id, and a
+// cold verification makes one new session per request.
 import { randomBytes } from 'node:crypto';
 import { v7 } from 'uuid';
 
