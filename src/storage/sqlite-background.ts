@@ -129,7 +129,7 @@ type WorkerMessage =
   | { type: 'failed'; id: number; message: string };
 
 interface PendingRequest {
-  resolve(result: never): void;
+  resolve(result: unknown): void;
   reject(error: Error): void;
 }
 
@@ -163,8 +163,8 @@ export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteB
     else if (message.type === 'error') options.onError(message.message);
     else if (message.type === 'written') {
       rowsChanged += message.changes;
-      settle(message.id)?.resolve({ statements: message.statements, changes: message.changes } as never);
-    } else if (message.type === 'rows') settle(message.id)?.resolve(message.rows as never);
+      settle(message.id)?.resolve({ statements: message.statements, changes: message.changes });
+    } else if (message.type === 'rows') settle(message.id)?.resolve(message.rows);
     else if (message.type === 'failed') settle(message.id)?.reject(new Error(`background statement failed: ${message.message}`));
   });
   worker.on('error', (error) => {
@@ -181,7 +181,7 @@ export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteB
     if (!alive) return Promise.reject(new Error('the SQLite background worker has stopped'));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (result: never) => void, reject });
+      pending.set(id, { resolve: resolve as (result: unknown) => void, reject });
       // Held while a request is in flight: an awaited flush must not be cut short by an exit.
       worker.ref();
       worker.postMessage({ ...message, id });
