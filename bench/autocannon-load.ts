@@ -12,6 +12,8 @@ const hot = Number(process.env.BENCH_HOT ?? '0');
 const offset = Number(process.env.BENCH_OFFSET ?? '1');
 const limit = Number(process.env.BENCH_LIMIT ?? '0');
 const clientIp = process.env.BENCH_CLIENT_IP || undefined;
+// Paced, not saturated (see bench/load.lua): autocannon spreads the same mean rate evenly.
+const delayMs = Number(process.env.BENCH_DELAY_MS ?? '0');
 
 const users: string[] = [];
 const keys: string[] = [];
@@ -63,6 +65,7 @@ const result = await autocannon({
   connections: Number(connectionsArg ?? '50'),
   duration: Number(durationArg ?? '5'),
   ...(limit > 0 ? { amount: limit } : {}),
+  ...(delayMs > 0 ? { overallRate: Math.round((Number(connectionsArg ?? '50') * 1000) / delayMs) } : {}),
   requests: [{ setupRequest: (request: Request) => ({ ...request, ...build() }) as Request }],
 });
 const ms = (value: number) => Math.round(value * 1000);

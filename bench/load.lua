@@ -5,6 +5,9 @@
 -- BENCH_HOT    > 0: cycle over the first BENCH_HOT keys (hot cache); 0: every request a new key
 -- BENCH_OFFSET first key index used when cycling over all keys (1-based)
 -- BENCH_LIMIT  > 0: stop after this many responses (cold runs never repeat a key)
+-- BENCH_DELAY_MS > 0: paced, not saturated: after each response a connection waits a random
+--              0..2*BENCH_DELAY_MS ms (mean BENCH_DELAY_MS) before its next request, so the 50
+--              connections offer about 50*1000/BENCH_DELAY_MS requests/s in no lockstep
 local keys_file = os.getenv("BENCH_KEYS")
 local mode = os.getenv("BENCH_MODE") or "verify"
 local token = os.getenv("BENCH_TOKEN") or ""
@@ -81,6 +84,16 @@ if limit > 0 then
       end
       wrk.thread:stop()
     end
+  end
+end
+
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if delay_ms > 0 then
+  -- A fixed think time keeps every connection in phase: 50 requests arrive as one burst and the
+  -- last waits for the other 49. A random one spreads them out as independent clients would.
+  math.randomseed(os.time())
+  delay = function()
+    return math.random(0, 2 * delay_ms)
   end
 end
 

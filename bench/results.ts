@@ -14,10 +14,13 @@ export interface LoadResult {
 }
 
 export interface ScenarioResult extends Partial<LoadResult> {
-  name: 'verify_hot' | 'verify_cold' | 'auth_http_hot';
+  /** verify_hot_paced: the hot keys at a paced load of about half relaykey's saturated hot rate (`offered_per_s`). */
+  name: 'verify_hot' | 'verify_hot_paced' | 'verify_cold' | 'auth_http_hot';
   server: 'baseline' | 'relaykey-sqlite' | 'relaykey-postgres' | 'peer-better-auth';
   keys: number;
   cache: 'hot' | 'cold';
+  /** Paced runs: the mean rate the connections offered (connections x 1000 / mean think time in ms). */
+  offered_per_s?: number;
   /** Time from spawning the process to its first successful GET /healthz. */
   startup_ms?: number;
   /** Server CPU time (user + system) per answered request, in microseconds. */
@@ -136,13 +139,21 @@ export function evaluate(results: RunResults): { ratios: RunResults['ratios']; t
     pass: measured === null || measured === undefined ? null : pass(measured),
   });
   const relaykey = results.scenarios.filter((s) => s.keys === largest && s.server === 'relaykey-sqlite' && !s.error && !s.skipped);
-  const hotP99 = results.scenarios.find((s) => s.keys === largest && s.name === 'verify_hot' && s.server === 'relaykey-sqlite')?.p99_ms;
+  const relaykeyAt = (name: ScenarioResult['name']) => find(results, 'relaykey-sqlite', name, largest);
+  const paced = relaykeyAt('verify_hot_paced');
   const rss = relaykey.map((s) => s.peak_rss_mb).filter((v): v is number => typeof v === 'number');
   const startup = relaykey.map((s) => s.startup_ms).filter((v): v is number => typeof v === 'number');
   const sqliteImport = results.imports.find((i) => i.target === 'relaykey-sqlite' && i.keys === largest);
   const targets = [
     check('hot verify vs baseline', '>= 0.8x', top.verify_hot_vs_baseline, (v) => v >= 0.8, 'x'),
-    check(`hot verify (SQLite) p99 at ${results.connections} connections`, '<= 2 ms', hotP99, (v) => v <= 2, ' ms'),
+    check(`hot verify (SQLite) p99 at ${results.connections} connections, saturated`, '<= 2 ms', relaykeyAt('verify_hot')?.p99_ms, (v) => v <= 2, ' ms'),
+    check(
+      `hot verify (SQLite) p99 at ${results.connections} connections, half load${paced?.offered_per_s ? ` (${paced.offered_per_s.toLocaleString('en-US')} req/s offered)` : ''}`,
+      '<= 2 ms',
+      paced?.p99_ms,
+      (v) => v <= 2,
+      ' ms',
+    ),
     check('cold verify (SQLite) vs baseline', '>= 0.5x at 1M keys', top.verify_cold_vs_baseline, (v) => v >= 0.5, 'x'),
     check('verify vs peer', '>= 5x', top.verify_vs_peer, (v) => v >= 5, 'x'),
     check('server peak RSS', '<= 250 MB at 1M keys', rss.length ? Math.max(...rss) : null, (v) => v <= 250, ' MB'),

@@ -310,6 +310,8 @@ interface LoadSpec {
   offset: number;
   limit: number;
   durationS: number;
+  /** Paced load: mean think time per connection in ms (0: saturated, each connection sends as soon as it is answered). */
+  delayMs: number;
 }
 
 async function runLoad(tool: 'wrk' | 'autocannon', url: string, spec: LoadSpec): Promise<LoadResult> {
@@ -321,6 +323,7 @@ async function runLoad(tool: 'wrk' | 'autocannon', url: string, spec: LoadSpec):
     BENCH_HOT: String(spec.hot),
     BENCH_OFFSET: String(spec.offset),
     BENCH_LIMIT: String(spec.limit),
+    BENCH_DELAY_MS: String(spec.delayMs),
     BENCH_CLIENT_IP: args['client-ip'] ?? '',
   };
   const result =
@@ -404,6 +407,8 @@ interface ScenarioDefinition {
   keysFile: string;
   token: string;
   cold: boolean;
+  /** Set for the paced runs (verify_hot_paced): mean think time per connection in ms. */
+  delayMs?: number;
 }
 
 async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefinition): Promise<ScenarioResult> {
@@ -423,7 +428,7 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
     const spec = { mode: definition.mode, keysFile: definition.keysFile, token: definition.token };
     // Warm-up on the hot keys (JIT, connections); a cold run then starts after them, so none
     // of its keys was ever looked up, and stops before any key would come round again.
-    await runLoad(tool, running.url, { ...spec, hot: HOT_KEYS, offset: 1, limit: 0, durationS: warmupS });
+    await runLoad(tool, running.url, { ...spec, hot: HOT_KEYS, offset: 1, limit: 0, durationS: warmupS, delayMs: 0 });
     const cpuBefore = cpuSecondsOf(running.child.pid as number);
     const load = await runLoad(tool, running.url, {
       ...spec,
@@ -431,12 +436,14 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
       offset: HOT_KEYS + 1,
       limit: definition.cold ? definition.keys - HOT_KEYS : 0,
       durationS,
+      delayMs: definition.delayMs ?? 0,
     });
     const memory = memoryOf(running.child.pid as number);
     const cpuAfter = cpuSecondsOf(running.child.pid as number);
     const result: ScenarioResult = {
       ...base,
       ...load,
+      ...(definition.delayMs ? { offered_per_s: Math.round((connections * 1000) / definition.delayMs) } : {}),
       // Server CPU per answered request: far steadier than requests/s on a shared machine.
       cpu_us_per_request: cpuBefore !== null && cpuAfter !== null && load.requests > 0 ? Math.round(((cpuAfter - cpuBefore) * 1e6) / load.requests) : null,
       startup_ms: Math.round(running.startupMs),
@@ -576,6 +583,16 @@ async function main(): Promise<void> {
         }
       }
       for (const scenario of scenarios) results.scenarios.push(await runScenario(tool.name, scenario));
+      // Latency at a load the server can sustain: the same connections, paced to offer half of
+      // relaykey's saturated hot rate, against relaykey and the baseline alike.
+      const saturated = results.scenarios.find((s) => s.server === 'relaykey-sqlite' && s.name === 'verify_hot' && s.keys === keys && s.requests_per_s);
+      if (saturated?.requests_per_s) {
+        const delayMs = Math.max(1, Math.round((connections * 1000) / (saturated.requests_per_s / 2)));
+        for (const server of ['baseline', 'relaykey-sqlite'] as const) {
+          const paced = scenarios.find((s) => s.server === server && s.name === 'verify_hot');
+          if (paced) results.scenarios.push(await runScenario(tool.name, { ...paced, name: 'verify_hot_paced', delayMs }));
+        }
+      }
       await postgres?.cleanup();
       // The data of one size is not needed by the next; 1M keys take ~0.5 GB per copy.
       rmSync(join(workDir, `relaykey-sqlite-${keys}`), { recursive: true, force: true });
