@@ -1,6 +1,7 @@
 // The hot path: (username, secret, protocol, client ip) -> allow or deny.
 // checksum -> HMAC -> cache or index lookup -> state, expiry, scope, login and network checks.
 // A denial never says which check failed.
+import { LRUCache } from 'lru-cache';
 import { parseKey } from '../crypto/key-format.js';
 import type { DomainContext } from './context.js';
 import { ipInNetworks } from './network.js';
@@ -69,17 +70,22 @@ export type UsernameRule = Pick<Credential, 'id' | 'surface' | 'publicKey'> & { 
 export interface VerifierOptions {
   /** Upper bound on how stale a cached entry may be when no invalidation arrives (ms). */
   cacheTtlMs: number;
+  /** When full, the least recently used entry makes room. */
   cacheMaxEntries: number;
 }
 
 export class Verifier {
-  private readonly cache = new Map<string, CacheEntry>();
+  // Not a Map evicting its first key: V8 leaves a deleted Map entry in place until the table
+  // is rebuilt, so finding the oldest live key walks every one deleted before it; a full
+  // cache of 100,000 paid ~39 µs per miss that way (20 µs at 50,000), more than the lookup.
+  private readonly cache: LRUCache<string, CacheEntry>;
   private readonly loading = new Map<string, Promise<CacheEntry>>();
 
   constructor(
     private readonly context: DomainContext,
     private readonly options: VerifierOptions = { cacheTtlMs: 30_000, cacheMaxEntries: 200_000 },
   ) {
+    this.cache = new LRUCache({ max: options.cacheMaxEntries });
     context.onCredentialChange.push(({ keyHashes }) => {
       for (const keyHash of keyHashes) this.invalidate(keyHash);
     });
@@ -132,13 +138,7 @@ export class Verifier {
     try {
       const entry = await pending;
       // Only cache what is still wanted: an invalidation during the load removed `pending`.
-      if (this.loading.get(keyHash) === pending) {
-        if (this.cache.size >= this.options.cacheMaxEntries) {
-          const oldest = this.cache.keys().next().value;
-          if (oldest !== undefined) this.cache.delete(oldest);
-        }
-        this.cache.set(keyHash, entry);
-      }
+      if (this.loading.get(keyHash) === pending) this.cache.set(keyHash, entry);
       return entry;
     } finally {
       if (this.loading.get(keyHash) === pending) this.loading.delete(keyHash);

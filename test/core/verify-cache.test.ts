@@ -1,0 +1,50 @@
+// The verify cache is bounded by RELAYKEY_VERIFY_CACHE_MAX_ENTRIES and, when full, lets the
+// least recently used key go, not the oldest loaded: a key in steady use stays cached while
+// keys seen once pass through. Which key was let go shows through a change made behind the
+// cache's back (no invalidation): a still-cached key answers from the cache, a reloaded one
+// from the database.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
+import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
+
+describe.each(DIALECTS)('verify cache on %s', (dialect) => {
+  let server: TestServer;
+  let seed: SeededTenant;
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect, { env: { RELAYKEY_VERIFY_CACHE_MAX_ENTRIES: '2' } });
+    seed = await seedTenant(server);
+  }, 120_000);
+  afterAll(async () => server?.close());
+
+  async function credential(): Promise<{ id: string; secret: string }> {
+    const created = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, {
+      token: seed.bearer,
+      body: { name: 'cached', scopes: ['app'], login_id: seed.loginId },
+    });
+    expect(created.status).toBe(201);
+    return { id: created.body.id, secret: created.body.secret };
+  }
+
+  const attempt = async (secret: string) => (await verify(server, seed.verifier, { username: seed.loginAddress, password: secret, protocol: 'imap' })).status;
+
+  it('lets the least recently used key go when full, and stays within its bound', async () => {
+    const [steady, once, newcomer] = [await credential(), await credential(), await credential()];
+    server.runtime.services.verifier.invalidateAll();
+    expect(await attempt(steady.secret)).toBe(200);
+    expect(await attempt(once.secret)).toBe(200);
+    expect(await attempt(steady.secret)).toBe(200); // used again: now the most recent
+    expect(server.runtime.services.verifier.cacheSize).toBe(2);
+
+    // Both expire in the database only; the cache does not hear of it.
+    const past = new Date(Date.now() - 60_000).toISOString();
+    await server.sql('update credentials set expires_at = ? where id in (?, ?)', [past, steady.id, once.id]);
+
+    expect(await attempt(newcomer.secret)).toBe(200); // a third key: one of the two must go
+    expect(server.runtime.services.verifier.cacheSize).toBe(2);
+    // The key in steady use is still cached (its stale answer shows it); the one used once
+    // was let go and is read again, expired. Evicting the oldest loaded would be the reverse.
+    expect(await attempt(steady.secret)).toBe(200);
+    expect(await attempt(once.secret)).toBe(401);
+  });
+});
