@@ -126,7 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowNetworks: networks(env.RELAYKEY_WEBHOOK_ALLOW_NETWORKS),
     mailBackends: parseMailBackends(env.RELAYKEY_MAIL_BACKENDS),
     verifyCacheTtlMs: integer(env, 'RELAYKEY_VERIFY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
-    verifyCacheMaxEntries: integer(env, 'RELAYKEY_VERIFY_CACHE_MAX_ENTRIES', 100_000, 1, 100_000_000),
+    verifyCacheMaxEntries: integer(env, 'RELAYKEY_VERIFY_CACHE_MAX_ENTRIES', 50_000, 1, 100_000_000),
     fastPath: onOff(env, 'RELAYKEY_FAST_PATH'),
     usageFlushMs: integer(env, 'RELAYKEY_USAGE_FLUSH_MS', 2_000, 100, 60_000),
     throttle: {

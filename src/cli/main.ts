@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { startServer, stopOnSignals } from '../server.js';
 import { registerExtensions } from '../extensions.js';
+import { limitHeapGrowth } from '../heap-growth.js';
 import { withRuntime } from './context.js';
 import { fail } from './context.js';
 import { registerCoreCommands } from './core-commands.js';
@@ -18,6 +19,8 @@ program
   .command('start')
   .description('migrate the database, then serve')
   .action(async () => {
+    // A long-running server with a bounded cache: memory over the fewest collections.
+    limitHeapGrowth();
     const server = await startServer(loadConfig());
     stopOnSignals(server);
     server.runtime.logger.info({ url: server.url, dialect: server.runtime.config.dialect }, `relaykey listening on ${server.url}`);
