@@ -1,5 +1,6 @@
 // A small fixed-window rate limiter keyed by any string (token id, client IP, ...).
 // In-process counters: each node limits on its own; the clock is injected so tests move time.
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 
@@ -17,20 +18,24 @@ interface Window {
 }
 
 export class RateLimiter {
-  private readonly windows = new Map<string, Window>();
+  // Bounded: when full, the least recently seen key goes (a client that keeps calling keeps its
+  // window). A Map swept of expired windows and then dropping its first key cost O(keys) for
+  // every new key once all were live.
+  private readonly windows: LRUCache<string, Window>;
 
   constructor(
     private readonly rule: RateLimitRule,
     private readonly clock: Clock,
-    private readonly maxKeys = 100_000,
-  ) {}
+    maxKeys = 100_000,
+  ) {
+    this.windows = new LRUCache({ max: maxKeys });
+  }
 
   /** Counts one request for `key` and says whether it is within the limit. */
   hit(key: string): RateLimitDecision {
     const now = this.clock.now().getTime();
     let window = this.windows.get(key);
     if (!window || now - window.startedAt >= this.rule.windowMs || now < window.startedAt) {
-      if (!window && this.windows.size >= this.maxKeys) this.sweep(now);
       window = { startedAt: now, count: 0 };
       this.windows.set(key, window);
     }
@@ -48,17 +53,6 @@ export class RateLimiter {
       throw new AppError('RATE_LIMITED', `Too many ${what}; retry in ${decision.retryAfterSeconds} seconds`, {
         retryAfterSeconds: decision.retryAfterSeconds,
       });
-    }
-  }
-
-  private sweep(now: number): void {
-    for (const [key, window] of this.windows) {
-      if (now - window.startedAt >= this.rule.windowMs) this.windows.delete(key);
-    }
-    // Everything is live: drop the oldest rather than grow without bound.
-    if (this.windows.size >= this.maxKeys) {
-      const oldest = this.windows.keys().next().value;
-      if (oldest !== undefined) this.windows.delete(oldest);
     }
   }
 }

@@ -32,7 +32,7 @@ describe('RateLimiter', () => {
     }
   });
 
-  it('stays bounded in memory: expired windows are swept, live ones evicted oldest first', () => {
+  it('stays bounded in memory: the least recently seen key goes first', () => {
     const clock = new ManualClock();
     const limiter = new RateLimiter({ limit: 1, windowMs: 1000 }, clock, 3);
     for (const key of ['a', 'b', 'c']) limiter.hit(key);
@@ -41,6 +41,15 @@ describe('RateLimiter', () => {
     expect(limiter.hit('c').allowed).toBe(false);
     clock.advance(1000);
     for (const key of ['e', 'f', 'g']) expect(limiter.hit(key).allowed).toBe(true);
+  });
+
+  it('keeps the window of a client that keeps calling while new keys push others out', () => {
+    const limiter = new RateLimiter({ limit: 1, windowMs: 60_000 }, new ManualClock(), 3);
+    for (const key of ['hammer', 'b', 'c']) limiter.hit(key);
+    expect(limiter.hit('hammer').allowed).toBe(false); // over its limit, and just seen
+    limiter.hit('d'); // full: 'b' goes, not the first key inserted
+    expect(limiter.hit('hammer').allowed).toBe(false);
+    expect(limiter.hit('b').allowed).toBe(true);
   });
 });
 
