@@ -6,6 +6,7 @@ import autocannon, { type Request } from 'autocannon';
 
 const [url, connectionsArg, durationArg] = process.argv.slice(2);
 if (!url) throw new Error('usage: autocannon-load URL CONNECTIONS DURATION_S');
+const connections = Number(connectionsArg ?? '50');
 const mode = process.env.BENCH_MODE ?? 'verify';
 const token = process.env.BENCH_TOKEN ?? '';
 const hot = Number(process.env.BENCH_HOT ?? '0');
@@ -62,10 +63,10 @@ function build(): RequestShape {
 
 const result = await autocannon({
   url,
-  connections: Number(connectionsArg ?? '50'),
+  connections,
   duration: Number(durationArg ?? '5'),
   ...(limit > 0 ? { amount: limit } : {}),
-  ...(delayMs > 0 ? { overallRate: Math.round((Number(connectionsArg ?? '50') * 1000) / delayMs) } : {}),
+  ...(delayMs > 0 ? { overallRate: Math.round((connections * 1000) / delayMs) } : {}),
   requests: [{ setupRequest: (request: Request) => ({ ...request, ...build() }) as Request }],
 });
 const ms = (value: number) => Math.round(value * 1000);
