@@ -2,13 +2,15 @@
 // request listener in front of Fastify answers exactly those method+path pairs with the SAME
 // domain calls and the same status codes, headers and bodies as the Fastify routes (which stay
 // registered for OpenAPI and for RELAYKEY_FAST_PATH=off). Anything unusual (another content
-// type, a chunked body, a query string, a GET with a body) goes to Fastify untouched.
+// type, a chunked body, a query string, a GET with a body) goes to Fastify untouched. Its
+// answers are written once per turn of the event loop (answer-batch.ts).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parse as secureJsonParse } from 'secure-json-parse';
 import type { Services } from '../domain/services.js';
 import { AppError } from '../errors.js';
+import { AnswerBatch } from './answer-batch.js';
 import { nginxAnswer } from '../protocol/nginx/auth-http-route.js';
 import { authenticateAuthorization, requirePrincipalType } from './authentication.js';
 import type { ErrorBody } from './http-errors.js';
@@ -34,11 +36,8 @@ export function createFastPath(options: FastPathOptions, fallback: Listener): Li
   // Compiled at the first verify, not at start-up (~60 ms with a fresh Ajv's meta-schema).
   const validate = lazyValidator(makeAjv(false), VerifyBody);
 
-  function send(response: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
-    headers['content-length'] = String(Buffer.byteLength(body));
-    response.writeHead(status, headers);
-    response.end(body);
-  }
+  const answers = new AnswerBatch((error) => logger.error({ err: error }, 'answer could not be written'));
+  const send = answers.send.bind(answers);
 
   function sendError(response: ServerResponse, requestId: string, error: unknown, closeConnection = false): void {
     const appError = toAppError(error);
