@@ -2,9 +2,10 @@
 // In the spirit of NIST SP 800-63B 5.2.2: slow clients down early, cap failures per window,
 // and never lock an account permanently: every block ends when the window slides on, and a
 // username under attack stays usable from a client that has not itself failed.
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
+import { boundedLru } from '../bounded-lru.js';
 
 export interface ThrottlePolicy {
   /** Length of the sliding window (ms). */
@@ -78,7 +79,7 @@ export class MemoryThrottle implements LoginThrottle {
     private readonly policy: ThrottlePolicy = DEFAULT_THROTTLE_POLICY,
     maxKeys = 200_000,
   ) {
-    this.failures = new LRUCache({ max: maxKeys });
+    this.failures = boundedLru(maxKeys);
   }
 
   /** A key's failures inside the window (older ones pruned); `touch`: counts as a use for the LRU order. */

@@ -1,12 +1,13 @@
 // The hot path: (username, secret, protocol, client ip) -> allow or deny.
 // checksum -> HMAC -> cache or index lookup -> state, expiry, scope, login and network checks.
 // A denial never says which check failed.
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { parseKey } from '../crypto/key-format.js';
 import type { DomainContext } from './context.js';
 import { ipInNetworks } from './network.js';
 import { grantedProtocols, isMailProtocol, type Protocol, type Scope } from './scopes.js';
 import type { Credential, Surface } from './types.js';
+import { boundedLru } from '../bounded-lru.js';
 
 export interface VerifyRequest {
   username: string;
@@ -85,7 +86,7 @@ export class Verifier {
     private readonly context: DomainContext,
     private readonly options: VerifierOptions = { cacheTtlMs: 30_000, cacheMaxEntries: 200_000 },
   ) {
-    this.cache = new LRUCache({ max: options.cacheMaxEntries });
+    this.cache = boundedLru(options.cacheMaxEntries);
     context.onCredentialChange.push(({ keyHashes }) => {
       for (const keyHash of keyHashes) this.invalidate(keyHash);
     });

@@ -1,8 +1,9 @@
 // A small fixed-window rate limiter keyed by any string (token id, client IP, ...).
 // In-process counters: each node limits on its own; the clock is injected so tests move time.
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
+import { boundedLru } from '../bounded-lru.js';
 
 export interface RateLimitRule {
   /** Requests allowed per window. */
@@ -28,7 +29,7 @@ export class RateLimiter {
     private readonly clock: Clock,
     maxKeys = 100_000,
   ) {
-    this.windows = new LRUCache({ max: maxKeys });
+    this.windows = boundedLru(maxKeys);
   }
 
   /** Counts one request for `key` and says whether it is within the limit. */
