@@ -1,13 +1,18 @@
 // The Node.js limit on this machine: a bare node:http server that answers the same verify
 // request as relaykey from an in-memory Map of HMAC-hashed keys. No framework, no database,
 // no validation beyond what an answer needs.
-// Usage: tsx bench/baseline-server.ts --keys FILE --port P --token T
+// Usage: tsx bench/baseline-server.ts --keys FILE --port P --token T [--batch-answers]
+// --batch-answers: write the answers once per event-loop turn through relaykey's own
+// AnswerBatch (src/surfaces/answer-batch.ts), a reference for what that technique alone is worth.
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
+import { AnswerBatch } from '../src/surfaces/answer-batch.js';
 
-const { values } = parseArgs({ options: { keys: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { keys: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, 'batch-answers': { type: 'boolean', default: false } },
+});
 if (!values.keys || !values.port || !values.token) throw new Error('usage: baseline-server --keys FILE --port P --token T');
 
 const pepper = randomBytes(32);
@@ -27,6 +32,12 @@ for (const line of readFileSync(values.keys, 'utf8').split('\n')) {
 
 const DENIED = '{"valid":false}';
 
+const batch = values['batch-answers'] ? new AnswerBatch((error) => console.error(error)) : null;
+function answer(response: ServerResponse, status: number, body: string): void {
+  if (batch) batch.send(response, status, { 'content-type': 'application/json' }, body);
+  else response.writeHead(status, { 'content-type': 'application/json' }).end(body);
+}
+
 const server = createServer((request, response) => {
   if (request.method === 'GET' && request.url === '/healthz') {
     response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
@@ -40,7 +51,7 @@ const server = createServer((request, response) => {
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
     if (request.headers.authorization !== expectedAuthorization) {
-      response.writeHead(401, { 'content-type': 'application/json' }).end(DENIED);
+      answer(response, 401, DENIED);
       return;
     }
     let body: { username?: unknown; password?: unknown; protocol?: unknown };
@@ -52,12 +63,10 @@ const server = createServer((request, response) => {
     }
     const entry = typeof body.password === 'string' ? entries.get(hash(body.password)) : undefined;
     if (!entry || entry.username !== body.username || !entry.scopes.includes(String(body.protocol))) {
-      response.writeHead(401, { 'content-type': 'application/json' }).end(DENIED);
+      answer(response, 401, DENIED);
       return;
     }
-    response
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ valid: true, credential_id: entry.username, login: null, scopes: entry.scopes }));
+    answer(response, 200, JSON.stringify({ valid: true, credential_id: entry.username, login: null, scopes: entry.scopes }));
   });
 });
 server.keepAliveTimeout = 65_000;

@@ -3,6 +3,7 @@ import type { RunResults, ScenarioResult } from './results.js';
 
 const SERVER_LABEL: Record<ScenarioResult['server'], string> = {
   baseline: 'baseline (node:http + Map)',
+  'baseline-batched': 'baseline, answers batched (reference)',
   'relaykey-sqlite': 'relaykey, SQLite',
   'relaykey-postgres': 'relaykey, PostgreSQL',
   'peer-better-auth': 'peer: better-auth api-key',
@@ -15,6 +16,7 @@ const SCENARIO_LABEL: Record<ScenarioResult['name'], string> = {
 };
 const COLOR: Record<ScenarioResult['server'], string> = {
   baseline: '#8c8c8c',
+  'baseline-batched': '#c4c4c4',
   'relaykey-sqlite': '#2f6fdf',
   'relaykey-postgres': '#1f9e89',
   'peer-better-auth': '#e0743a',
@@ -72,6 +74,7 @@ export function renderMarkdown(results: RunResults): string {
     '',
     '- Each server runs as its own child process on 127.0.0.1 and is loaded from another process (wrk with `bench/load.lua`, or autocannon).',
     '- **baseline**: `bench/baseline-server.ts`, bare `node:http`, HMAC-SHA256 of the key and a `Map` lookup, the same request and answer shape.',
+    '- **baseline, answers batched**: the same server started with `--batch-answers`, writing its answers once per event-loop turn as relaykey\u2019s fast path does (`src/surfaces/answer-batch.ts`); a reference for how much that technique alone is worth, judged by no target.',
     '- **hot**: the same 10 keys over and over; **cold**: every request a key never asked for before in that server process (the run stops before a key would repeat).',
     '- **half load**: the hot keys again, each connection waiting a random 0-2x mean think time after every answer, so that together they offer about half the rate relaykey (SQLite) reached saturated; the baseline gets the same pacing. Saturated, 50 closed-loop connections queue: the mean latency is 50 / (requests/s) by Little\u2019s law, so no server under 25,000 requests/s can show a p99 under 2 ms there.',
     '- **peer**: better-auth 1.7.5 with `@better-auth/api-key` (defaults, per-key rate limit off) on SQLite with the same number of keys, behind a bare `node:http` front.',

@@ -544,6 +544,18 @@ async function main(): Promise<void> {
           cold,
         });
       }
+      // A reference, judged by no target: the baseline with relaykey's answer batching.
+      scenarios.push({
+        name: 'verify_hot',
+        server: 'baseline-batched',
+        keys,
+        command: [...baselineCommand, '--batch-answers'],
+        env: process.env,
+        mode: 'verify',
+        keysFile: sqlite.data.keysFile,
+        token: sqlite.data.token,
+        cold: false,
+      });
       const relaykeyScenarios = (data: RelaykeyData, withAuthHttp: boolean) => {
         const server = data.dialect === 'sqlite' ? ('relaykey-sqlite' as const) : ('relaykey-postgres' as const);
         const common = { server, keys, command: relaykeyCommand, env: data.env, keysFile: data.keysFile, token: data.token };
