@@ -43,6 +43,7 @@ function run(keys: number): RunResults {
     scenarios: [
       scenario('baseline', 'verify_hot', keys, 20_000),
       scenario('baseline', 'verify_cold', keys, 18_000),
+      scenario('baseline-batched', 'verify_hot', keys, 25_000),
       scenario('relaykey-sqlite', 'verify_hot', keys, 17_000),
       scenario('relaykey-sqlite', 'verify_cold', keys, 8_000, { peak_rss_mb: 260 }),
       // Saturated, 50 connections queue; paced at half load they do not.
@@ -71,6 +72,7 @@ describe('benchmark evaluation', () => {
       verify_vs_peer: 17,
       verify_cold_vs_peer_cold: 8.89,
       cpu_verify_hot_vs_baseline: 0.85,
+      verify_hot_vs_batched_baseline: 0.68,
     });
     expect(Object.keys(ratios.by_size as object)).toEqual(['10000', '1000000']);
   });
@@ -117,10 +119,13 @@ describe('benchmark evaluation', () => {
     expect(markdown).toContain('**MISS**');
     expect(markdown).toContain('skipped: GET /auth/nginx answers 404');
     expect(markdown).toContain('| relaykey, SQLite | verify, hot cache | 17,000 |');
+    expect(markdown).toContain('| baseline, answers batched (reference) | verify, hot cache | 25,000 |');
+    expect(markdown).toContain('| verify_hot_vs_batched_baseline | 0.68x |');
     expect(markdown).toContain('| relaykey, SQLite | verify, hot, half load (8,475 req/s offered) | 8,300 |');
     const svg = renderSvg(results);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('17,000 req/s');
-    expect(svg.match(/<rect /g)?.length).toBe(1 + 7);
+    expect(svg).toContain('baseline, answers batched (reference)');
+    expect(svg.match(/<rect /g)?.length).toBe(1 + 8);
   });
 });
