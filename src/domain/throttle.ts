@@ -4,8 +4,8 @@
 // username under attack stays usable from a client that has not itself failed.
 import type { LRUCache } from 'lru-cache';
 import type { Redis } from 'ioredis';
-import type { Clock } from '../clock.js';
 import { boundedLru } from '../bounded-lru.js';
+import type { Clock } from '../clock.js';
 
 export interface ThrottlePolicy {
   /** Length of the sliding window (ms). */

@@ -2,12 +2,12 @@
 // checksum -> HMAC -> cache or index lookup -> state, expiry, scope, login and network checks.
 // A denial never says which check failed.
 import type { LRUCache } from 'lru-cache';
+import { boundedLru } from '../bounded-lru.js';
 import { parseKey } from '../crypto/key-format.js';
 import type { DomainContext } from './context.js';
 import { ipInNetworks } from './network.js';
 import { grantedProtocols, isMailProtocol, type Protocol, type Scope } from './scopes.js';
 import type { Credential, Surface } from './types.js';
-import { boundedLru } from '../bounded-lru.js';
 
 export interface VerifyRequest {
   username: string;
