@@ -69,8 +69,7 @@ export function suggestedDelay(policy: ThrottlePolicy, ipFailureCount: number): 
 
 /** One node: counters in memory, bounded in keys (the least recently used goes first) and in entries per key. */
 export class MemoryThrottle implements LoginThrottle {
-  // Not a Map dropping its first key when full: that walks every deleted entry before it, ~50 µs
-  // per failed login once full, on the path an attacker drives (see the verify cache).
+  // Least recently used goes first when full (bounded-lru.ts): an IP that keeps failing stays counted.
   private readonly failures: LRUCache<string, number[]>;
   private operations = 0;
 

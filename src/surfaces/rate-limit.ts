@@ -1,9 +1,9 @@
 // A small fixed-window rate limiter keyed by any string (token id, client IP, ...).
 // In-process counters: each node limits on its own; the clock is injected so tests move time.
 import type { LRUCache } from 'lru-cache';
+import { boundedLru } from '../bounded-lru.js';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
-import { boundedLru } from '../bounded-lru.js';
 
 export interface RateLimitRule {
   /** Requests allowed per window. */
@@ -19,9 +19,8 @@ interface Window {
 }
 
 export class RateLimiter {
-  // Bounded: when full, the least recently seen key goes (a client that keeps calling keeps its
-  // window). A Map swept of expired windows and then dropping its first key cost O(keys) for
-  // every new key once all were live.
+  // Bounded: when full, the least recently seen key goes (bounded-lru.ts), so a client that keeps
+  // calling keeps its window; a stale window is replaced when its key is next seen.
   private readonly windows: LRUCache<string, Window>;
 
   constructor(
