@@ -8,6 +8,7 @@ import { migrationProvider } from './migrations/index.js';
 import { CurrentSchemaPostgresDialect } from './postgres-dialect.js';
 import type { Database } from './schema.js';
 import { type SqliteBackground, startSqliteBackground } from './sqlite-background.js';
+import { type TurnSnapshot, turnSnapshot } from './turn-snapshot.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -19,7 +20,8 @@ export interface DatabaseHandle {
    * compile and prepare cost matters (the verify lookup, bulk import). `sqlite` is the one
    * connection Kysely writes through (use it only inside a Kysely transaction, which holds it);
    * `sqliteReader()` is a second, read-only connection that sees only committed rows (WAL),
-   * so hot-path reads never wait for a writer nor see its uncommitted changes.
+   * so hot-path reads never wait for a writer nor see its uncommitted changes. It returns it
+   * inside the current turn's read transaction (turn-snapshot.ts): call it for every read.
    */
   sqlite?: SQLite.Database;
   sqliteReader?: () => SQLite.Database | null;
@@ -48,20 +50,44 @@ const READER_CACHE_KIB = 16 * 1024;
  * timeout for another writer (the background worker, a CLI command). A deferred BEGIN would
  * read first and could then not write at all once another connection had committed in between
  * (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
+ *
+ * `onRelease` runs whenever Kysely hands the connection back: after a transaction's COMMIT or
+ * ROLLBACK and after any statement outside one, i.e. after anything this connection may have
+ * committed. The hot-path reader's turn snapshot (turn-snapshot.ts) starts afresh after it.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly onRelease: () => void,
+  ) {
+    super(config);
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await super.commitTransaction(connection);
+    this.onRelease();
+  }
+
+  override async releaseConnection(): Promise<void> {
+    this.onRelease();
+    await super.releaseConnection();
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly driverConfig: SqliteDialectConfig) {
+  constructor(
+    private readonly driverConfig: SqliteDialectConfig,
+    private readonly onRelease: () => void,
+  ) {
     super(driverConfig);
   }
 
   override createDriver(): SqliteDriver {
-    return new ImmediateSqliteDriver(this.driverConfig);
+    return new ImmediateSqliteDriver(this.driverConfig, this.onRelease);
   }
 }
 
@@ -81,18 +107,26 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
-    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+    // Moves on after anything the writer may have committed (see ImmediateSqliteDriver).
+    let writerGeneration = 0;
+    const db = new Kysely<Database>({
+      dialect: new ImmediateSqliteDialect({ database: sqlite }, () => {
+        writerGeneration += 1;
+      }),
+    });
     let reader: SQLite.Database | null = null;
+    let snapshot: TurnSnapshot | null = null;
     const sqliteReader = () => {
       // An in-memory database cannot be opened twice; callers fall back to Kysely.
       if (file === ':memory:' || file === '') return null;
-      if (!reader) {
+      if (!reader || !snapshot) {
         reader = new SQLite(file, { readonly: true, fileMustExist: true });
         reader.pragma('busy_timeout = 5000');
         // The upper levels of the key_hash index and hot rows stay cached (default: 2 MB).
         reader.pragma(`cache_size = -${READER_CACHE_KIB}`);
+        snapshot = turnSnapshot(reader, () => writerGeneration);
       }
-      return reader;
+      return snapshot.enter();
     };
     let background: SqliteBackground | null = null;
     const startBackground = (onError: (message: string) => void) => {
@@ -121,6 +155,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
         background = null;
         reader?.close();
         reader = null;
+        snapshot = null;
         await db.destroy();
       },
     };

@@ -66,7 +66,10 @@ export interface CredentialFilter {
 export interface RawSqlite {
   /** The connection Kysely writes through; set only inside a transaction, which holds it. */
   writer: SQLite.Database | null;
-  /** A read-only connection that sees committed rows only; set only outside transactions. */
+  /**
+   * A read-only connection that sees committed rows only, inside this turn's read transaction
+   * (call it for every read); set only outside transactions.
+   */
   reader: (() => SQLite.Database | null) | null;
 }
 
@@ -326,8 +329,9 @@ export class CredentialRepository {
   }
 
   async findForVerification(keyHash: string): Promise<VerificationCredentialWithLogin | null> {
-    // The hot path on SQLite: one cached prepared statement on the committed-only reader
-    // instead of compiling and preparing a Kysely query per request.
+    // The hot path on SQLite: one cached prepared statement on the committed-only reader (in
+    // the turn's read transaction, see turn-snapshot.ts) instead of compiling and preparing a
+    // Kysely query per request.
     const reader = this.raw.reader?.() ?? null;
     if (reader) {
       const found = prepared(reader, FIND_FOR_VERIFICATION_SQL).get(keyHash) as FoundForVerification | undefined;
