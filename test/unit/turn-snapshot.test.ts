@@ -17,7 +17,12 @@ describe("the hot-path reader's turn snapshot", () => {
   let handle: DatabaseHandle;
   let other: SQLite.Database;
 
-  const read = (v: string) => (handle.sqliteReader?.() as SQLite.Database).prepare('SELECT v FROM t WHERE v = ?').pluck().get(v) ?? null;
+  const reader = () => {
+    const connection = handle.sqliteReader?.();
+    if (!connection) throw new Error('a file database has a reader');
+    return connection;
+  };
+  const read = (v: string) => reader().prepare('SELECT v FROM t WHERE v = ?').pluck().get(v) ?? null;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'relaykey-turn-snapshot-'));
@@ -36,17 +41,17 @@ describe("the hot-path reader's turn snapshot", () => {
 
   it('shares one read transaction among the lookups of a turn and ends it with the turn', async () => {
     expect(read('a')).toBeNull();
-    const reader = handle.sqliteReader?.() as SQLite.Database;
-    expect(reader.inTransaction).toBe(true);
+    const connection = reader();
+    expect(connection.inTransaction).toBe(true);
     // Committed by another connection between two lookups of the same turn: not in this turn's snapshot...
     other.prepare('INSERT INTO t (v) VALUES (?)').run('a');
     expect(read('a')).toBeNull();
     await nextTurn();
     // ...and no snapshot outlives its turn: the next turn sees it.
-    expect(reader.inTransaction).toBe(false);
+    expect(connection.inTransaction).toBe(false);
     expect(read('a')).toBe('a');
     await nextTurn();
-    expect(reader.inTransaction).toBe(false);
+    expect(connection.inTransaction).toBe(false);
   });
 
   it("sees this process's own writes at the next lookup, in the same turn", async () => {
