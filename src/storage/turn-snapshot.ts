@@ -14,8 +14,9 @@
 // - a write of another process (a CLI command, another node) is seen from the next turn on,
 //   one turn later at most than before. Such writes reach this process's verify cache only
 //   through a change message or the cache's TTL anyway, both later than that.
-// The transaction ends in setImmediate, right after the poll phase whose requests needed it, so
-// no snapshot outlives its turn and WAL checkpoints are held up no longer than before.
+// The transaction ends in setImmediate, right after the poll phase whose requests needed it (a
+// snapshot begun in the check phase itself ends one turn later), so no snapshot outlives its
+// turn by more than that and WAL checkpoints are held up no longer than before.
 import type SQLite from 'better-sqlite3';
 
 export interface TurnSnapshot {
@@ -26,18 +27,34 @@ export interface TurnSnapshot {
 export function turnSnapshot(reader: SQLite.Database, writerGeneration: () => number): TurnSnapshot {
   const begin = reader.prepare('BEGIN');
   const commit = reader.prepare('COMMIT');
+  const rollback = reader.prepare('ROLLBACK');
   let generation = -1;
   let endScheduled = false;
+  // A read transaction left open would serve an ever older snapshot and hold checkpoints back:
+  // if COMMIT fails, ROLLBACK ends it; if that fails too, the connection is broken and the next
+  // lookup reports it.
+  const finish = () => {
+    if (!reader.open || !reader.inTransaction) return;
+    try {
+      commit.run();
+    } catch {
+      if (reader.inTransaction) rollback.run();
+    }
+  };
   const end = () => {
     endScheduled = false;
-    if (reader.open && reader.inTransaction) commit.run();
+    try {
+      finish();
+    } catch {
+      // reported by the next lookup (see finish)
+    }
   };
   return {
     enter() {
       const current = writerGeneration();
       if (reader.inTransaction) {
         if (current === generation) return reader;
-        commit.run();
+        finish();
       }
       begin.run();
       generation = current;
