@@ -6,7 +6,7 @@
 // lookups; inside one transaction they pay that once (a 1M-key file, tight loop: ~14 µs per
 // lookup alone, ~10.5 µs ten to a transaction).
 //
-// What a lookup sees stays what it saw before, committed rows only, with one bound on staleness:
+// A lookup still sees committed rows only, with one bound on how old they may be:
 // - a write of this process (the server's own writer connection) is seen by the next lookup,
 //   even in the same turn: every time Kysely hands the writer back (after a COMMIT, after any
 //   statement outside a transaction) the writer's generation moves on, and a lookup that finds
