@@ -119,7 +119,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     const sqliteReader = () => {
       // An in-memory database cannot be opened twice; callers fall back to Kysely.
       if (file === ':memory:' || file === '') return null;
-      if (!reader || !snapshot) {
+      if (!snapshot) {
         reader = new SQLite(file, { readonly: true, fileMustExist: true });
         reader.pragma('busy_timeout = 5000');
         // The upper levels of the key_hash index and hot rows stay cached (default: 2 MB).

@@ -32,22 +32,22 @@ export function turnSnapshot(reader: SQLite.Database, writerGeneration: () => nu
   let endScheduled = false;
   // A read transaction left open would serve an ever older snapshot and hold checkpoints back:
   // if COMMIT fails, ROLLBACK ends it; if that fails too, the connection is broken and the next
-  // lookup reports it.
+  // lookup's BEGIN reports it.
   const finish = () => {
     if (!reader.open || !reader.inTransaction) return;
     try {
       commit.run();
     } catch {
-      if (reader.inTransaction) rollback.run();
+      try {
+        rollback.run();
+      } catch {
+        // see above
+      }
     }
   };
   const end = () => {
     endScheduled = false;
-    try {
-      finish();
-    } catch {
-      // reported by the next lookup (see finish)
-    }
+    finish();
   };
   return {
     enter() {
