@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { randomBase62 } from '../../src/crypto/base62.js';
 import { createSecretHasher } from '../../src/crypto/hashing.js';
@@ -53,6 +54,19 @@ describe('key format', () => {
     const b = createSecretHasher(Buffer.alloc(32, 2));
     expect(a('secret')).toBe(a('secret'));
     expect(a('secret')).not.toBe(b('secret'));
+  });
+
+  it('is exactly HMAC-SHA256 with the pepper, for keys, short, long and non-ASCII inputs and any pepper length', () => {
+    const inputs = ['', 'a', 'é€😀', 'x'.repeat(341), 'x'.repeat(342), '€'.repeat(400), 'y'.repeat(5000)];
+    for (let i = 0; i < 200; i++) inputs.push(generateKey('rk'), randomBytes(i).toString('latin1'));
+    // Written one after another into the same buffers: a shorter input after a longer one must not see its tail.
+    for (const pepperBytes of [16, 32, 64, 65, 100]) {
+      const pepper = randomBytes(pepperBytes);
+      const hasher = createSecretHasher(pepper);
+      for (const input of inputs) {
+        expect(hasher(input)).toBe(createHmac('sha256', pepper).update(input, 'utf8').digest('base64url'));
+      }
+    }
   });
 
   it('the pepper stays the same when a new root key version is added', () => {
