@@ -1,7 +1,7 @@
 // Who is calling: platform admins (password, optional TOTP, sessions, reauth) and API tokens
 // (tenant bearer, server API key, platform verifier). Every token uses the one key format
 // and is stored as a keyed hash, like credentials.
-import { randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { authenticator } from 'otplib';
 import { generateKey, KEY_PREFIXES, keyHint, parseKey } from '../crypto/key-format.js';
@@ -254,12 +254,16 @@ export class AccessService {
 
   /** Resolves a presented token to a principal, or null. Garbled tokens never reach the database. */
   async authenticate(presented: string): Promise<Principal | null> {
+    const nowMs = this.now().getTime();
+    // The cache is keyed by a plain SHA-256 of the token, held in this process's memory only (a
+    // token carries >= 160 random bits): a cached token, such as a mail server's verifier token
+    // on every verification, costs one hash instead of a key parse and the peppered HMAC.
+    const cacheKey = hash('sha256', presented, 'base64url');
+    const cached = this.tokenCache.get(cacheKey);
+    if (cached && cached.until > nowMs) return cached.principal;
     const parsed = parseKey(presented);
     if (!parsed) return null;
     const keyHash = this.context.hashSecret(presented);
-    const nowMs = this.now().getTime();
-    const cached = this.tokenCache.get(keyHash);
-    if (cached && cached.until > nowMs) return cached.principal;
     let principal: Principal | null = null;
     if (parsed.prefix === KEY_PREFIXES.adminSession) {
       const session = await this.context.store.access.findSessionByHash(keyHash);
@@ -276,7 +280,7 @@ export class AccessService {
       else if (token.kind === 'verifier') principal = { type: 'verifier', tokenId: token.id };
     }
     if (this.tokenCache.size > 10_000) this.tokenCache.clear();
-    this.tokenCache.set(keyHash, { principal, until: nowMs + 5_000 });
+    this.tokenCache.set(cacheKey, { principal, until: nowMs + 5_000 });
     return principal;
   }
 }
