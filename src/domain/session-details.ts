@@ -44,19 +44,19 @@ type Country = Readonly<{ country: string; countryIsoCode: string }>;
 const NO_COUNTRY: Country = Object.freeze({ country: '', countryIsoCode: '' });
 
 /**
- * Countries by IP: a flush sees the same clients again and again, and finding one costs 1-8 µs
- * (parsing the address, its range, the GeoLite tree), where looking it up here costs ~0.1 µs.
+ * `compute`, remembered per key: a flush sees the same clients again and again. Once `limit`
+ * keys are held it forgets them all rather than grow (the answers are cheap to find again).
  */
-const countriesByIp = new Map<string, Country>();
-const MAX_REMEMBERED_IPS = 10_000;
-
-export function countryOf(ip: string): Country {
-  const known = countriesByIp.get(ip);
-  if (known) return known;
-  const found = findCountry(ip);
-  if (countriesByIp.size >= MAX_REMEMBERED_IPS) countriesByIp.clear();
-  countriesByIp.set(ip, found);
-  return found;
+function remembered<V>(limit: number, compute: (key: string) => V): (key: string) => V {
+  const answers = new Map<string, V>();
+  return (key) => {
+    const known = answers.get(key);
+    if (known !== undefined) return known;
+    const answer = compute(key);
+    if (answers.size >= limit) answers.clear();
+    answers.set(key, answer);
+    return answer;
+  };
 }
 
 function findCountry(ip: string): Country {
@@ -75,13 +75,7 @@ function findCountry(ip: string): Country {
 
 type UserAgentDetails = Omit<ClientDetails, 'country' | 'countryIsoCode'>;
 
-/** Parsed user agents by raw string: mail clients repeat a handful of them, parsing costs ~10 µs. */
-const parsedUserAgents = new Map<string, UserAgentDetails>();
-const MAX_PARSED_USER_AGENTS = 1_000;
-
-function userAgentDetails(rawUserAgent: string): UserAgentDetails {
-  const known = parsedUserAgents.get(rawUserAgent);
-  if (known) return known;
+function parseUserAgent(rawUserAgent: string): UserAgentDetails {
   // Loaded at the first usage flush, not at start-up.
   UAParser ??= (createRequire(import.meta.url)('ua-parser-js') as { UAParser: typeof UAParserType }).UAParser;
   mailClients ??= {
@@ -91,7 +85,7 @@ function userAgentDetails(rawUserAgent: string): UserAgentDetails {
     ],
   };
   const parsed = new UAParser(rawUserAgent, mailClients as never).getResult();
-  const details: UserAgentDetails = Object.freeze({
+  return Object.freeze({
     userAgentFamily: parsed.browser.name ?? (rawUserAgent ? 'Other' : ''),
     userAgentVersion: parsed.browser.version ?? '',
     userAgentMajorVersion: parsed.browser.major ?? '',
@@ -101,10 +95,13 @@ function userAgentDetails(rawUserAgent: string): UserAgentDetails {
     deviceBrand: parsed.device.vendor ?? '',
     deviceType: parsed.device.type ?? '',
   });
-  if (parsedUserAgents.size >= MAX_PARSED_USER_AGENTS) parsedUserAgents.clear();
-  parsedUserAgents.set(rawUserAgent, details);
-  return details;
 }
+
+/** Countries by IP: finding one costs 1-8 µs (parsing the address, its range, the GeoLite tree). */
+export const countryOf = remembered(10_000, findCountry);
+
+/** Parsed user agents by raw string: mail clients repeat a handful of them, parsing costs ~10 µs. */
+const userAgentDetails = remembered(1_000, parseUserAgent);
 
 export function clientDetails(ip: string, rawUserAgent: string): ClientDetails {
   return { ...userAgentDetails(rawUserAgent), ...countryOf(ip) };
