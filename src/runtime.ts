@@ -139,6 +139,9 @@ export async function startBackground(runtime: Runtime): Promise<void> {
   runtime.handle.startSqliteBackground?.((message) => {
     runtime.logger.error({ error: message }, 'SQLite background worker failed; commits checkpoint the WAL themselves again');
   });
+  runtime.handle.startSqliteLookups?.((message) => {
+    runtime.logger.error({ error: message }, 'SQLite lookup worker failed; verify lookups run on the event loop again');
+  });
   runtime.services.usage.start();
   for (const extension of runtimeExtensions) await extension.start?.(runtime);
 }

@@ -8,6 +8,7 @@ import { migrationProvider } from './migrations/index.js';
 import { CurrentSchemaPostgresDialect } from './postgres-dialect.js';
 import type { Database } from './schema.js';
 import { type SqliteBackground, startSqliteBackground } from './sqlite-background.js';
+import { type SqliteLookups, startSqliteLookups } from './sqlite-lookups.js';
 import { type TurnSnapshot, turnSnapshot } from './turn-snapshot.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -34,6 +35,14 @@ export interface DatabaseHandle {
   startSqliteBackground?: (onError: (message: string) => void) => SqliteBackground | null;
   /** The worker started above while it still answers, else null. */
   sqliteBackground?: () => SqliteBackground | null;
+  /**
+   * SQLite file databases only: the server's hot-path lookups (verify cache misses) on a worker
+   * thread with a read-only connection of its own (sqlite-lookups.ts). `onError` hears why it
+   * failed; lookups then run on `sqliteReader()` again.
+   */
+  startSqliteLookups?: (onError: (message: string) => void) => SqliteLookups | null;
+  /** The lookup worker started above while it still answers, else null. */
+  sqliteLookups?: () => SqliteLookups | null;
   close(): Promise<void>;
 }
 
@@ -143,6 +152,12 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
       });
       return background;
     };
+    let lookups: SqliteLookups | null = null;
+    const startLookups = (onError: (message: string) => void) => {
+      if (file === ':memory:' || file === '' || lookups) return lookups;
+      lookups = startSqliteLookups({ file, cacheKib: READER_CACHE_KIB, onError });
+      return lookups;
+    };
     return {
       db,
       dialect: 'sqlite',
@@ -150,7 +165,11 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
       sqliteReader,
       startSqliteBackground: startBackground,
       sqliteBackground: () => (background?.writable ? background : null),
+      startSqliteLookups: startLookups,
+      sqliteLookups: () => (lookups?.alive ? lookups : null),
       close: async () => {
+        await lookups?.stop();
+        lookups = null;
         await background?.stop();
         background = null;
         reader?.close();

@@ -57,9 +57,9 @@ function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'
 export function createStore(handle: DatabaseHandle): Store {
   const writer = handle.sqlite ?? null;
   const transaction: Store['transaction'] = (work) =>
-    handle.db.transaction().execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null })));
+    handle.db.transaction().execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null, lookups: null })));
   return {
-    ...repositoriesFor(handle.db, handle.dialect, { writer: null, reader: handle.sqliteReader ?? null }),
+    ...repositoriesFor(handle.db, handle.dialect, { writer: null, reader: handle.sqliteReader ?? null, lookups: handle.sqliteLookups ?? null }),
     transaction,
     readInBackground: async <Row>(query: ReadQuery<Row>) => {
       const background = handle.sqliteBackground?.() ?? null;

@@ -47,4 +47,24 @@ describe.each(DIALECTS)('verify cache on %s', (dialect) => {
     expect(await attempt(steady.secret)).toBe(200);
     expect(await attempt(once.secret)).toBe(401);
   });
+
+  it.runIf(dialect === 'sqlite')('on SQLite, a cache miss is looked up on the lookup worker, a hit is not, and a revocation is refused at once', async () => {
+    const lookups = server.runtime.handle.sqliteLookups?.() ?? null;
+    expect(lookups?.alive).toBe(true);
+    const [first, second] = [await credential(), await credential()];
+    server.runtime.services.verifier.invalidateAll();
+    const before = lookups?.batches ?? 0;
+    expect(await attempt(first.secret)).toBe(200);
+    expect(await attempt(second.secret)).toBe(200);
+    expect((lookups?.batches ?? 0) - before).toBe(2);
+    expect(await attempt(first.secret)).toBe(200);
+    expect((lookups?.batches ?? 0) - before).toBe(2);
+    const revoked = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials/${first.id}/revoke`, {
+      token: seed.bearer,
+      body: { reason: 'lost phone' },
+    });
+    expect(revoked.status).toBe(200);
+    expect(await attempt(first.secret)).toBe(401);
+    expect(await attempt(second.secret)).toBe(200);
+  });
 });

@@ -5,6 +5,7 @@ import type { Credential, Page, PageRequest, Surface } from '../../domain/types.
 import type { CredentialsTable, Database } from '../schema.js';
 import { parseJson } from './json.js';
 import type { WriteStatement } from '../sqlite-background.js';
+import type { SqliteLookups } from '../sqlite-lookups.js';
 import { prepared } from './prepared.js';
 import { yieldToEventLoop } from '../../event-loop.js';
 
@@ -71,6 +72,8 @@ export interface RawSqlite {
    * (call it for every read); set only outside transactions.
    */
   reader: (() => SQLite.Database | null) | null;
+  /** The server's lookup worker while it answers (sqlite-lookups.ts); set only outside transactions. */
+  lookups: (() => SqliteLookups | null) | null;
 }
 
 // Every column but the generated num_id, in one order for the bulk insert paths.
@@ -253,7 +256,7 @@ export class CredentialRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
-    private readonly raw: RawSqlite = { writer: null, reader: null },
+    private readonly raw: RawSqlite = { writer: null, reader: null, lookups: null },
   ) {}
 
   async insert(credential: NewCredential): Promise<Credential> {
@@ -329,7 +332,23 @@ export class CredentialRepository {
   }
 
   async findForVerification(keyHash: string): Promise<VerificationCredentialWithLogin | null> {
-    // The hot path on SQLite: one cached prepared statement on the committed-only reader (in
+    // In the server on SQLite: the lookup worker, off the event loop. Should it fail, the
+    // reader below answers instead.
+    const lookups = this.raw.lookups?.() ?? null;
+    if (lookups) {
+      let found: FoundForVerification | undefined;
+      try {
+        found = (await lookups.get(FIND_FOR_VERIFICATION_SQL, keyHash)) as FoundForVerification | undefined;
+      } catch {
+        return this.findOnReader(keyHash);
+      }
+      return found ? toVerificationCredential(found) : null;
+    }
+    return this.findOnReader(keyHash);
+  }
+
+  private async findOnReader(keyHash: string): Promise<VerificationCredentialWithLogin | null> {
+    // Elsewhere on SQLite: one cached prepared statement on the committed-only reader (in
     // the turn's read transaction, see turn-snapshot.ts) instead of compiling and preparing a
     // Kysely query per request.
     const reader = this.raw.reader?.() ?? null;

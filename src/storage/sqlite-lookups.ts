@@ -1,0 +1,186 @@
+// The verify lookup (one row by key hash) on a worker thread with its own read-only connection,
+// so that a cache miss costs the event loop a share of one message instead of the B-tree search.
+//
+// On a 1M-key file a cold lookup is the largest single cost of a cold verification on the event
+// loop: two or three B-tree descents, with a page read from the OS for most leaves. Here the
+// lookups asked for during one turn of the event loop go to the worker as one message in
+// setImmediate (right after the poll phase that parsed their requests); the worker runs them in
+// one read transaction and answers with one message, while the event loop goes on parsing and
+// answering other requests. Verifications that hit the verify cache never come here.
+//
+// What a lookup sees: rows committed before its batch was sent. This process's writes commit
+// synchronously on its own writer connection, so a lookup asked for after a commit (a rotation,
+// a revocation) is sent after it and sees it; another process's writes are seen by the next
+// batch the worker begins. The verifier drops a load that an invalidation overtook
+// (verification.ts), as it does for the PostgreSQL lookup, which is asynchronous too.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+export interface SqliteLookups {
+  /** False once the worker has stopped or died: callers then read on their own connection. */
+  readonly alive: boolean;
+  /** Batches sent to the worker so far (each one message and one read transaction). */
+  readonly batches: number;
+  /**
+   * The first row of a read-only statement with one parameter, or undefined; rejects if the
+   * statement or the worker fails.
+   */
+  get(sql: string, parameter: string): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+export interface SqliteLookupsOptions {
+  file: string;
+  /** The worker connection's page cache (KiB). */
+  cacheKib: number;
+  /** The worker failed or stopped unasked. */
+  onError(message: string): void;
+}
+
+/** The worker holds one batch of keys and rows at a time: a few tens of KB. */
+const WORKER_HEAP = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 };
+
+/** Plain CommonJS, as in sqlite-background.ts: it runs the same from the bundle, tsx and tests. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+db.pragma('busy_timeout = 5000');
+db.pragma('cache_size = -' + workerData.cacheKib);
+const statements = new Map();
+const statement = (sql) => {
+  let found = statements.get(sql);
+  if (!found) {
+    found = db.prepare(sql);
+    if (!found.readonly) throw new Error('only a read-only statement may be run as a lookup');
+    statements.set(sql, found);
+  }
+  return found;
+};
+const begin = db.prepare('BEGIN');
+const commit = db.prepare('COMMIT');
+parentPort.on('message', (message) => {
+  if (message.type === 'stop') {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  const { id, sql, parameters } = message;
+  try {
+    const lookup = statement(sql);
+    // One read transaction per batch: one WAL read lock and one change check for all of it.
+    begin.run();
+    let rows;
+    try {
+      rows = parameters.map((parameter) => lookup.get(parameter) ?? null);
+    } finally {
+      commit.run();
+    }
+    parentPort.postMessage({ id, rows });
+  } catch (error) {
+    parentPort.postMessage({ id, failed: String((error && error.message) || error) });
+  }
+});
+`;
+
+interface Waiting {
+  resolve(row: unknown): void;
+  reject(error: Error): void;
+}
+
+interface Batch {
+  parameters: string[];
+  waiting: Waiting[];
+}
+
+type WorkerAnswer = { id: number; rows: unknown[] } | { id: number; failed: string };
+
+export function startSqliteLookups(options: SqliteLookupsOptions): SqliteLookups {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const workerData = { driver, file: options.file, cacheKib: options.cacheKib };
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, resourceLimits: WORKER_HEAP });
+  // Idle, the worker must not keep a server that is shutting down alive.
+  worker.unref();
+  let alive = true;
+  let stopping = false;
+  let nextId = 1;
+  let batches = 0;
+  // This turn's lookups by statement, sent together in setImmediate.
+  let pending = new Map<string, Batch>();
+  const inFlight = new Map<number, Waiting[]>();
+
+  const failAll = (reason: string) => {
+    alive = false;
+    const error = new Error(reason);
+    for (const waiting of inFlight.values()) for (const w of waiting) w.reject(error);
+    inFlight.clear();
+    for (const batch of pending.values()) for (const w of batch.waiting) w.reject(error);
+    pending = new Map();
+  };
+  const send = () => {
+    if (!alive) return;
+    for (const [sql, batch] of pending) {
+      const id = nextId++;
+      inFlight.set(id, batch.waiting);
+      worker.postMessage({ type: 'lookup', id, sql, parameters: batch.parameters });
+      batches += 1;
+    }
+    pending = new Map();
+    if (inFlight.size > 0) worker.ref();
+  };
+  worker.on('message', (answer: WorkerAnswer) => {
+    const batch = inFlight.get(answer.id);
+    if (!batch) return;
+    inFlight.delete(answer.id);
+    if (inFlight.size === 0) worker.unref();
+    if ('failed' in answer) {
+      const error = new Error(`SQLite lookup failed: ${answer.failed}`);
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) (batch[i] as Waiting).resolve(answer.rows[i] ?? undefined);
+  });
+  worker.on('error', (error) => {
+    failAll(`the SQLite lookup worker failed: ${error.message}`);
+    options.onError(error.message);
+  });
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      failAll('the SQLite lookup worker has stopped');
+      if (!stopping) options.onError('the SQLite lookup worker has stopped');
+      resolve();
+    }),
+  );
+
+  return {
+    get alive() {
+      return alive;
+    },
+    get batches() {
+      return batches;
+    },
+    get(sql, parameter) {
+      if (!alive) return Promise.reject(new Error('the SQLite lookup worker has stopped'));
+      return new Promise((resolve, reject) => {
+        let batch = pending.get(sql);
+        if (!batch) {
+          if (pending.size === 0) setImmediate(send);
+          batch = { parameters: [], waiting: [] };
+          pending.set(sql, batch);
+        }
+        batch.parameters.push(parameter);
+        batch.waiting.push({ resolve, reject });
+      });
+    },
+    async stop() {
+      if (stopping) return exited;
+      stopping = true;
+      // Lookups already asked for are answered first: the worker takes messages in order.
+      send();
+      alive = false;
+      worker.ref();
+      worker.postMessage({ type: 'stop' });
+      await exited;
+    },
+  };
+}
