@@ -15,6 +15,7 @@
 // (verification.ts), as it does for the PostgreSQL lookup, which is asynchronous too.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { turnBatches } from './turn-batches.js';
 
 export interface SqliteLookups {
   /** False once the worker has stopped or died: callers then read on their own connection. */
@@ -84,13 +85,8 @@ parentPort.on('message', (message) => {
 `;
 
 interface Waiting {
-  resolve(row: unknown): void;
+  resolve(rows: unknown[]): void;
   reject(error: Error): void;
-}
-
-interface Batch {
-  parameters: string[];
-  waiting: Waiting[];
 }
 
 type WorkerAnswer = { id: number; rows: unknown[] } | { id: number; failed: string };
@@ -105,40 +101,32 @@ export function startSqliteLookups(options: SqliteLookupsOptions): SqliteLookups
   let stopping = false;
   let nextId = 1;
   let batches = 0;
-  // This turn's lookups by statement, sent together in setImmediate.
-  let pending = new Map<string, Batch>();
-  const inFlight = new Map<number, Waiting[]>();
+  const inFlight = new Map<number, Waiting>();
 
   const failAll = (reason: string) => {
     alive = false;
     const error = new Error(reason);
-    for (const waiting of inFlight.values()) for (const w of waiting) w.reject(error);
+    for (const waiting of inFlight.values()) waiting.reject(error);
     inFlight.clear();
-    for (const batch of pending.values()) for (const w of batch.waiting) w.reject(error);
-    pending = new Map();
   };
-  const send = () => {
-    if (!alive) return;
-    for (const [sql, batch] of pending) {
+  /** One batch of one statement: one message, one read transaction in the worker. */
+  const request = (sql: string, parameters: string[]) =>
+    new Promise<unknown[]>((resolve, reject) => {
+      if (!alive) throw new Error('the SQLite lookup worker has stopped');
       const id = nextId++;
-      inFlight.set(id, batch.waiting);
-      worker.postMessage({ type: 'lookup', id, sql, parameters: batch.parameters });
+      inFlight.set(id, { resolve, reject });
+      if (inFlight.size === 1) worker.ref();
+      worker.postMessage({ type: 'lookup', id, sql, parameters });
       batches += 1;
-    }
-    pending = new Map();
-    if (inFlight.size > 0) worker.ref();
-  };
+    });
+  const batchers = new Map<string, (parameter: string) => Promise<unknown>>();
   worker.on('message', (answer: WorkerAnswer) => {
-    const batch = inFlight.get(answer.id);
-    if (!batch) return;
+    const waiting = inFlight.get(answer.id);
+    if (!waiting) return;
     inFlight.delete(answer.id);
     if (inFlight.size === 0) worker.unref();
-    if ('failed' in answer) {
-      const error = new Error(`SQLite lookup failed: ${answer.failed}`);
-      for (const w of batch) w.reject(error);
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) (batch[i] as Waiting).resolve(answer.rows[i] ?? undefined);
+    if ('failed' in answer) waiting.reject(new Error(`SQLite lookup failed: ${answer.failed}`));
+    else waiting.resolve(answer.rows);
   });
   worker.on('error', (error) => {
     failAll(`the SQLite lookup worker failed: ${error.message}`);
@@ -159,24 +147,21 @@ export function startSqliteLookups(options: SqliteLookupsOptions): SqliteLookups
     get batches() {
       return batches;
     },
-    get(sql, parameter) {
-      if (!alive) return Promise.reject(new Error('the SQLite lookup worker has stopped'));
-      return new Promise((resolve, reject) => {
-        let batch = pending.get(sql);
-        if (!batch) {
-          if (pending.size === 0) setImmediate(send);
-          batch = { parameters: [], waiting: [] };
-          pending.set(sql, batch);
-        }
-        batch.parameters.push(parameter);
-        batch.waiting.push({ resolve, reject });
-      });
+    async get(sql, parameter) {
+      if (!alive) throw new Error('the SQLite lookup worker has stopped');
+      let batcher = batchers.get(sql);
+      if (!batcher) {
+        batcher = turnBatches<string, unknown>((parameters) => request(sql, parameters));
+        batchers.set(sql, batcher);
+      }
+      return (await batcher(parameter)) ?? undefined;
     },
     async stop() {
       if (stopping) return exited;
       stopping = true;
-      // Lookups already asked for are answered first: the worker takes messages in order.
-      send();
+      // Lookups already asked for go first (their batches are sent in this turn's check phase,
+      // before this callback), and the worker takes messages in order.
+      await new Promise((resolve) => setImmediate(resolve));
       alive = false;
       worker.ref();
       worker.postMessage({ type: 'stop' });

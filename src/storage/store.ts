@@ -40,12 +40,13 @@ export interface Store extends Repositories {
   close(): Promise<void>;
 }
 
-// `raw` is given only for SQLite; the committed-only reader only outside a transaction,
-// where a read must see the transaction's own writes.
-function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'], raw: RawSqlite): Repositories {
+// `raw` is given only for SQLite; the committed-only reader and the lookup worker only outside a
+// transaction, where a read must see the transaction's own writes (so PostgreSQL's verify
+// lookups are batched per turn only outside one too).
+function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'], raw: RawSqlite, inTransaction: boolean): Repositories {
   return {
     tenants: new TenantRepository(db),
-    credentials: new CredentialRepository(db, dialect, raw),
+    credentials: new CredentialRepository(db, dialect, raw, !inTransaction),
     access: new AccessRepository(db),
     audit: new AuditRepository(db, dialect === 'postgres'),
     db,
@@ -57,9 +58,9 @@ function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'
 export function createStore(handle: DatabaseHandle): Store {
   const writer = handle.sqlite ?? null;
   const transaction: Store['transaction'] = (work) =>
-    handle.db.transaction().execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null, lookups: null })));
+    handle.db.transaction().execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null, lookups: null }, true)));
   return {
-    ...repositoriesFor(handle.db, handle.dialect, { writer: null, reader: handle.sqliteReader ?? null, lookups: handle.sqliteLookups ?? null }),
+    ...repositoriesFor(handle.db, handle.dialect, { writer: null, reader: handle.sqliteReader ?? null, lookups: handle.sqliteLookups ?? null }, false),
     transaction,
     readInBackground: async <Row>(query: ReadQuery<Row>) => {
       const background = handle.sqliteBackground?.() ?? null;

@@ -1,14 +1,14 @@
 // The lookup worker (src/storage/sqlite-lookups.ts): the verify lookups of one turn of the event
 // loop go to a worker thread as one batch; each sees every commit made before it was asked for;
-// a failing statement or worker says why, and the repository then reads on its own connection.
+// a failing statement or worker says why. (The repository's use of it, and its fallback, are in
+// test/core/verify-lookups.test.ts.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type DatabaseHandle, migrateToLatest, openDatabase } from '../../src/storage/connect.js';
+import { type DatabaseHandle, openDatabase } from '../../src/storage/connect.js';
 import { startSqliteLookups } from '../../src/storage/sqlite-lookups.js';
-import { createStore } from '../../src/storage/store.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SELECT = 'SELECT v, n FROM t WHERE v = ?';
@@ -102,77 +102,5 @@ describe('the SQLite lookup worker', () => {
     expect(errors[0]).toMatch(/unable to open|does not exist|no such file/i);
     expect(lookups.alive).toBe(false);
     await lookups.stop();
-  });
-});
-
-describe('the verify lookup through the worker', () => {
-  let dir: string;
-  let handle: DatabaseHandle;
-
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'relaykey-lookups-store-'));
-    handle = openDatabase(`sqlite:${join(dir, 'test.db')}`);
-    await migrateToLatest(handle);
-    const now = new Date().toISOString();
-    await handle.db
-      .insertInto('tenants')
-      .values({
-        id: 't1',
-        name: 'T',
-        domain: 't.test',
-        webmail_url: null,
-        connection_info: '{}',
-        mail_backends: null,
-        settings: '{}',
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
-    await handle.db
-      .insertInto('credentials')
-      .values({
-        id: 'c1',
-        tenant_id: 't1',
-        login_id: null,
-        surface: 'native',
-        kind: 'API',
-        name: 'n',
-        scopes: '["smtp"]',
-        role: null,
-        public_key: null,
-        key_hash: 'hash-1',
-        key_hint: 'rk_…',
-        held: 0,
-        status: 'active',
-        revoked_at: null,
-        revoked_reason: null,
-        grace_until: null,
-        expires_at: null,
-        allowed_networks: null,
-        metadata: '{}',
-        replaces_id: null,
-        created_at: now,
-        updated_at: now,
-        last_used_at: null,
-      })
-      .execute();
-  });
-
-  afterEach(async () => {
-    await handle.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('finds a credential on the worker while it runs, and on the reader once it has stopped', async () => {
-    const store = createStore(handle);
-    const lookups = handle.startSqliteLookups?.(() => {}) ?? null;
-    expect(lookups).not.toBeNull();
-    const [found, missing] = await Promise.all([store.credentials.findForVerification('hash-1'), store.credentials.findForVerification('hash-2')]);
-    expect(found?.credential).toMatchObject({ id: 'c1', tenantId: 't1', scopes: ['smtp'], status: 'active' });
-    expect(missing).toBeNull();
-    expect(lookups?.batches).toBe(1);
-    await lookups?.stop();
-    expect((await store.credentials.findForVerification('hash-1'))?.credential.id).toBe('c1');
-    expect(lookups?.batches).toBe(1);
   });
 });
