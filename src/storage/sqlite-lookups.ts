@@ -128,14 +128,17 @@ export function startSqliteLookups(options: SqliteLookupsOptions): SqliteLookups
     if ('failed' in answer) waiting.reject(new Error(`SQLite lookup failed: ${answer.failed}`));
     else waiting.resolve(answer.rows);
   });
+  // Reported once: a worker that fails also exits.
+  let reported = false;
   worker.on('error', (error) => {
     failAll(`the SQLite lookup worker failed: ${error.message}`);
+    reported = true;
     options.onError(error.message);
   });
   const exited = new Promise<void>((resolve) =>
     worker.once('exit', () => {
       failAll('the SQLite lookup worker has stopped');
-      if (!stopping) options.onError('the SQLite lookup worker has stopped');
+      if (!stopping && !reported) options.onError('the SQLite lookup worker has stopped');
       resolve();
     }),
   );
