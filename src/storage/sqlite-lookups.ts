@@ -60,6 +60,16 @@ const statement = (sql) => {
 };
 const begin = db.prepare('BEGIN');
 const commit = db.prepare('COMMIT');
+const rollback = db.prepare('ROLLBACK');
+// A read transaction left open would serve an ever older snapshot to every later batch.
+const end = () => {
+  if (!db.inTransaction) return;
+  try {
+    commit.run();
+  } catch {
+    rollback.run();
+  }
+};
 parentPort.on('message', (message) => {
   if (message.type === 'stop') {
     db.close();
@@ -69,13 +79,14 @@ parentPort.on('message', (message) => {
   const { id, sql, parameters } = message;
   try {
     const lookup = statement(sql);
+    end();
     // One read transaction per batch: one WAL read lock and one change check for all of it.
     begin.run();
     let rows;
     try {
       rows = parameters.map((parameter) => lookup.get(parameter) ?? null);
     } finally {
-      commit.run();
+      end();
     }
     parentPort.postMessage({ id, rows });
   } catch (error) {
@@ -120,6 +131,14 @@ export function startSqliteLookups(options: SqliteLookupsOptions): SqliteLookups
       batches += 1;
     });
   const batchers = new Map<string, (parameter: string) => Promise<unknown>>();
+  // An answer that cannot be read (not expected: rows of strings, numbers and nulls) would
+  // leave its batch waiting for good; fail what is in flight instead.
+  worker.on('messageerror', (error) => {
+    const failure = new Error(`SQLite lookup answer unreadable: ${error.message}`);
+    for (const waiting of inFlight.values()) waiting.reject(failure);
+    inFlight.clear();
+    worker.unref();
+  });
   worker.on('message', (answer: WorkerAnswer) => {
     const waiting = inFlight.get(answer.id);
     if (!waiting) return;
@@ -162,8 +181,9 @@ export function startSqliteLookups(options: SqliteLookupsOptions): SqliteLookups
     async stop() {
       if (stopping) return exited;
       stopping = true;
-      // Lookups already asked for go first (their batches are sent in this turn's check phase,
-      // before this callback), and the worker takes messages in order.
+      // Lookups asked for before stop() go first (their batches are sent in this turn's check
+      // phase, before this callback) and the worker takes messages in order; any asked for after
+      // it are refused, and the repository reads them on the event loop.
       await new Promise((resolve) => setImmediate(resolve));
       alive = false;
       worker.ref();

@@ -29,14 +29,16 @@ export function turnBatches<Key, Answer>(run: BatchRunner<Key, Answer>): (key: K
     } catch (error) {
       running = Promise.reject(error);
     }
-    running.then(
-      (answers) => {
-        for (let i = 0; i < batchWaiting.length; i++) (batchWaiting[i] as Waiting<Answer>).resolve(answers[i] as Answer);
-      },
-      (error: unknown) => {
-        for (const w of batchWaiting) w.reject(error);
-      },
-    );
+    const fail = (error: unknown) => {
+      for (const w of batchWaiting) w.reject(error);
+    };
+    running.then((answers) => {
+      if (!Array.isArray(answers) || answers.length !== batchWaiting.length) {
+        fail(new Error(`a batch of ${batchWaiting.length} lookups came back with ${Array.isArray(answers) ? answers.length : 'no'} answers`));
+        return;
+      }
+      for (let i = 0; i < batchWaiting.length; i++) (batchWaiting[i] as Waiting<Answer>).resolve(answers[i] as Answer);
+    }, fail);
   };
   return (key) =>
     new Promise<Answer>((resolve, reject) => {

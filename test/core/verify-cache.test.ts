@@ -66,5 +66,22 @@ describe.each(DIALECTS)('verify cache on %s', (dialect) => {
     expect(revoked.status).toBe(200);
     expect(await attempt(first.secret)).toBe(401);
     expect(await attempt(second.secret)).toBe(200);
+    // The revocation emptied the cache entry: the 401 came from a fresh lookup on the worker.
+    expect((lookups?.batches ?? 0) - before).toBe(3);
+    expect(lookups?.alive).toBe(true);
+  });
+
+  it.runIf(dialect === 'sqlite')('does not cache a lookup that an invalidation overtook while the worker was answering it', async () => {
+    const verifier = server.runtime.services.verifier;
+    const { secret } = await credential();
+    verifier.invalidateAll();
+    const lookups = server.runtime.handle.sqliteLookups?.() ?? null;
+    const before = lookups?.batches ?? 0;
+    const pending = verifier.verify({ username: seed.loginAddress, password: secret, protocol: 'imap' });
+    // The lookup is queued for this turn's batch; a change notice arrives before its answer.
+    verifier.invalidateAll();
+    expect((await pending).valid).toBe(true);
+    expect((lookups?.batches ?? 0) - before).toBe(1);
+    expect(verifier.cacheSize).toBe(0);
   });
 });

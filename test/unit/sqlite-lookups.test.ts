@@ -59,8 +59,11 @@ describe('the SQLite lookup worker', () => {
     expect(await lookups.get(SELECT, 'new')).toEqual({ v: 'new', n: 1 });
     // A revocation-like change followed at once by a lookup of the same row.
     writer.prepare('UPDATE t SET n = 2 WHERE v = ?').run('new');
-    const changed = lookups.get(SELECT, 'new');
-    expect(await changed).toEqual({ v: 'new', n: 2 });
+    expect(await lookups.get(SELECT, 'new')).toEqual({ v: 'new', n: 2 });
+    // Asked for, then a commit in the same turn before the batch goes out: the batch sees it.
+    const asked = lookups.get(SELECT, 'new');
+    writer.prepare('UPDATE t SET n = 3 WHERE v = ?').run('new');
+    expect(await asked).toEqual({ v: 'new', n: 3 });
     const other = new SQLite(file);
     try {
       other.prepare('DELETE FROM t WHERE v = ?').run('new');

@@ -29,5 +29,9 @@ describe('turnBatches', () => {
       throw new Error('thrown at once');
     });
     await expect(throwing('x')).rejects.toThrow('thrown at once');
+    // A run that answers the wrong number of keys fails its batch instead of leaving it waiting.
+    const short = turnBatches(async (keys: string[]) => keys.slice(1));
+    const answered = await Promise.allSettled([short('a'), short('b')]);
+    expect(answered.map((result) => result.status)).toEqual(['rejected', 'rejected']);
   });
 });

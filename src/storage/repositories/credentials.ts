@@ -348,6 +348,8 @@ export class CredentialRepository {
       try {
         found = (await lookups.get(FIND_FOR_VERIFICATION_SQL, keyHash)) as FoundForVerification | undefined;
       } catch {
+        // The worker died or the batch failed: the reader answers, and an error that is not
+        // the worker's (a broken statement, a broken file) comes from it again.
         return this.findOnReader(keyHash);
       }
       return found ? toVerificationCredential(found) : null;
