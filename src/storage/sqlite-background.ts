@@ -11,8 +11,7 @@
 // interval, and between them the write batches it is sent, each in one IMMEDIATE transaction.
 // Closing the handle stops the worker first; the last connection to close then checkpoints
 // and removes the WAL as SQLite always does.
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { startSqliteWorker } from './sqlite-worker.js';
 
 /** One prepared statement and the parameter rows to run it with. */
 export interface WriteStatement {
@@ -128,65 +127,28 @@ type WorkerMessage =
   | { type: 'rows'; id: number; rows: unknown[] }
   | { type: 'failed'; id: number; message: string };
 
-interface PendingRequest {
-  resolve(result: unknown): void;
-  reject(error: Error): void;
-}
-
 export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteBackground {
-  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const workerData = { driver, file: options.file, intervalMs: options.checkpointIntervalMs, maxFailures: MAX_CONSECUTIVE_FAILURES };
-  // A small young generation: with V8's default the worker's heap grew with the write batches it
-  // received and the server's peak RSS varied by +3 to +30 MB (100k cold verifications at 1M
-  // keys: 232-260 MB; with this limit 225-236 MB, against 226-231 MB without the worker writing).
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, resourceLimits: WORKER_HEAP });
-  // An idle worker must not keep a server that is shutting down alive; one with requests in
-  // flight must (see `request`).
-  worker.unref();
+  const worker = startSqliteWorker({
+    name: 'the SQLite background worker',
+    source: WORKER_SOURCE,
+    workerData: { file: options.file, intervalMs: options.checkpointIntervalMs, maxFailures: MAX_CONSECUTIVE_FAILURES },
+    // A small young generation: with V8's default the worker's heap grew with the write batches it
+    // received and the server's peak RSS varied by +3 to +30 MB (100k cold verifications at 1M
+    // keys: 232-260 MB; with this limit 225-236 MB, against 226-231 MB without the worker writing).
+    resourceLimits: WORKER_HEAP,
+    onFailure: options.onError,
+  });
   let frames = 0;
   let rowsChanged = 0;
-  let alive = true;
-  let nextId = 1;
-  const pending = new Map<number, PendingRequest>();
-  const settle = (id: number) => {
-    const request = pending.get(id);
-    pending.delete(id);
-    if (pending.size === 0) worker.unref();
-    return request;
-  };
-  const failAll = (reason: string) => {
-    alive = false;
-    for (const id of [...pending.keys()]) settle(id)?.reject(new Error(reason));
-  };
-  worker.on('message', (message: WorkerMessage) => {
+  worker.thread.on('message', (message: WorkerMessage) => {
     if (message.type === 'checkpointed') frames += message.frames;
     else if (message.type === 'error') options.onError(message.message);
     else if (message.type === 'written') {
       rowsChanged += message.changes;
-      settle(message.id)?.resolve({ statements: message.statements, changes: message.changes });
-    } else if (message.type === 'rows') settle(message.id)?.resolve(message.rows);
-    else if (message.type === 'failed') settle(message.id)?.reject(new Error(`background statement failed: ${message.message}`));
+      worker.resolve(message.id, { statements: message.statements, changes: message.changes });
+    } else if (message.type === 'rows') worker.resolve(message.id, message.rows);
+    else if (message.type === 'failed') worker.reject(message.id, new Error(`background statement failed: ${message.message}`));
   });
-  worker.on('error', (error) => {
-    failAll(`the SQLite background worker failed: ${error.message}`);
-    options.onError(error.message);
-  });
-  const exited = new Promise<void>((resolve) =>
-    worker.once('exit', () => {
-      failAll('the SQLite background worker has stopped');
-      resolve();
-    }),
-  );
-  const request = <T>(message: { type: 'write' | 'read' } & Record<string, unknown>): Promise<T> => {
-    if (!alive) return Promise.reject(new Error('the SQLite background worker has stopped'));
-    const id = nextId++;
-    return new Promise<T>((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (result: unknown) => void, reject });
-      // Held while a request is in flight: an awaited flush must not be cut short by an exit.
-      worker.ref();
-      worker.postMessage({ ...message, id });
-    });
-  };
   return {
     get framesCheckpointed() {
       return frames;
@@ -195,21 +157,14 @@ export function startSqliteBackground(options: SqliteBackgroundOptions): SqliteB
       return rowsChanged;
     },
     get writable() {
-      return alive;
+      return worker.accepting;
     },
     write(statements) {
-      return request<WriteResult>({ type: 'write', statements });
+      return worker.request<WriteResult>({ type: 'write', statements });
     },
     read(sql, parameters) {
-      return request<unknown[]>({ type: 'read', sql, parameters });
+      return worker.request<unknown[]>({ type: 'read', sql, parameters });
     },
-    async stop() {
-      alive = false;
-      // Held until the worker has closed its connection: an unref'd worker would let the
-      // process end before the database is closed (and the WAL checkpointed and removed).
-      worker.ref();
-      worker.postMessage({ type: 'stop' });
-      await exited;
-    },
+    stop: () => worker.stop(),
   };
 }

@@ -13,8 +13,7 @@
 // a revocation) is sent after it and sees it; another process's writes are seen by the next
 // batch the worker begins. The verifier drops a load that an invalidation overtook
 // (verification.ts), as it does for the PostgreSQL lookup, which is asynchronous too.
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { startSqliteWorker } from './sqlite-worker.js';
 import { turnBatches } from './turn-batches.js';
 
 export interface SqliteLookups {
@@ -41,7 +40,7 @@ export interface SqliteLookupsOptions {
 /** The worker holds one batch of keys and rows at a time: a few tens of KB. */
 const WORKER_HEAP = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 };
 
-/** Plain CommonJS, as in sqlite-background.ts: it runs the same from the bundle, tsx and tests. */
+/** The worker's whole program (see sqlite-worker.ts). */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
@@ -95,82 +94,38 @@ parentPort.on('message', (message) => {
 });
 `;
 
-interface Waiting {
-  resolve(rows: unknown[]): void;
-  reject(error: Error): void;
-}
-
 type WorkerAnswer = { id: number; rows: unknown[] } | { id: number; failed: string };
 
 export function startSqliteLookups(options: SqliteLookupsOptions): SqliteLookups {
-  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const workerData = { driver, file: options.file, cacheKib: options.cacheKib };
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, resourceLimits: WORKER_HEAP });
-  // Idle, the worker must not keep a server that is shutting down alive.
-  worker.unref();
-  let alive = true;
-  let stopping = false;
-  let nextId = 1;
+  const worker = startSqliteWorker({
+    name: 'the SQLite lookup worker',
+    source: WORKER_SOURCE,
+    workerData: { file: options.file, cacheKib: options.cacheKib },
+    resourceLimits: WORKER_HEAP,
+    onFailure: options.onError,
+  });
   let batches = 0;
-  const inFlight = new Map<number, Waiting>();
-
-  const failAll = (reason: string) => {
-    alive = false;
-    const error = new Error(reason);
-    for (const waiting of inFlight.values()) waiting.reject(error);
-    inFlight.clear();
-  };
+  worker.thread.on('message', (answer: WorkerAnswer) => {
+    if ('failed' in answer) worker.reject(answer.id, new Error(`SQLite lookup failed: ${answer.failed}`));
+    else worker.resolve(answer.id, answer.rows);
+  });
   /** One batch of one statement: one message, one read transaction in the worker. */
-  const request = (sql: string, parameters: string[]) =>
-    new Promise<unknown[]>((resolve, reject) => {
-      if (!alive) throw new Error('the SQLite lookup worker has stopped');
-      const id = nextId++;
-      inFlight.set(id, { resolve, reject });
-      if (inFlight.size === 1) worker.ref();
-      worker.postMessage({ type: 'lookup', id, sql, parameters });
-      batches += 1;
-    });
+  const request = (sql: string, parameters: string[]) => {
+    const answered = worker.request<unknown[]>({ type: 'lookup', sql, parameters });
+    if (worker.accepting) batches += 1;
+    return answered;
+  };
   const batchers = new Map<string, (parameter: string) => Promise<unknown>>();
-  // An answer that cannot be read (not expected: rows of strings, numbers and nulls) would
-  // leave its batch waiting for good; fail what is in flight instead.
-  worker.on('messageerror', (error) => {
-    const failure = new Error(`SQLite lookup answer unreadable: ${error.message}`);
-    for (const waiting of inFlight.values()) waiting.reject(failure);
-    inFlight.clear();
-    worker.unref();
-  });
-  worker.on('message', (answer: WorkerAnswer) => {
-    const waiting = inFlight.get(answer.id);
-    if (!waiting) return;
-    inFlight.delete(answer.id);
-    if (inFlight.size === 0) worker.unref();
-    if ('failed' in answer) waiting.reject(new Error(`SQLite lookup failed: ${answer.failed}`));
-    else waiting.resolve(answer.rows);
-  });
-  // Reported once: a worker that fails also exits.
-  let reported = false;
-  worker.on('error', (error) => {
-    failAll(`the SQLite lookup worker failed: ${error.message}`);
-    reported = true;
-    options.onError(error.message);
-  });
-  const exited = new Promise<void>((resolve) =>
-    worker.once('exit', () => {
-      failAll('the SQLite lookup worker has stopped');
-      if (!stopping && !reported) options.onError('the SQLite lookup worker has stopped');
-      resolve();
-    }),
-  );
 
   return {
     get alive() {
-      return alive;
+      return worker.accepting;
     },
     get batches() {
       return batches;
     },
     async get(sql, parameter) {
-      if (!alive) throw new Error('the SQLite lookup worker has stopped');
+      if (!worker.accepting) throw new Error('the SQLite lookup worker has stopped');
       let batcher = batchers.get(sql);
       if (!batcher) {
         batcher = turnBatches<string, unknown>((parameters) => request(sql, parameters));
@@ -179,16 +134,11 @@ export function startSqliteLookups(options: SqliteLookupsOptions): SqliteLookups
       return (await batcher(parameter)) ?? undefined;
     },
     async stop() {
-      if (stopping) return exited;
-      stopping = true;
       // Lookups asked for before stop() go first (their batches are sent in this turn's check
       // phase, before this callback) and the worker takes messages in order; any asked for after
       // it are refused, and the repository reads them on the event loop.
       await new Promise((resolve) => setImmediate(resolve));
-      alive = false;
-      worker.ref();
-      worker.postMessage({ type: 'stop' });
-      await exited;
+      await worker.stop();
     },
   };
 }

@@ -340,43 +340,34 @@ export class CredentialRepository {
   }
 
   async findForVerification(keyHash: string): Promise<VerificationCredentialWithLogin | null> {
-    // In the server on SQLite: the lookup worker, off the event loop. Should it fail, the
-    // reader below answers instead.
+    const found = await this.findRowForVerification(keyHash);
+    return found ? toVerificationCredential(found) : null;
+  }
+
+  private async findRowForVerification(keyHash: string): Promise<FoundForVerification | undefined> {
+    // In the server on SQLite: the lookup worker, off the event loop.
     const lookups = this.raw.lookups?.() ?? null;
     if (lookups) {
-      let found: FoundForVerification | undefined;
       try {
-        found = (await lookups.get(FIND_FOR_VERIFICATION_SQL, keyHash)) as FoundForVerification | undefined;
+        return (await lookups.get(FIND_FOR_VERIFICATION_SQL, keyHash)) as FoundForVerification | undefined;
       } catch {
         // The worker died or the batch failed: the reader answers, and an error that is not
         // the worker's (a broken statement, a broken file) comes from it again.
-        return this.findOnReader(keyHash);
       }
-      return found ? toVerificationCredential(found) : null;
     }
-    return this.findOnReader(keyHash);
-  }
-
-  private async findOnReader(keyHash: string): Promise<VerificationCredentialWithLogin | null> {
-    // Elsewhere on SQLite: one cached prepared statement on the committed-only reader (in
-    // the turn's read transaction, see turn-snapshot.ts) instead of compiling and preparing a
-    // Kysely query per request.
+    // Elsewhere on SQLite: one cached prepared statement on the committed-only reader (in the
+    // turn's read transaction, see turn-snapshot.ts) instead of compiling and preparing a Kysely
+    // query per request.
     const reader = this.raw.reader?.() ?? null;
-    if (reader) {
-      const found = prepared(reader, FIND_FOR_VERIFICATION_SQL).get(keyHash) as FoundForVerification | undefined;
-      return found ? toVerificationCredential(found) : null;
-    }
-    let found: FoundForVerification | undefined;
+    if (reader) return prepared(reader, FIND_FOR_VERIFICATION_SQL).get(keyHash) as FoundForVerification | undefined;
     if (this.dialect === 'postgres' && this.batchLookups) {
       this.postgresLookups ??= turnBatches((keyHashes) => this.findManyOnPostgres(keyHashes));
-      found = await this.postgresLookups(keyHash);
-    } else {
-      // In a transaction, and on SQLite without a reader: the same SQL, compiled once rather
-      // than built and compiled by Kysely on every cache miss.
-      const text = this.dialect === 'postgres' ? FIND_FOR_VERIFICATION_POSTGRES_SQL : FIND_FOR_VERIFICATION_SQL;
-      found = (await this.db.executeQuery<FoundForVerification>(CompiledQuery.raw(text, [keyHash]))).rows[0];
+      return this.postgresLookups(keyHash);
     }
-    return found ? toVerificationCredential(found) : null;
+    // In a transaction, and on SQLite without a reader: the same SQL, compiled once rather than
+    // built and compiled by Kysely on every cache miss.
+    const text = this.dialect === 'postgres' ? FIND_FOR_VERIFICATION_POSTGRES_SQL : FIND_FOR_VERIFICATION_SQL;
+    return (await this.db.executeQuery<FoundForVerification>(CompiledQuery.raw(text, [keyHash]))).rows[0];
   }
 
   /** One query for many key hashes: one row or undefined per hash, in their order. */
