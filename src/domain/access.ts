@@ -9,6 +9,13 @@ import { AppError, notFound } from '../errors.js';
 import { type DomainContext, recordEvent } from './context.js';
 import type { Actor, Admin, ApiToken, TokenKind } from './types.js';
 
+/**
+ * TOTP codes of the current 30 s step and the one on either side (RFC 6238 §5.2): a code typed
+ * as the step turns, or from a phone a few seconds off, still signs in. A code is a step old at
+ * most; older ones are refused.
+ */
+const totp = authenticator.clone({ window: 1 });
+
 export type Principal =
   | { type: 'admin'; adminId: string; sessionId: string }
   | { type: 'bearer'; tokenId: string; tenantId: string; loginId: string | null }
@@ -76,7 +83,7 @@ export class AccessService {
     if (!(await argonVerify(admin.passwordHash, password))) throw new AppError('INVALID_LOGIN');
     if (admin.totpSecret) {
       if (!totpCode) throw new AppError('TOTP_REQUIRED');
-      if (!authenticator.check(totpCode, admin.totpSecret)) throw new AppError('INVALID_LOGIN');
+      if (!totp.check(totpCode, admin.totpSecret)) throw new AppError('INVALID_LOGIN');
     }
   }
 
