@@ -1,4 +1,5 @@
 // The environment, parsed once at start; a bad value stops the start with one clear line.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isValidCidr } from './domain/network.js';
 
@@ -34,7 +35,10 @@ export interface Config {
   jobIntervalMs: number | undefined;
 }
 
+/** A configuration the service refuses to start with: one line, exit code 78 (EX_CONFIG). */
 export class ConfigError extends Error {}
+
+export const EXIT_CONFIG = 78;
 
 export type MailProtocol = 'smtp' | 'imap' | 'pop3';
 export interface MailBackendAddress {
@@ -104,9 +108,41 @@ function networks(raw: string | undefined): string[] {
   return list;
 }
 
+/**
+ * A secret from `NAME` or from the file named by `NAME_FILE` (Docker and systemd credentials,
+ * Kubernetes secrets); surrounding whitespace is dropped. Both at once is a mistake.
+ */
+export function secretFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct && file) throw new ConfigError(`set ${name} or ${name}_FILE, not both`);
+  if (!file) return direct || undefined;
+  let value: string;
+  try {
+    value = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!value) throw new ConfigError(`${name}_FILE: ${file} is empty`);
+  return value;
+}
+
+/** RELAYKEY_DATABASE_PASSWORD(_FILE) goes into a postgres:// URL that has none of its own. */
+function withDatabasePassword(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigError('RELAYKEY_DATABASE_PASSWORD applies to a postgres:// RELAYKEY_DATABASE_URL only');
+  const parsed = new URL(url);
+  if (parsed.password) throw new ConfigError('RELAYKEY_DATABASE_URL already has a password; drop it or RELAYKEY_DATABASE_PASSWORD');
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.RELAYKEY_DATA_DIR || './data');
-  const databaseUrl = env.RELAYKEY_DATABASE_URL || `sqlite:${resolve(dataDir, 'relaykey.db')}`;
+  const databaseUrl = withDatabasePassword(
+    secretFromEnv(env, 'RELAYKEY_DATABASE_URL') || `sqlite:${resolve(dataDir, 'relaykey.db')}`,
+    secretFromEnv(env, 'RELAYKEY_DATABASE_PASSWORD'),
+  );
   let dialect: Config['dialect'];
   if (databaseUrl.startsWith('sqlite:')) dialect = 'sqlite';
   else if (/^postgres(ql)?:\/\//.test(databaseUrl)) dialect = 'postgres';
@@ -120,9 +156,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dialect,
     host: env.RELAYKEY_HOST || '127.0.0.1',
     port: integer(env, 'RELAYKEY_PORT', 8080, 0, 65535),
-    masterKey: env.RELAYKEY_MASTER_KEY || undefined,
+    masterKey: secretFromEnv(env, 'RELAYKEY_MASTER_KEY'),
     dataDir,
-    redisUrl: env.RELAYKEY_REDIS_URL || undefined,
+    redisUrl: secretFromEnv(env, 'RELAYKEY_REDIS_URL'),
     webhookAllowNetworks: networks(env.RELAYKEY_WEBHOOK_ALLOW_NETWORKS),
     mailBackends: parseMailBackends(env.RELAYKEY_MAIL_BACKENDS),
     verifyCacheTtlMs: integer(env, 'RELAYKEY_VERIFY_CACHE_TTL_MS', 30_000, 0, 3_600_000),

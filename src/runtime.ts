@@ -1,11 +1,12 @@
 // Wires configuration, storage, secrets and services together; used by the server, the CLI and tests.
+import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { type App, buildApp, type SurfaceRegistrar } from './app.js';
 import { type Clock, systemClock } from './clock.js';
 import { type CredentialChangeFeed, startCredentialChangeFeed } from './cluster/credential-changes.js';
 import { clusterNamespace } from './cluster/namespace.js';
 import { connectRedis } from './cluster/redis.js';
-import type { Config } from './config.js';
+import { type Config, ConfigError } from './config.js';
 import { createSecretHasher } from './crypto/hashing.js';
 import { derivePepper, loadRootSecret, type RootKeyRing } from './crypto/root-secret.js';
 import { createServices, type Services } from './domain/services.js';
@@ -13,6 +14,7 @@ import { RedisThrottle } from './domain/throttle.js';
 import { createLogger } from './logging.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/connect.js';
 import { createStore, type Store } from './storage/store.js';
+import { enforceMasterKey, recordSchemaWriter, refuseNewerSchema } from './startup-checks.js';
 
 export interface Runtime {
   config: Config;
@@ -31,6 +33,8 @@ export interface RuntimeOptions {
   logger?: Logger;
   schema?: string;
   migrate?: boolean;
+  /** false: open even with a master key other than the stored one (`keys status`, `doctor` report it instead). */
+  enforceMasterKey?: boolean;
 }
 
 /** Modules that extend the runtime (vault, jobs, webhooks, protocol endpoints) register here. */
@@ -46,19 +50,32 @@ export const runtimeExtensions: RuntimeExtension[] = [];
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const { ring, createdKeyFile } = loadRootSecret({
-    masterKey: config.masterKey,
-    dataDir: config.dataDir,
-    allowKeyFile: config.dialect === 'sqlite',
-  });
+  let loaded: ReturnType<typeof loadRootSecret>;
+  try {
+    loaded = loadRootSecret({ masterKey: config.masterKey, dataDir: config.dataDir, allowKeyFile: config.dialect === 'sqlite' });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const { ring, createdKeyFile } = loaded;
+  const handle = openDatabase(config.databaseUrl, options.schema ? { schema: options.schema } : {});
+  try {
+    if (options.migrate !== false) {
+      await refuseNewerSchema(handle);
+      if ((await migrateToLatest(handle)).length > 0) await recordSchemaWriter(handle);
+    }
+    if (options.migrate !== false && options.enforceMasterKey !== false) await enforceMasterKey(handle, ring);
+  } catch (error) {
+    await handle.close();
+    // A key file made a moment ago for a database sealed with another key is only confusing.
+    if (createdKeyFile) rmSync(createdKeyFile, { force: true });
+    throw error;
+  }
   if (createdKeyFile) {
     logger.warn(
       { keyFile: createdKeyFile },
       `!!! RELAYKEY_MASTER_KEY is not set: created a new root key file at ${createdKeyFile} (mode 0600). Back it up: without it every stored secret is lost. Set RELAYKEY_MASTER_KEY in production. !!!`,
     );
   }
-  const handle = openDatabase(config.databaseUrl, options.schema ? { schema: options.schema } : {});
-  if (options.migrate !== false) await migrateToLatest(handle);
   const store = createStore(handle);
   const clock = options.clock ?? systemClock;
   const namespace = await clusterNamespace(handle, config.databaseUrl);

@@ -1,7 +1,9 @@
 // CLI: root key versions. `keys rotate` introduces a new root key version and re-wraps every
 // tenant data key with it while the service keeps running; old versions stay in the ring.
 import type { Command } from 'commander';
+import { EXIT_CONFIG } from '../config.js';
 import { appendKeyFileVersion } from '../crypto/root-secret.js';
+import { masterKeyMatch, mismatchMessage } from '../startup-checks.js';
 import { vaultOf } from '../domain/vault.js';
 import { AppError } from '../errors.js';
 import { cliActor, output, withRuntime } from './context.js';
@@ -55,22 +57,39 @@ export function registerKeysCommands(program: Command): void {
 
   keys
     .command('status')
-    .description('how many tenant data keys each root key version wraps')
+    .description('whether the master key is the one the data was sealed with, and how many tenant data keys each root key version wraps')
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }) => {
-      const { current, counts } = await withRuntime(async (runtime) => ({
-        current: runtime.rootKeys.currentVersion,
-        counts: await vaultOf(runtime.services).countDataKeysByRootVersion(),
-      }));
+      const { current, counts, match } = await withRuntime(
+        async (runtime) => ({
+          current: runtime.rootKeys.currentVersion,
+          counts: await vaultOf(runtime.services).countDataKeysByRootVersion(),
+          match: await masterKeyMatch(runtime.handle, runtime.rootKeys),
+        }),
+        { enforceMasterKey: false },
+      );
       const byVersion = Object.fromEntries([...counts.entries()].sort((a, b) => a[0] - b[0]).map(([v, n]) => [`v${v}`, n]));
+      const keyLine =
+        match.status === 'match'
+          ? `master key matches the database (key check ${match.check})`
+          : match.status === 'mismatch'
+            ? `MASTER KEY MISMATCH: ${mismatchMessage(match)}`
+            : `master key check not recorded yet (this key gives ${match.check}; the next start records it)`;
       output(
         options.json,
-        { current_root_key_version: current, data_keys_by_root_version: byVersion },
-        `current root key v${current}; data keys: ${
+        {
+          master_key: match.status,
+          key_check: match.check,
+          ...(match.status === 'mismatch' ? { stored_key_check: match.expected } : {}),
+          current_root_key_version: current,
+          data_keys_by_root_version: byVersion,
+        },
+        `${keyLine}\ncurrent root key v${current}; data keys: ${
           Object.entries(byVersion)
             .map(([v, n]) => `${v}=${n}`)
             .join(', ') || 'none'
         }`,
       );
+      if (match.status === 'mismatch') process.exitCode = EXIT_CONFIG;
     });
 }

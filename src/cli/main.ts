@@ -5,15 +5,27 @@ import { ConfigError, loadConfig } from '../config.js';
 import { startServer, stopOnSignals } from '../server.js';
 import { registerExtensions } from '../extensions.js';
 import { limitHeapGrowth } from '../heap-growth.js';
-import { withRuntime } from './context.js';
-import { fail } from './context.js';
+import { relaykeyVersion } from '../version.js';
+import { fail, withRuntime } from './context.js';
 import { registerCoreCommands } from './core-commands.js';
 import { cliCommandRegistrars } from './registry.js';
 
 registerExtensions();
 
 const program = new Command();
-program.name('relaykey').description('credential service for multi-tenant email platforms').exitOverride();
+program
+  .name('relaykey')
+  .description('credential service for multi-tenant email platforms')
+  .version(relaykeyVersion(), '-V, --version', 'print the version and exit')
+  .option('--data-dir <dir>', 'the data directory (the SQLite file and the key file); same as RELAYKEY_DATA_DIR')
+  .exitOverride()
+  .hook('preAction', (command) => {
+    const dataDir = command.opts<{ dataDir?: string }>().dataDir;
+    if (dataDir !== undefined) {
+      if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
+      process.env.RELAYKEY_DATA_DIR = dataDir;
+    }
+  });
 
 program
   .command('start')
@@ -30,7 +42,7 @@ program
   .command('migrate')
   .description('apply database migrations and exit')
   .action(async () => {
-    await withRuntime(async () => undefined);
+    await withRuntime(async () => undefined, { mayCreate: true });
     process.stdout.write('migrations applied\n');
   });
 
@@ -41,6 +53,5 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
-  if (error instanceof ConfigError) fail(error);
   fail(error);
 }

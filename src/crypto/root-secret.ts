@@ -102,3 +102,14 @@ export function appendKeyFileVersion(dataDir: string): { ring: RootKeyRing; vers
   renameSync(temporary, path);
   return { ring, version };
 }
+
+/**
+ * A short public fingerprint of the root key the pepper comes from (the lowest version): stored
+ * at first start, compared at every start, so a different RELAYKEY_MASTER_KEY refuses to start
+ * instead of failing every login. HKDF output: it tells nothing about the key itself.
+ */
+export function keyCheckValue(ring: RootKeyRing): string {
+  const first = ring.keys.get(Math.min(...ring.keys.keys()));
+  if (!first) throw new Error('root key ring is empty');
+  return deriveKey(first, 'relaykey/key-check/v1').subarray(0, 8).toString('hex');
+}

@@ -216,6 +216,12 @@ export interface WebhookDeliveriesTable {
   created_at: string;
 }
 
+export interface InstanceFactsTable {
+  name: string; // master_key_check | schema_written_by
+  value: string;
+  updated_at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   logins: LoginsTable;
@@ -234,4 +240,5 @@ export interface Database {
   lifecycle_notices: LifecycleNoticesTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  instance_facts: InstanceFactsTable;
 }

@@ -3,6 +3,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as core from './001-core.js';
 import * as jobsWebhooks from './003-jobs-webhooks.js';
 import * as jobIndexes from './004-job-indexes.js';
+import * as instanceFacts from './008-instance-facts.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -11,7 +12,11 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '001-core': core,
   '003-jobs-webhooks': jobsWebhooks,
   '004-job-indexes': jobIndexes,
+  '008-instance-facts': instanceFacts,
 };
+
+/** Every migration this build knows, in order (the schema guard compares the database with it). */
+export const KNOWN_MIGRATIONS: readonly string[] = Object.keys(MIGRATIONS).sort();
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
