@@ -25,6 +25,8 @@ export interface Config {
   /** Failed-login throttling (see domain/throttle.ts for the defaults and their reasons). */
   throttle: { windowMs: number; ipLimit: number; usernameLimit: number; slowdownAfter: number; maxDelaySeconds: number };
   logLevel: string;
+  /** Most denied-verification log lines per second (the rest are counted and summed up in the next line). */
+  deniedLogPerSecond: number;
   adminSessionMinutes: number;
   reauthMinutes: number;
   /** Months between scheduled rotations of a tenant's vaulted SMTP account. */
@@ -173,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDelaySeconds: integer(env, 'RELAYKEY_THROTTLE_MAX_DELAY_SECONDS', 30, 1, 300),
     },
     logLevel,
+    deniedLogPerSecond: integer(env, 'RELAYKEY_DENIED_LOG_PER_SECOND', 20, 0, 100_000),
     adminSessionMinutes: integer(env, 'RELAYKEY_ADMIN_SESSION_MINUTES', 720, 1, 43200),
     reauthMinutes: integer(env, 'RELAYKEY_REAUTH_MINUTES', 5, 1, 60),
     smtpRotationMonths: integer(env, 'RELAYKEY_SMTP_ROTATION_MONTHS', 6, 1, 120),

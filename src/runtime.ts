@@ -15,6 +15,7 @@ import { createLogger } from './logging.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/connect.js';
 import { createStore, type Store } from './storage/store.js';
 import { enforceMasterKey, recordSchemaWriter, refuseNewerSchema } from './startup-checks.js';
+import { installVerificationObservers } from './verification-observers.js';
 
 export interface Runtime {
   config: Config;
@@ -134,6 +135,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       await store.close();
     },
   };
+  installVerificationObservers(runtime);
   for (const extension of runtimeExtensions) await extension.install?.(runtime);
   return runtime;
 }

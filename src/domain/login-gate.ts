@@ -6,6 +6,7 @@ import type { LoginThrottle } from './throttle.js';
 import type { UsageRecorder } from './usage.js';
 import type { VerificationStats } from './verification-stats.js';
 import type { VerifiedCredential, Verifier, VerifyRequest } from './verification.js';
+import type { VerificationEvent, VerificationObserver, VerificationOutcome } from './verification-outcomes.js';
 
 export type LoginResult =
   | { status: 'allowed'; credential: VerifiedCredential; login: string | null }
@@ -28,6 +29,11 @@ export class LoginGate {
     private readonly hooks: LoginGateHooks = {},
   ) {}
 
+  /** Hear every attempt's outcome (metrics, the denied-login log); called after the answer is decided. */
+  readonly observers: VerificationObserver[] = [];
+  /** Attempts that went on unthrottled because the throttle store failed (metrics). */
+  throttleErrors = 0;
+
   private lastNowMs = Number.NaN;
   private lastNowIso = '';
 
@@ -41,17 +47,32 @@ export class LoginGate {
     return this.lastNowIso;
   }
 
+  private observe(request: VerifyRequest, outcome: VerificationOutcome, startedAt: number): void {
+    const event: VerificationEvent = {
+      outcome,
+      protocol: request.protocol,
+      surface: request.surface ?? 'verify_api',
+      durationSeconds: (performance.now() - startedAt) / 1000,
+      username: request.username,
+      clientIp: request.clientIp ?? null,
+    };
+    for (const observer of this.observers) observer(event);
+  }
+
   async attempt(request: VerifyRequest): Promise<LoginResult> {
+    const startedAt = this.observers.length > 0 ? performance.now() : 0;
     const ip = request.clientIp || 'unknown';
     try {
       const decision = await this.throttle.check(ip, request.username);
       if (decision.throttled) {
         this.stats.denied(request.clientIp);
+        if (startedAt) this.observe(request, 'throttled', startedAt);
         return { status: 'throttled', retryAfterSeconds: decision.retryAfterSeconds };
       }
     } catch (error) {
       // Keys are 160-bit random: failing open on a broken counter store costs little safety
       // and keeps mail flowing.
+      this.throttleErrors += 1;
       this.hooks.onThrottleError?.(error);
     }
     const outcome = await this.verifier.verify(request);
@@ -65,6 +86,7 @@ export class LoginGate {
         protocol: request.protocol,
         at: this.nowIso(),
       });
+      if (startedAt) this.observe(request, 'valid', startedAt);
       return { status: 'allowed', credential: outcome.credential, login: outcome.login };
     }
     this.stats.denied(request.clientIp);
@@ -72,8 +94,10 @@ export class LoginGate {
     try {
       delaySeconds = await this.throttle.recordFailure(ip, request.username);
     } catch (error) {
+      this.throttleErrors += 1;
       this.hooks.onThrottleError?.(error);
     }
+    if (startedAt) this.observe(request, outcome.reason, startedAt);
     return { status: 'denied', delaySeconds };
   }
 }

@@ -8,6 +8,7 @@ import type { DomainContext } from './context.js';
 import { ipInNetworks } from './network.js';
 import { grantedProtocols, isMailProtocol, type Protocol, type Scope } from './scopes.js';
 import type { Credential, Surface } from './types.js';
+import type { DenialReason, VerificationSurface } from './verification-outcomes.js';
 
 export interface VerifyRequest {
   username: string;
@@ -15,6 +16,8 @@ export interface VerifyRequest {
   protocol: Protocol;
   clientIp?: string | null;
   userAgent?: string | null;
+  /** Where the attempt came in (metrics and the denied-login log); the JSON verify API when unset. */
+  surface?: VerificationSurface;
 }
 
 /** What a successful verification hands back: what callers use, nothing more. */
@@ -24,7 +27,9 @@ export interface VerifiedCredential {
   readonly scopes: readonly Scope[];
 }
 
-export type VerifyOutcome = { valid: true; credential: VerifiedCredential; login: string | null } | { valid: false; credential: VerifiedCredential | null };
+export type VerifyOutcome =
+  | { valid: true; credential: VerifiedCredential; login: string | null }
+  | { valid: false; credential: VerifiedCredential | null; reason: DenialReason };
 
 /**
  * A cached credential: only what the checks and the answer need (one fixed-shape object per
@@ -91,11 +96,13 @@ export class Verifier {
   }
 
   invalidate(keyHash: string): void {
+    this.invalidations += 1;
     this.cache.delete(keyHash);
     this.loading.delete(keyHash);
   }
 
   invalidateAll(): void {
+    this.cacheResets += 1;
     this.cache.clear();
     this.loading.clear();
   }
@@ -103,6 +110,13 @@ export class Verifier {
   get cacheSize(): number {
     return this.cache.size;
   }
+
+  /** Lookups answered from the cache / from the database since start (metrics). */
+  cacheHits = 0;
+  cacheMisses = 0;
+  /** Single-key invalidations (change feed, local writes) and whole-cache drops (feed reconnects). */
+  invalidations = 0;
+  cacheResets = 0;
 
   private async load(keyHash: string): Promise<CacheEntry> {
     const found = await this.context.store.credentials.findForVerification(keyHash);
@@ -128,7 +142,11 @@ export class Verifier {
 
   private async lookup(keyHash: string): Promise<CacheEntry> {
     const cached = this.cache.get(keyHash);
-    if (cached && Date.now() - cached.loadedAt < this.options.cacheTtlMs) return cached;
+    if (cached && Date.now() - cached.loadedAt < this.options.cacheTtlMs) {
+      this.cacheHits += 1;
+      return cached;
+    }
+    this.cacheMisses += 1;
     let pending = this.loading.get(keyHash);
     if (!pending) {
       pending = this.load(keyHash);
@@ -145,23 +163,25 @@ export class Verifier {
   }
 
   async verify(request: VerifyRequest): Promise<VerifyOutcome> {
-    if (!parseKey(request.password)) return { valid: false, credential: null };
+    if (!parseKey(request.password)) return { valid: false, credential: null, reason: 'unknown_key' };
     const entry = await this.lookup(this.context.hashSecret(request.password));
-    if (entry.id === null) return { valid: false, credential: null };
-    return this.allows(entry, request) ? { valid: true, credential: entry, login: entry.loginAddress } : { valid: false, credential: entry };
+    if (entry.id === null) return { valid: false, credential: null, reason: 'unknown_key' };
+    const reason = this.denialOf(entry, request);
+    return reason === null ? { valid: true, credential: entry, login: entry.loginAddress } : { valid: false, credential: entry, reason };
   }
 
-  private allows(entry: CachedCredential, request: VerifyRequest): boolean {
+  /** null when the credential allows this login, else the first check that failed. */
+  private denialOf(entry: CachedCredential, request: VerifyRequest): DenialReason | null {
     const now = this.context.clock.now().getTime();
-    if (entry.held) return false;
-    if (!entry.active && !(entry.graceUntilMs !== null && entry.graceUntilMs > now)) return false;
+    if (entry.held) return 'held';
+    if (!entry.active && !(entry.graceUntilMs !== null && entry.graceUntilMs > now)) return 'revoked';
     // Written as 'not after now' so that an unreadable timestamp (NaN) denies rather than allows.
-    if (entry.expiresAtMs !== null && !(entry.expiresAtMs > now)) return false;
-    if (!entry.protocols.has(request.protocol)) return false;
+    if (entry.expiresAtMs !== null && !(entry.expiresAtMs > now)) return 'expired';
+    if (!entry.protocols.has(request.protocol)) return 'scope';
     if (entry.allowedNetworks) {
-      if (!request.clientIp || !ipInNetworks(request.clientIp, entry.allowedNetworks)) return false;
+      if (!request.clientIp || !ipInNetworks(request.clientIp, entry.allowedNetworks)) return 'network';
     }
-    return usernameMatches(entry, entry.loginAddress, request);
+    return usernameMatches(entry, entry.loginAddress, request) ? null : 'wrong_user';
   }
 }
 

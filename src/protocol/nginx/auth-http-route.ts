@@ -61,6 +61,7 @@ export async function nginxAnswer(services: Services, headers: Headers, log: Pic
     protocol: protocol as MailProtocol,
     clientIp,
     userAgent: null,
+    surface: 'auth_http',
   });
   if (result.status === 'throttled') {
     return fail(protocol, MESSAGES.throttled, '454 4.7.0', mayRetry ? Math.min(result.retryAfterSeconds, MAX_AUTH_WAIT_SECONDS) : null);
