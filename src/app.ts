@@ -14,6 +14,7 @@ import { registerAuditRoutes } from './surfaces/native/audit-routes.js';
 import { registerAuditVerifyRoute } from './surfaces/native/audit-verify-route.js';
 import { registerAuthRoutes } from './surfaces/native/auth-routes.js';
 import { registerCredentialRoutes } from './surfaces/native/credential-routes.js';
+import { registerDomainRoutes } from './surfaces/native/domain-routes.js';
 import { registerTenantRoutes } from './surfaces/native/tenant-routes.js';
 import { registerTokenRoutes } from './surfaces/native/token-routes.js';
 import type { App } from './surfaces/native/types.js';
@@ -41,6 +42,7 @@ export interface AppOptions {
 export const NATIVE_SURFACES: SurfaceRegistrar[] = [
   registerAuthRoutes,
   registerTenantRoutes,
+  registerDomainRoutes,
   registerCredentialRoutes,
   registerTokenRoutes,
   registerAuditRoutes,

@@ -59,7 +59,6 @@ export function registerCoreCommands(program: Command): void {
     .requiredOption('--address <address>', 'mailbox address, e.g. alice@example.com')
     .option('--json', 'print one JSON object')
     .action(async (options: { tenant: string; address: string; json?: boolean }) => {
-      if (!/^[^\s@]+@[^\s@]+$/.test(options.address)) throw new AppError('VALIDATION_FAILED', '--address must be a mailbox address');
       const created = await withRuntime((runtime) => runtime.services.tenants.createLogin(options.tenant, options.address, cliActor));
       output(options.json, { id: created.id, address: created.address, tenant_id: created.tenantId }, `login ${created.address} created (${created.id})`);
     });

@@ -8,6 +8,7 @@ import { limitHeapGrowth } from '../heap-growth.js';
 import { relaykeyVersion } from '../version.js';
 import { fail, withRuntime } from './context.js';
 import { registerCoreCommands } from './core-commands.js';
+import { registerDomainCommands } from './domain-commands.js';
 import { cliCommandRegistrars } from './registry.js';
 
 registerExtensions();
@@ -47,6 +48,7 @@ program
   });
 
 registerCoreCommands(program);
+registerDomainCommands(program);
 for (const register of cliCommandRegistrars) register(program);
 
 try {

@@ -1,6 +1,7 @@
 // Tenant creation plus whatever each tenant must come with (its vaulted SMTP account),
 // all in one transaction.
 import type { Repositories } from '../storage/store.js';
+import { mailAddress, requireOwnedAddress } from './domains.js';
 import type { TenantInput, TenantService } from './tenants.js';
 import type { Actor, Tenant } from './types.js';
 
@@ -23,7 +24,11 @@ export class ProvisioningService {
   async createTenant(input: TenantInput & { smtpUsername?: string }, actor: Actor): Promise<{ tenant: Tenant; smtpUsername: string }> {
     let smtpUsername = '';
     const tenant = await this.tenants.create(input, actor, async (created, repositories) => {
-      smtpUsername = (input.smtpUsername ?? defaultSmtpUsername(created)).trim().toLowerCase();
+      if (input.smtpUsername) {
+        // Like a login, the vaulted account's username lives inside the tenant's own domains.
+        smtpUsername = mailAddress(input.smtpUsername);
+        await requireOwnedAddress(repositories, created.id, smtpUsername);
+      } else smtpUsername = defaultSmtpUsername(created);
       for (const provision of this.provisioners) await provision(created, repositories, { smtpUsername, actor });
     });
     return { tenant, smtpUsername };

@@ -5,6 +5,7 @@ import type { Store } from '../storage/store.js';
 import { AccessService } from './access.js';
 import type { DomainContext } from './context.js';
 import { CredentialService } from './credentials.js';
+import { DomainService } from './domains.js';
 import type { MailBackendAddresses } from '../config.js';
 import { MailRouter } from './mail-routing.js';
 import { LoginGate, type LoginGateHooks } from './login-gate.js';
@@ -19,6 +20,7 @@ import { VerificationStats } from './verification-stats.js';
 export interface Services {
   context: DomainContext;
   tenants: TenantService;
+  domains: DomainService;
   provisioning: ProvisioningService;
   credentials: CredentialService;
   access: AccessService;
@@ -65,6 +67,7 @@ export function createServices(options: ServiceOptions): Services {
   return {
     context,
     tenants,
+    domains: new DomainService(context),
     provisioning: new ProvisioningService(tenants),
     credentials,
     access: new AccessService(context, { sessionMinutes: options.sessionMinutes, reauthMinutes: options.reauthMinutes }),

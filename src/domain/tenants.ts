@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../errors.js';
 import type { Repositories } from '../storage/store.js';
 import { type DomainContext, recordEvent } from './context.js';
+import { canonicalAddress } from './domain-names.js';
+import { assignableDomain, claimDomain, mailAddress, requireOwnedAddress } from './domains.js';
 import type { Actor, ConnectionInfo, Login, MailBackends, Page, PageRequest, Tenant, TenantSettings } from './types.js';
 
 export interface TenantInput {
@@ -42,7 +44,7 @@ export class TenantService {
   /** Creates the tenant; `afterInsert` lets the vault provision the SMTP account in the same transaction. */
   async create(input: TenantInput, actor: Actor, afterInsert?: (tenant: Tenant, repositories: Repositories) => Promise<void>): Promise<Tenant> {
     const now = this.context.clock.now().toISOString();
-    const domain = input.domain ?? null;
+    const domain = input.domain ? assignableDomain(input.domain) : null;
     const tenant: Tenant = {
       id: randomUUID(),
       name: input.name,
@@ -56,6 +58,7 @@ export class TenantService {
     };
     await this.context.store.transaction(async (repositories) => {
       await repositories.tenants.insert(tenant);
+      if (domain) await claimDomain(repositories, tenant.id, domain, now);
       await recordEvent(this.context, repositories, {
         tenantId: tenant.id,
         event: 'tenant.created',
@@ -84,10 +87,13 @@ export class TenantService {
     return this.context.store.transaction(async (repositories) => {
       const current = await repositories.tenants.findById(id);
       if (!current) throw notFound('tenant');
+      const domain = patch.domain ? assignableDomain(patch.domain) : patch.domain;
+      // The primary domain is one of the tenant's domains: setting it claims it (admins only).
+      if (domain) await claimDomain(repositories, id, domain, this.context.clock.now().toISOString());
       const updated: Tenant = {
         ...current,
         name: patch.name ?? current.name,
-        domain: patch.domain === undefined ? current.domain : patch.domain,
+        domain: domain === undefined ? current.domain : domain,
         webmailUrl: patch.webmailUrl === undefined ? current.webmailUrl : patch.webmailUrl,
         connectionInfo: mergeConnectionInfo(current.connectionInfo, patch.connectionInfo),
         mailBackends: patch.mailBackends === undefined ? current.mailBackends : patch.mailBackends,
@@ -109,12 +115,14 @@ export class TenantService {
   }
 
   async createLogin(tenantId: string, address: string, actor: Actor): Promise<Login> {
-    const normalised = normaliseAddress(address);
+    const normalised = mailAddress(address);
     return this.context.store.transaction(async (repositories) => {
       if (!(await repositories.tenants.findById(tenantId))) throw notFound('tenant');
+      await requireOwnedAddress(repositories, tenantId, normalised);
       if (await repositories.tenants.findLoginByAddress(tenantId, normalised)) {
         throw new AppError('CONFLICT', `login ${normalised} already exists in this tenant`);
       }
+      if (await repositories.domains.findAlias(normalised)) throw new AppError('CONFLICT', `${normalised} is already an alias of a login`);
       const login: Login = { id: randomUUID(), tenantId, address: normalised, createdAt: this.context.clock.now().toISOString() };
       await repositories.tenants.insertLogin(login);
       await recordEvent(this.context, repositories, {
@@ -140,7 +148,7 @@ export class TenantService {
   async resolveLogin(tenantId: string, idOrAddress: string): Promise<Login> {
     const login =
       (await this.context.store.tenants.findLogin(tenantId, idOrAddress)) ??
-      (await this.context.store.tenants.findLoginByAddress(tenantId, normaliseAddress(idOrAddress)));
+      (await this.context.store.tenants.findLoginByAddress(tenantId, canonicalAddress(idOrAddress) ?? normaliseAddress(idOrAddress)));
     if (!login) throw notFound('login');
     return login;
   }

@@ -22,6 +22,19 @@ export interface LoginsTable {
   created_at: string;
 }
 
+export interface TenantDomainsTable {
+  domain: string; // canonical: lower case, IDNA A-labels, no trailing dot
+  tenant_id: string;
+  created_at: string;
+}
+
+export interface LoginAliasesTable {
+  address: string; // canonical, unique platform-wide
+  tenant_id: string;
+  login_id: string;
+  created_at: string;
+}
+
 export interface CredentialsTable {
   num_id: Generated<number>;
   id: string;
@@ -225,6 +238,8 @@ export interface InstanceFactsTable {
 export interface Database {
   tenants: TenantsTable;
   logins: LoginsTable;
+  tenant_domains: TenantDomainsTable;
+  login_aliases: LoginAliasesTable;
   credentials: CredentialsTable;
   api_tokens: ApiTokensTable;
   admins: AdminsTable;

@@ -5,12 +5,14 @@ import type { DatabaseHandle } from './connect.js';
 import { AccessRepository } from './repositories/access.js';
 import { AuditRepository } from './repositories/audit.js';
 import { CredentialRepository, type RawSqlite } from './repositories/credentials.js';
+import { DomainRepository } from './repositories/domains.js';
 import { TenantRepository } from './repositories/tenants.js';
 import type { Database } from './schema.js';
 import { createUsageWrites, type UsageWrites } from './usage-writes.js';
 
 export interface Repositories {
   tenants: TenantRepository;
+  domains: DomainRepository;
   credentials: CredentialRepository;
   access: AccessRepository;
   audit: AuditRepository;
@@ -46,6 +48,7 @@ export interface Store extends Repositories {
 function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'], raw: RawSqlite, inTransaction: boolean): Repositories {
   return {
     tenants: new TenantRepository(db),
+    domains: new DomainRepository(db),
     credentials: new CredentialRepository(db, dialect, raw, !inTransaction),
     access: new AccessRepository(db),
     audit: new AuditRepository(db, dialect === 'postgres'),

@@ -18,7 +18,16 @@ describe.each(DIALECTS)('cli on %s', (dialect) => {
     expect(admin.id).toMatch(/^[0-9a-f-]{36}$/);
     const tenant = await server.cliJson<{ id: string; smtp_username: string }>(['tenant', 'create', '--name', 'Acme', '--domain', 'acme.test']);
     expect(tenant.smtp_username).toBe('admin@acme.test');
-    const custom = await server.cliJson<{ smtp_username: string }>(['tenant', 'create', '--name', 'Beta', '--smtp-username', 'relay@beta.test']);
+    const custom = await server.cliJson<{ smtp_username: string }>([
+      'tenant',
+      'create',
+      '--name',
+      'Beta',
+      '--domain',
+      'beta.test',
+      '--smtp-username',
+      'relay@beta.test',
+    ]);
     expect(custom.smtp_username).toBe('relay@beta.test');
     const login = await server.cliJson<{ id: string }>(['login', 'create', '--tenant', tenant.id, '--address', 'alice@acme.test']);
     expect(login.id).toMatch(/^[0-9a-f-]{36}$/);

@@ -18,6 +18,12 @@ const TENANT_ROUTES: RouteCase[] = [
   { method: 'GET', path: (a) => `/api/v1/tenants/${a.tenantId}/logins` },
   { method: 'POST', path: (a) => `/api/v1/tenants/${a.tenantId}/logins`, body: { address: 'mallory@evil.test' } },
   { method: 'GET', path: (a) => `/api/v1/tenants/${a.tenantId}/logins/${a.loginId}` },
+  { method: 'GET', path: (a) => `/api/v1/tenants/${a.tenantId}/logins/${a.loginId}/aliases` },
+  { method: 'POST', path: (a) => `/api/v1/tenants/${a.tenantId}/logins/${a.loginId}/aliases`, body: { address: 'x@alpha-only.example' } },
+  { method: 'DELETE', path: (a) => `/api/v1/tenants/${a.tenantId}/logins/${a.loginId}/aliases/y@alpha-only.example` },
+  { method: 'GET', path: (a) => `/api/v1/tenants/${a.tenantId}/domains` },
+  { method: 'POST', path: (a) => `/api/v1/tenants/${a.tenantId}/domains`, body: { domain: 'stolen.example' } },
+  { method: 'DELETE', path: (a) => `/api/v1/tenants/${a.tenantId}/domains/alpha-only.example` },
   { method: 'GET', path: (a) => `/api/v1/tenants/${a.tenantId}/credentials` },
   { method: 'POST', path: (a) => `/api/v1/tenants/${a.tenantId}/credentials`, body: { name: 'x', scopes: ['smtp'] } },
   { method: 'GET', path: (a, ids) => `/api/v1/tenants/${a.tenantId}/credentials/${ids.credentialId}` },
@@ -51,6 +57,9 @@ describe.each(DIALECTS)('tenant isolation on %s', (dialect) => {
       body: { name: 'alice-key', scopes: ['imap'] },
     });
     aliceCredential = alice.body.id;
+    // A domain and an alias of A's, so that B's DELETEs would have something to remove.
+    await call(server, 'POST', `/api/v1/tenants/${a.tenantId}/domains`, { token: a.adminToken, body: { domain: 'alpha-only.example' } });
+    await call(server, 'POST', `/api/v1/tenants/${a.tenantId}/logins/${a.loginId}/aliases`, { token: a.bearer, body: { address: 'y@alpha-only.example' } });
   });
   afterAll(async () => server?.close());
 

@@ -3,6 +3,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as core from './001-core.js';
 import * as jobsWebhooks from './003-jobs-webhooks.js';
 import * as jobIndexes from './004-job-indexes.js';
+import * as tenantDomains from './005-tenant-domains.js';
 import * as instanceFacts from './008-instance-facts.js';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '001-core': core,
   '003-jobs-webhooks': jobsWebhooks,
   '004-job-indexes': jobIndexes,
+  '005-tenant-domains': tenantDomains,
   '008-instance-facts': instanceFacts,
 };
 

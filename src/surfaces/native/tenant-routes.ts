@@ -9,7 +9,8 @@ import { presentLogin, presentPage, presentTenant } from './presenters.js';
 import { ConnectionInfoPatch, MailBackendsSchema, Name, PageQuery, TenantParams, TenantSettingsSchema, Uuid } from './schemas.js';
 import type { App } from './types.js';
 
-const Domain = Type.String({ minLength: 1, maxLength: 253, pattern: '^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}$' });
+// Checked and put in canonical form (IDNA, lower case) by the domain service.
+const Domain = Type.String({ minLength: 1, maxLength: 253 });
 const WebmailUrl = Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' });
 const Email = Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$' });
 
