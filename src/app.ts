@@ -26,14 +26,20 @@ import { formatValidationErrors, installValidation } from './surfaces/validation
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/** /readyz: 503 unless ready; `checks` names each dependency's state (database, redis). */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, Record<string, unknown>>;
+}
+
 /** A surface (native, a seed, a protocol endpoint) adds its routes through one of these. */
 export type SurfaceRegistrar = (app: App, services: Services) => void | Promise<void>;
 
 export interface AppOptions {
   services: Services;
   logger: FastifyServerOptions['loggerInstance'];
-  /** Checks the database for /readyz. */
-  ready: () => Promise<boolean>;
+  /** Checks the dependencies for /readyz: ready or not, and a report per dependency. */
+  ready: () => Promise<boolean | Readiness>;
   extraSurfaces?: SurfaceRegistrar[];
   /** Answer the two hot endpoints through the lean node:http handlers (default on). */
   fastPath?: boolean;
@@ -102,8 +108,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const ready = await options.ready().catch(() => false);
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable' });
+    const result = await options.ready().catch(() => false);
+    const { ready, checks } = typeof result === 'boolean' ? { ready: result, checks: {} } : result;
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', ...checks });
   });
 
   for (const register of [...NATIVE_SURFACES, ...(options.extraSurfaces ?? [])]) await register(app, options.services);

@@ -35,6 +35,16 @@ export interface Config {
   jobsEnabled: boolean;
   /** RELAYKEY_JOB_INTERVAL_MS: one interval for every job (multi-node tests use short ones). */
   jobIntervalMs: number | undefined;
+  /** PostgreSQL connections per node (per host when several). */
+  databasePoolSize: number;
+  /** PostgreSQL connect, statement and lock timeouts (ms). */
+  databaseTimeouts: { connectTimeoutMs: number; statementTimeoutMs: number; lockTimeoutMs: number };
+  /** How long start-up waits for an unreachable database before giving up (s). */
+  startupWaitSeconds: number;
+  /** How long cached verify answers (and verifier tokens) keep answering while the database is down (ms). */
+  verifyStaleMaxMs: number;
+  /** Longest wait for any one Redis command before this node's own counters answer (ms). */
+  redisTimeoutMs: number;
 }
 
 /** A configuration the service refuses to start with: one line, exit code 78 (EX_CONFIG). */
@@ -181,5 +191,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpRotationMonths: integer(env, 'RELAYKEY_SMTP_ROTATION_MONTHS', 6, 1, 120),
     jobsEnabled: jobsSwitch(env.RELAYKEY_JOBS),
     jobIntervalMs: env.RELAYKEY_JOB_INTERVAL_MS ? integer(env, 'RELAYKEY_JOB_INTERVAL_MS', 0, 50, 86_400_000) : undefined,
+    databasePoolSize: integer(env, 'RELAYKEY_DATABASE_POOL_SIZE', 10, 1, 1_000),
+    databaseTimeouts: {
+      connectTimeoutMs: integer(env, 'RELAYKEY_DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
+      statementTimeoutMs: integer(env, 'RELAYKEY_DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000),
+      lockTimeoutMs: integer(env, 'RELAYKEY_DATABASE_LOCK_TIMEOUT_MS', 5_000, 100, 3_600_000),
+    },
+    startupWaitSeconds: integer(env, 'RELAYKEY_STARTUP_WAIT_SECONDS', 60, 0, 86_400),
+    verifyStaleMaxMs: integer(env, 'RELAYKEY_VERIFY_STALE_MAX_MS', 600_000, 0, 86_400_000),
+    redisTimeoutMs: integer(env, 'RELAYKEY_REDIS_TIMEOUT_MS', 50, 5, 60_000),
   };
 }

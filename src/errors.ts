@@ -23,6 +23,11 @@ export const ERROR_CATALOGUE = {
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
   DECRYPTION_FAILED: { status: 500, message: 'A stored secret failed its integrity check' },
   INTERNAL: { status: 500, message: 'Internal error' },
+  // The database cannot answer (storage/faults.ts): a temporary state, so 503 with Retry-After.
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unreachable; try again shortly' },
+  DATABASE_TIMEOUT: { status: 503, message: 'The database did not answer in time; try again shortly' },
+  DATABASE_READ_ONLY: { status: 503, message: 'The database accepts no writes right now (read-only or failing over); try again shortly' },
+  DISK_FULL: { status: 503, message: 'The database disk is full; writes resume when space is freed' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -31,8 +36,8 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly retryAfterSeconds: number | undefined;
-  constructor(code: ErrorCode, message?: string, options?: { retryAfterSeconds?: number }) {
-    super(message ?? ERROR_CATALOGUE[code].message);
+  constructor(code: ErrorCode, message?: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
+    super(message ?? ERROR_CATALOGUE[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = ERROR_CATALOGUE[code].status;
     this.retryAfterSeconds = options?.retryAfterSeconds;
@@ -41,3 +46,11 @@ export class AppError extends Error {
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
 export const badRequest = (message: string) => new AppError('VALIDATION_FAILED', message);
+
+export const DATABASE_FAULT_CODES = ['DATABASE_UNAVAILABLE', 'DATABASE_TIMEOUT', 'DATABASE_READ_ONLY', 'DISK_FULL'] as const;
+export type DatabaseFaultCode = (typeof DATABASE_FAULT_CODES)[number];
+
+/** The database could not do what was asked for a reason outside the request (see storage/faults.ts). */
+export function isDatabaseFault(error: unknown): error is AppError & { code: DatabaseFaultCode } {
+  return error instanceof AppError && (DATABASE_FAULT_CODES as readonly string[]).includes(error.code);
+}

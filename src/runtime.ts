@@ -9,6 +9,7 @@ import { connectRedis } from './cluster/redis.js';
 import { type Config, ConfigError } from './config.js';
 import { createSecretHasher } from './crypto/hashing.js';
 import { derivePepper, loadRootSecret, type RootKeyRing } from './crypto/root-secret.js';
+import { connectionLossLogger, waitForDatabase, watchDatabase } from './database-watch.js';
 import { createServices, type Services } from './domain/services.js';
 import { RedisThrottle } from './domain/throttle.js';
 import { createLogger } from './logging.js';
@@ -58,14 +59,30 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     throw new ConfigError((error as Error).message);
   }
   const { ring, createdKeyFile } = loaded;
-  const handle = openDatabase(config.databaseUrl, options.schema ? { schema: options.schema } : {});
+  const handle = openDatabase(config.databaseUrl, {
+    schema: options.schema,
+    poolSize: config.databasePoolSize,
+    timeouts: config.databaseTimeouts,
+    onConnectionLost: connectionLossLogger(logger),
+  });
+  const watch = watchDatabase(handle, logger);
+  let namespace: string;
   try {
-    if (options.migrate !== false) {
-      await refuseNewerSchema(handle);
-      if ((await migrateToLatest(handle)).length > 0) await recordSchemaWriter(handle);
-    }
-    if (options.migrate !== false && options.enforceMasterKey !== false) await enforceMasterKey(handle, ring);
+    // The database may come up after relaykey (a restart of both, a failover): wait for it.
+    namespace = await waitForDatabase(
+      async () => {
+        if (options.migrate !== false) {
+          await refuseNewerSchema(handle);
+          if ((await migrateToLatest(handle)).length > 0) await recordSchemaWriter(handle);
+        }
+        if (options.migrate !== false && options.enforceMasterKey !== false) await enforceMasterKey(handle, ring);
+        return clusterNamespace(handle, config.databaseUrl);
+      },
+      config.startupWaitSeconds,
+      logger,
+    );
   } catch (error) {
+    watch.stop();
     await handle.close();
     // A key file made a moment ago for a database sealed with another key is only confusing.
     if (createdKeyFile) rmSync(createdKeyFile, { force: true });
@@ -79,7 +96,6 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   }
   const store = createStore(handle);
   const clock = options.clock ?? systemClock;
-  const namespace = await clusterNamespace(handle, config.databaseUrl);
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined;
   let throttleErrorLoggedAt = 0;
   const services = createServices({
@@ -90,6 +106,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     reauthMinutes: config.reauthMinutes,
     verifierOptions: { cacheTtlMs: config.verifyCacheTtlMs, cacheMaxEntries: config.verifyCacheMaxEntries },
     usageFlushMs: config.usageFlushMs,
+    verifyStaleMaxMs: config.verifyStaleMaxMs,
+    databaseDown: () => !handle.health.ok,
     mailBackends: config.mailBackends,
     throttlePolicy: config.throttle,
     ...(redis ? { throttle: new RedisThrottle(redis.client, clock, namespace, config.throttle) } : {}),
@@ -103,14 +121,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     },
   });
   let feed: CredentialChangeFeed | undefined;
+  const postgresPool = handle.postgresPool;
   try {
     feed = await startCredentialChangeFeed({
       context: services.context,
       verifier: services.verifier,
       logger,
       namespace,
-      postgresUrl: config.dialect === 'postgres' ? config.databaseUrl : undefined,
-      postgresSchema: options.schema,
+      postgresClient: postgresPool ? async () => (await postgresPool()).dedicatedClient() : undefined,
       redis: redis ? { publisher: redis.client, subscriber: redis.subscriber } : undefined,
     });
   } catch (error) {
@@ -132,6 +150,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       await feed?.close();
       await services.throttle.close();
       await redis?.close();
+      watch.stop();
       await store.close();
     },
   };
@@ -146,8 +165,12 @@ export async function buildRuntimeApp(runtime: Runtime): Promise<App> {
     logger: runtime.logger,
     fastPath: runtime.config.fastPath,
     ready: async () => {
-      await runtime.store.tenants.findById('00000000-0000-0000-0000-000000000000');
-      return true;
+      const { health } = runtime.handle;
+      await runtime.handle.probe().catch(() => undefined);
+      const pool = await runtime.handle.postgresPool?.();
+      const database: Record<string, unknown> = { status: health.ok ? 'ok' : health.state, since: new Date(health.since).toISOString() };
+      if (pool) database.primary = pool.primaryHost;
+      return { ready: health.ok, checks: { database } };
     },
     extraSurfaces: runtimeExtensions.flatMap((e) => e.surfaces ?? []),
   });

@@ -27,9 +27,8 @@ export interface FeedOptions {
   verifier: Verifier;
   logger: Logger;
   namespace: string;
-  /** PostgreSQL connection string (same database and search_path as the store), when on PostgreSQL. */
-  postgresUrl?: string | undefined;
-  postgresSchema?: string | undefined;
+  /** On PostgreSQL: opens a connection of its own to the primary (same database and search_path as the store). */
+  postgresClient?: (() => Promise<pg.Client>) | undefined;
   /** A Redis connection to publish on and one to subscribe with (pub/sub needs its own). */
   redis?: { publisher: Redis; subscriber: Redis } | undefined;
 }
@@ -57,8 +56,8 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
     }
   };
 
-  if (options.postgresUrl) {
-    const pgFeed = await listenOnPostgres(options.postgresUrl, options.postgresSchema, channel, receive, () => verifier.invalidateAll(), logger);
+  if (options.postgresClient) {
+    const pgFeed = await listenOnPostgres(options.postgresClient, channel, receive, () => verifier.invalidateAll(), logger);
     closers.push(pgFeed.close);
     publishers.push(pgFeed.publish);
   }
@@ -95,8 +94,7 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
 }
 
 async function listenOnPostgres(
-  url: string,
-  schema: string | undefined,
+  newClient: () => Promise<pg.Client>,
   channel: string,
   receive: (payload: string) => void,
   onGap: () => void,
@@ -105,11 +103,10 @@ async function listenOnPostgres(
   let closed = false;
   let client: pg.Client | null = null;
   let retry: NodeJS.Timeout | null = null;
-  const clientOptions = { connectionString: url, ...(schema ? { options: `-c search_path=${schema}` } : {}) };
-  const { Client } = (await import('pg')).default;
 
   const connect = async (): Promise<void> => {
-    const next = new Client(clientOptions);
+    // On the host that accepts writes (NOTIFY is sent there; a standby cannot LISTEN).
+    const next = await newClient();
     next.on('notification', (message) => {
       if (message.channel === channel && message.payload) receive(message.payload);
     });
@@ -120,8 +117,16 @@ async function listenOnPostgres(
       next.end().catch(() => undefined);
       scheduleReconnect();
     });
-    await next.connect();
-    await next.query(`LISTEN "${channel}"`);
+    try {
+      await next.query(`LISTEN "${channel}"`);
+    } catch (error) {
+      next.end().catch(() => undefined);
+      throw error;
+    }
+    if (closed) {
+      await next.end().catch(() => undefined);
+      return;
+    }
     client = next;
   };
   const scheduleReconnect = () => {
@@ -133,7 +138,11 @@ async function listenOnPostgres(
     retry.unref();
   };
 
-  await connect();
+  // The database answered a moment ago (start-up waits for it); if it has gone again, keep trying.
+  await connect().catch((error: unknown) => {
+    logger.warn({ err: error }, 'credential change listener could not connect to PostgreSQL; retrying');
+    scheduleReconnect();
+  });
   return {
     publish: async (message) => {
       // A dedicated publish connection is not needed: NOTIFY on the listener's connection is fine.

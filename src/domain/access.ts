@@ -5,7 +5,7 @@ import { hash, randomUUID } from 'node:crypto';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { authenticator } from 'otplib';
 import { generateKey, KEY_PREFIXES, keyHint, parseKey } from '../crypto/key-format.js';
-import { AppError, notFound } from '../errors.js';
+import { AppError, isDatabaseFault, notFound } from '../errors.js';
 import { type DomainContext, recordEvent } from './context.js';
 import type { Actor, Admin, ApiToken, TokenKind } from './types.js';
 
@@ -28,6 +28,9 @@ const TOKEN_PREFIX: Record<TokenKind, (typeof KEY_PREFIXES)[keyof typeof KEY_PRE
   verifier: KEY_PREFIXES.verifierToken,
 };
 
+/** How long a token lookup is cached (ms): revoking a token takes effect within it. */
+const TOKEN_CACHE_MS = 5_000;
+
 const ARGON2_OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
 export function actorFor(principal: Principal, ip: string | null): Actor {
@@ -41,7 +44,13 @@ export class AccessService {
 
   constructor(
     private readonly context: DomainContext,
-    private readonly options: { sessionMinutes: number; reauthMinutes: number },
+    private readonly options: {
+      sessionMinutes: number;
+      reauthMinutes: number;
+      /** While the database is down, a cached token keeps its principal until it is this old (ms). */
+      staleMaxMs?: number;
+      databaseDown?: () => boolean;
+    },
   ) {}
 
   private now(): Date {
@@ -268,6 +277,19 @@ export class AccessService {
     const cacheKey = hash('sha256', presented, 'base64url');
     const cached = this.tokenCache.get(cacheKey);
     if (cached && cached.until > nowMs) return cached.principal;
+    // A mail server's verifier token must keep working through a database outage (as cached
+    // credentials do): a known token answers from the cache for RELAYKEY_VERIFY_STALE_MAX_MS.
+    const stale = cached?.principal && cached.until - TOKEN_CACHE_MS + (this.options.staleMaxMs ?? 0) > nowMs ? cached.principal : null;
+    if (stale && this.options.databaseDown?.()) return stale;
+    try {
+      return await this.lookUpToken(presented, cacheKey, nowMs);
+    } catch (error) {
+      if (stale && isDatabaseFault(error)) return stale;
+      throw error;
+    }
+  }
+
+  private async lookUpToken(presented: string, cacheKey: string, nowMs: number): Promise<Principal | null> {
     const parsed = parseKey(presented);
     if (!parsed) return null;
     const keyHash = this.context.hashSecret(presented);
@@ -287,7 +309,7 @@ export class AccessService {
       else if (token.kind === 'verifier') principal = { type: 'verifier', tokenId: token.id };
     }
     if (this.tokenCache.size > 10_000) this.tokenCache.clear();
-    this.tokenCache.set(cacheKey, { principal, until: nowMs + 5_000 });
+    this.tokenCache.set(cacheKey, { principal, until: nowMs + TOKEN_CACHE_MS });
     return principal;
   }
 }

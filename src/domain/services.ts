@@ -48,6 +48,10 @@ export interface ServiceOptions {
   /** Shared counters (Redis) when several nodes serve; in memory otherwise. */
   throttle?: LoginThrottle;
   loginHooks?: LoginGateHooks;
+  /** How long cached answers keep answering while the database is down (ms; 0: not at all). */
+  verifyStaleMaxMs?: number;
+  /** Is the database known to be down now (storage's DatabaseHealth)? */
+  databaseDown?: () => boolean;
 }
 
 export function createServices(options: ServiceOptions): Services {
@@ -60,7 +64,8 @@ export function createServices(options: ServiceOptions): Services {
   };
   const tenants = new TenantService(context);
   const credentials = new CredentialService(context);
-  const verifier = new Verifier(context, options.verifierOptions);
+  const outage = { staleMaxMs: options.verifyStaleMaxMs ?? 0, ...(options.databaseDown ? { databaseDown: options.databaseDown } : {}) };
+  const verifier = new Verifier(context, { ...(options.verifierOptions ?? { cacheTtlMs: 30_000, cacheMaxEntries: 200_000 }), ...outage });
   const usage = new UsageRecorder(context, options.usageFlushMs);
   const throttle = options.throttle ?? new MemoryThrottle(options.clock, options.throttlePolicy);
   const stats = new VerificationStats(options.clock);
@@ -70,7 +75,7 @@ export function createServices(options: ServiceOptions): Services {
     domains: new DomainService(context),
     provisioning: new ProvisioningService(tenants),
     credentials,
-    access: new AccessService(context, { sessionMinutes: options.sessionMinutes, reauthMinutes: options.reauthMinutes }),
+    access: new AccessService(context, { sessionMinutes: options.sessionMinutes, reauthMinutes: options.reauthMinutes, ...outage }),
     verifier,
     usage,
     sessions: new SessionReads(context, credentials),

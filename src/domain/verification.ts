@@ -4,6 +4,7 @@
 import type { LRUCache } from 'lru-cache';
 import { boundedLru } from '../bounded-lru.js';
 import { parseKey } from '../crypto/key-format.js';
+import { AppError, isDatabaseFault } from '../errors.js';
 import type { DomainContext } from './context.js';
 import { ipInNetworks } from './network.js';
 import { grantedProtocols, isMailProtocol, type Protocol, type Scope } from './scopes.js';
@@ -78,6 +79,13 @@ export interface VerifierOptions {
   cacheTtlMs: number;
   /** When full, the least recently used entry makes room. */
   cacheMaxEntries: number;
+  /**
+   * While the database is down, a cached credential keeps answering until it is this old (ms):
+   * no revocation can be written meanwhile. Keys not cached fail closed with a database fault.
+   */
+  staleMaxMs?: number;
+  /** Is the database known to be down now? Then cold lookups fail at once instead of waiting for it. */
+  databaseDown?: () => boolean;
 }
 
 export class Verifier {
@@ -147,6 +155,11 @@ export class Verifier {
       return cached;
     }
     this.cacheMisses += 1;
+    if (this.options.databaseDown?.()) {
+      // Known down: answer from what is cached, or fail closed at once (no wait per request).
+      if (this.servesStale(cached)) return cached as CachedCredential;
+      throw new AppError('DATABASE_UNAVAILABLE', 'The database is unreachable and this key is not cached; try again shortly', { retryAfterSeconds: 1 });
+    }
     let pending = this.loading.get(keyHash);
     if (!pending) {
       pending = this.load(keyHash);
@@ -157,9 +170,17 @@ export class Verifier {
       // Only cache what is still wanted: an invalidation during the load removed `pending`.
       if (this.loading.get(keyHash) === pending) this.cache.set(keyHash, entry);
       return entry;
+    } catch (error) {
+      if (isDatabaseFault(error) && this.servesStale(cached)) return cached as CachedCredential;
+      throw error;
     } finally {
       if (this.loading.get(keyHash) === pending) this.loading.delete(keyHash);
     }
+  }
+
+  /** A known credential young enough to answer while the database cannot (never a cached "not found"). */
+  private servesStale(cached: CacheEntry | undefined): boolean {
+    return cached !== undefined && cached.id !== null && Date.now() - cached.loadedAt < (this.options.staleMaxMs ?? 0);
   }
 
   async verify(request: VerifyRequest): Promise<VerifyOutcome> {

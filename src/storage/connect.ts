@@ -3,9 +3,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
+import { statfsSync } from 'node:fs';
 import { CompiledQuery, type DatabaseConnection, Kysely, Migrator, SqliteDialect, type SqliteDialectConfig, SqliteDriver, sql } from 'kysely';
+import { DatabaseHealth } from './database-health.js';
 import { migrationProvider } from './migrations/index.js';
+import { observedDialect } from './observed-dialect.js';
 import { CurrentSchemaPostgresDialect } from './postgres-dialect.js';
+import { DEFAULT_POSTGRES_TIMEOUTS, FailoverPool, type PostgresTimeouts } from './postgres-pool.js';
 import type { Database } from './schema.js';
 import { type SqliteBackground, startSqliteBackground } from './sqlite-background.js';
 import { type SqliteLookups, startSqliteLookups } from './sqlite-lookups.js';
@@ -43,14 +47,29 @@ export interface DatabaseHandle {
   startSqliteLookups?: (onError: (message: string) => void) => SqliteLookups | null;
   /** The lookup worker started above while it still answers, else null. */
   sqliteLookups?: () => SqliteLookups | null;
+  /** PostgreSQL only: the pool (created with the first connection), for LISTEN and the primary's name. */
+  postgresPool?: () => Promise<FailoverPool>;
+  /** Ok, or the fault that stops the database now (every statement reports to it). */
+  health: DatabaseHealth;
+  /**
+   * Checks the database once for /readyz and start-up: a read on either dialect; while the disk
+   * is full, whether there is room again (a read proves nothing about room for writes).
+   */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface OpenOptions {
   /** PostgreSQL schema to use (tests give each run a fresh one). */
-  schema?: string;
+  schema?: string | undefined;
   poolSize?: number;
+  timeouts?: PostgresTimeouts;
+  /** A pooled PostgreSQL connection was lost and will be replaced (for the log). */
+  onConnectionLost?: (error: Error) => void;
 }
+
+/** Free bytes below which a full disk is still taken to be full. */
+const DISK_ROOM_BYTES = 1024 * 1024;
 
 /** Page cache of the hot-path reader connection (KiB): bounded, counted in the server's RSS. */
 const READER_CACHE_KIB = 16 * 1024;
@@ -72,11 +91,14 @@ const LOOKUP_CACHE_KIB = 4 * 1024;
  * committed. The hot-path reader's turn snapshot (turn-snapshot.ts) starts afresh after it.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  private readonly database: SQLite.Database;
+
   constructor(
     config: SqliteDialectConfig,
     private readonly onRelease: () => void,
   ) {
     super(config);
+    this.database = config.database as SQLite.Database;
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -86,6 +108,13 @@ class ImmediateSqliteDriver extends SqliteDriver {
   override async commitTransaction(connection: DatabaseConnection): Promise<void> {
     await super.commitTransaction(connection);
     this.onRelease();
+  }
+
+  // SQLite rolls a transaction back by itself after some errors (SQLITE_FULL, SQLITE_IOERR):
+  // a ROLLBACK then fails with "no transaction is active" and would hide the real error.
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.database.inTransaction) return;
+    await super.rollbackTransaction(connection);
   }
 
   override async releaseConnection(): Promise<void> {
@@ -115,6 +144,7 @@ const AUTO_CHECKPOINT_PAGES = 1000;
 const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHandle {
+  const health = new DatabaseHealth();
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -126,9 +156,12 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     // Moves on after anything the writer may have committed (see ImmediateSqliteDriver).
     let writerGeneration = 0;
     const db = new Kysely<Database>({
-      dialect: new ImmediateSqliteDialect({ database: sqlite }, () => {
-        writerGeneration += 1;
-      }),
+      dialect: observedDialect(
+        new ImmediateSqliteDialect({ database: sqlite }, () => {
+          writerGeneration += 1;
+        }),
+        health,
+      ),
     });
     let reader: SQLite.Database | null = null;
     let snapshot: TurnSnapshot | null = null;
@@ -174,6 +207,15 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
       sqliteBackground: () => (background?.writable ? background : null),
       startSqliteLookups: startLookups,
       sqliteLookups: () => (lookups?.alive ? lookups : null),
+      health,
+      probe: async () => {
+        if (health.state === 'DISK_FULL' && file !== ':memory:' && file !== '') {
+          const { bavail, bsize } = statfsSync(dirname(file));
+          if (bavail * bsize >= DISK_ROOM_BYTES) health.succeeded(true);
+          return;
+        }
+        await sql`select 1`.execute(db);
+      },
       close: async () => {
         await lookups?.stop();
         lookups = null;
@@ -187,16 +229,37 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     };
   }
   // pg is loaded with the first connection, so the SQLite default never pays for loading it.
-  const pool = async () => {
-    const { default: pg } = await import('pg');
-    return new pg.Pool({
-      connectionString: url,
-      max: options.poolSize ?? 10,
-      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-    });
+  let failover: Promise<FailoverPool> | null = null;
+  const pool = () => {
+    failover ??= import('pg').then(
+      ({ default: pg }) =>
+        new FailoverPool(pg, url, {
+          poolSize: options.poolSize ?? 10,
+          timeouts: options.timeouts ?? DEFAULT_POSTGRES_TIMEOUTS,
+          schema: options.schema,
+          onConnectionLost: options.onConnectionLost ?? (() => undefined),
+        }),
+    );
+    return failover;
   };
-  const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  const db = new Kysely<Database>({ dialect: observedDialect(new CurrentSchemaPostgresDialect({ pool }), health) });
+  // A write refused as read-only: the host was demoted or a failover is under way; look again.
+  health.onChange(({ state }) => {
+    if (state === 'DATABASE_READ_ONLY') failover?.then((p) => p.forgetPrimary()).catch(() => undefined);
+  });
+  return {
+    db,
+    dialect: 'postgres',
+    postgresPool: pool,
+    health,
+    probe: async () => {
+      // A read clears unreachable and timed out; read-only clears once the host the pool now
+      // writes to is a primary (after a failover), disk full with the next write that succeeds.
+      const { rows } = await sql<{ standby: boolean }>`select pg_is_in_recovery() as standby`.execute(db);
+      if (health.state === 'DATABASE_READ_ONLY' && rows[0]?.standby === false) health.succeeded(true);
+    },
+    close: () => db.destroy(),
+  };
 }
 
 export async function migrateToLatest(handle: DatabaseHandle): Promise<string[]> {

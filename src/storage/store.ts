@@ -61,7 +61,13 @@ function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'
 export function createStore(handle: DatabaseHandle): Store {
   const writer = handle.sqlite ?? null;
   const transaction: Store['transaction'] = (work) =>
-    handle.db.transaction().execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null, lookups: null }, true)));
+    handle.db
+      .transaction()
+      .execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null, lookups: null }, true)))
+      .catch((error: unknown) => {
+        // Raw SQLite statements inside the transaction bypass the observed driver: report them too.
+        throw handle.health.failed(error) ?? error;
+      });
   return {
     ...repositoriesFor(handle.db, handle.dialect, { writer: null, reader: handle.sqliteReader ?? null, lookups: handle.sqliteLookups ?? null }, false),
     transaction,

@@ -9,8 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parse as secureJsonParse } from 'secure-json-parse';
 import type { Services } from '../domain/services.js';
-import { AppError } from '../errors.js';
-import { nginxAnswer } from '../protocol/nginx/auth-http-route.js';
+import { AppError, isDatabaseFault } from '../errors.js';
+import { nginxAnswer, nginxTemporaryFailure } from '../protocol/nginx/auth-http-route.js';
 import { AnswerBatch } from './answer-batch.js';
 import { authenticateAuthorization, requirePrincipalType } from './authentication.js';
 import type { ErrorBody } from './http-errors.js';
@@ -41,7 +41,7 @@ export function createFastPath(options: FastPathOptions, fallback: Listener): Li
 
   function sendError(response: ServerResponse, requestId: string, error: unknown, closeConnection = false): void {
     const appError = toAppError(error);
-    if (appError.status >= 500) logger.error({ err: error, reqId: requestId }, 'request failed');
+    if (appError.status >= 500 && !isDatabaseFault(appError)) logger.error({ err: error, reqId: requestId }, 'request failed');
     const headers: Record<string, string> = { 'x-request-id': requestId };
     if (closeConnection) headers.connection = 'close';
     if (appError.retryAfterSeconds !== undefined) headers['retry-after'] = String(appError.retryAfterSeconds);
@@ -122,6 +122,10 @@ export function createFastPath(options: FastPathOptions, fallback: Listener): Li
       const answer = await nginxAnswer(services, request.headers, logger);
       send(response, 200, { 'x-request-id': requestId, ...answer, 'content-type': TEXT_TYPE }, '');
     } catch (error) {
+      if (isDatabaseFault(error)) {
+        send(response, 200, { 'x-request-id': requestId, ...nginxTemporaryFailure(request.headers), 'content-type': TEXT_TYPE }, '');
+        return;
+      }
       sendError(response, requestId, error);
     }
   }

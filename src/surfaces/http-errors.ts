@@ -1,6 +1,7 @@
 // Turns anything thrown by a route into the native error body; compat surfaces reshape it.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
+import { AppError, ERROR_CATALOGUE, type ErrorCode, isDatabaseFault } from '../errors.js';
+import { toDatabaseFault } from '../storage/faults.js';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; request_id: string };
@@ -9,6 +10,10 @@ export interface ErrorBody {
 /** Maps framework and domain errors to one AppError; unknown errors become INTERNAL. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  // A database fault that did not pass through the observed driver (a raw SQLite statement
+  // inside a transaction, a worker thread): still a 503 naming the cause.
+  const fault = toDatabaseFault(error);
+  if (fault) return fault;
   const fastifyError = error as FastifyError & { validationContext?: string };
   if (fastifyError?.validation) {
     return new AppError('VALIDATION_FAILED', fastifyError.message);
@@ -38,7 +43,8 @@ export function toAppError(error: unknown): AppError {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   const appError = toAppError(error);
-  if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+  // Database faults are logged once per change of state (DatabaseHealth), not per request.
+  if (appError.status >= 500 && !isDatabaseFault(appError)) request.log.error({ err: error }, 'request failed');
   if (appError.retryAfterSeconds !== undefined) reply.header('retry-after', String(appError.retryAfterSeconds));
   const body: ErrorBody = { error: { code: appError.code, message: appError.message, request_id: String(request.id) } };
   return reply.status(appError.status).send(body);

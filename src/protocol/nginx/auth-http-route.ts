@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { MailProtocol } from '../../config.js';
 import type { Services } from '../../domain/services.js';
+import { isDatabaseFault } from '../../errors.js';
 import { requirePrincipal } from '../../surfaces/authentication.js';
 import type { App } from '../../surfaces/native/types.js';
 import { decodeNginxHeader } from './header-decoding.js';
@@ -76,6 +77,14 @@ export async function nginxAnswer(services: Services, headers: Headers, log: Pic
   return { 'Auth-Status': 'OK', 'Auth-Server': backend.host, 'Auth-Port': String(backend.port) };
 }
 
+/**
+ * The database cannot answer for this login (not cached, database down): a temporary failure,
+ * never "wrong password". SMTP clients get 451 4.3.0 and try again later.
+ */
+export function nginxTemporaryFailure(headers: Headers): NginxAnswer {
+  return fail(header(headers, 'auth-protocol').toLowerCase(), MESSAGES.unavailable, '451 4.3.0', null);
+}
+
 export function registerNginxAuthRoute(app: App, services: Services): void {
   app.get(
     '/auth/nginx',
@@ -84,8 +93,14 @@ export function registerNginxAuthRoute(app: App, services: Services): void {
       schema: { tags: ['protocol'], summary: 'nginx mail auth_http endpoint (verifier token); answers in Auth-* headers', hide: false },
     },
     async (request, reply) => {
-      await requirePrincipal(services, request, ['verifier']);
-      const answer = await nginxAnswer(services, request.headers, request.log);
+      let answer: NginxAnswer;
+      try {
+        await requirePrincipal(services, request, ['verifier']);
+        answer = await nginxAnswer(services, request.headers, request.log);
+      } catch (error) {
+        if (!isDatabaseFault(error)) throw error;
+        answer = nginxTemporaryFailure(request.headers);
+      }
       for (const name in answer) reply.header(name, answer[name]);
       return reply.status(200).send('');
     },
