@@ -254,7 +254,8 @@ export class CredentialService {
   async rotate(
     scope: CredentialScope,
     id: string,
-    options: { gracePeriodSeconds?: number },
+    /** `release`: the successor is active even if the old credential was held (seed 001 regenerate). */
+    options: { gracePeriodSeconds?: number; release?: boolean },
     actor: Actor,
   ): Promise<{ old: Credential; issued: IssuedCredential }> {
     const result = await this.context.store.transaction(async (repositories) => {
@@ -276,7 +277,7 @@ export class CredentialService {
           scopes: current.scopes,
           role: current.role,
           publicKey: current.publicKey,
-          held: current.held,
+          held: current.held && options.release !== true,
           expiresAt: current.expiresAt,
           allowedNetworks: current.allowedNetworks,
           metadata: current.metadata,

@@ -26,8 +26,8 @@ export function scopesForKind(kind: keyof typeof KIND_SCOPES): Scope[] {
   return [...KIND_SCOPES[kind]];
 }
 
-/** Scopes a mobile key (seed 002 `POST /mobile`) gets: mail protocols plus reading the REST API. */
-export const MOBILE_SCOPES: Scope[] = ['smtp', 'imap', 'pop3', 'api:read'];
+/** Scopes a mobile key (seed 002 `POST /mobile`) gets: `app`, full application access as seed 002's scope table says. */
+export const MOBILE_SCOPES: Scope[] = ['app'];
 
 const SCOPE_SET = new Set<string>(SCOPES);
 const PROTOCOL_SET = new Set<string>(PROTOCOLS);
@@ -41,7 +41,10 @@ export const isRole = (value: string): value is Role => Object.hasOwn(ROLES, val
 const sharedGrants = new WeakMap<readonly Scope[], Set<Protocol>>();
 const NO_PROTOCOLS = new Set<Protocol>();
 
-/** The protocols a scope list grants; `app` grants the three mail protocols. Do not mutate the result. */
+/**
+ * The protocols a scope list grants. `app` is "full application access (mobile/desktop clients)"
+ * in seed 002's scope table: the three mail protocols and the REST API. Do not mutate the result.
+ */
 export function grantedProtocols(scopes: readonly Scope[]): Set<Protocol> {
   if (scopes.length === 0) return NO_PROTOCOLS;
   const frozen = Object.isFrozen(scopes);
@@ -58,9 +61,7 @@ function computeGrants(scopes: readonly Scope[]): Set<Protocol> {
   const granted = new Set<Protocol>();
   for (const scope of scopes) {
     if (scope === 'app') {
-      granted.add('smtp');
-      granted.add('imap');
-      granted.add('pop3');
+      for (const protocol of PROTOCOLS) granted.add(protocol);
     } else if (isProtocol(scope)) granted.add(scope);
   }
   return granted;

@@ -91,9 +91,10 @@ function parseUserAgent(rawUserAgent: string): UserAgentDetails {
     userAgentMajorVersion: parsed.browser.major ?? '',
     osFamily: parsed.os.name ?? '',
     osVersion: parsed.os.version ?? '',
-    deviceFamily: parsed.device.model ?? '',
+    // No user agent at all: seed 003's document shows device_family "Other", device_type "Unknown".
+    deviceFamily: parsed.device.model ?? (rawUserAgent ? '' : 'Other'),
     deviceBrand: parsed.device.vendor ?? '',
-    deviceType: parsed.device.type ?? '',
+    deviceType: parsed.device.type ?? (rawUserAgent ? '' : 'Unknown'),
   });
 }
 

@@ -25,6 +25,9 @@ export class SessionReads {
     order: 'newest_seen' | 'oldest_created' = 'oldest_created',
   ): Promise<CredentialSession[]> {
     const credential = await this.credentials.get(scope, credentialId);
-    return this.repository.listForCredential(credential.tenantId, credential.id, { limit: MAX_SESSIONS_LISTED, order });
+    const sessions = await this.repository.listForCredential(credential.tenantId, credential.id, { limit: MAX_SESSIONS_LISTED, order });
+    // A revoked key's sessions are over at once, not only after the next pruning run marks them.
+    if (credential.status === 'revoked') return sessions.map((session) => ({ ...session, isActive: false }));
+    return sessions;
   }
 }

@@ -46,6 +46,8 @@ export interface Login {
 
 export interface Credential {
   numId: number;
+  /** The credential's number within its tenant (1, 2, ...): seed 001's integer id. */
+  tenantNum: number;
   id: string;
   tenantId: string;
   loginId: string | null;

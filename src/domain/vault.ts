@@ -303,9 +303,9 @@ export class SmtpAccountService {
     });
   }
 
-  /** Manual rotation: the old password stops verifying at once; any open checkout ends. */
-  async rotate(tenantId: string, reason: string, actor: Actor): Promise<RotationResult> {
-    assertNoSecret('reason', reason);
+  /** Manual rotation: the old password stops verifying at once; any open checkout ends. `reason` null: none given. */
+  async rotate(tenantId: string, reason: string | null, actor: Actor): Promise<RotationResult> {
+    if (reason !== null) assertNoSecret('reason', reason);
     const rotated = await this.failClosed(tenantId, actor, () =>
       this.context.store.transaction(async (repositories) => {
         const { vault, account } = await this.account(repositories, tenantId, 'wait');
@@ -373,10 +373,10 @@ export class SmtpAccountService {
     };
   }
 
-  /** The tenant's SMTP-account events, newest first, 50 a page. */
-  async auditTrail(tenantId: string, page: number): Promise<Page<AuditEvent>> {
+  /** The tenant's SMTP-account events, newest first, 50 a page unless asked otherwise. */
+  async auditTrail(tenantId: string, page: number, perPage = AUDIT_PAGE_SIZE): Promise<Page<AuditEvent>> {
     if (!(await this.context.store.tenants.findById(tenantId))) throw notFound('tenant');
-    return vaultRepository(this.context.store).listEvents(tenantId, { page, perPage: AUDIT_PAGE_SIZE });
+    return vaultRepository(this.context.store).listEvents(tenantId, { page, perPage });
   }
 
   /**

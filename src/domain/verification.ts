@@ -213,9 +213,12 @@ export class Verifier {
  * - seed 001 SMTP credentials: any username, as Postal's do;
  * - the tenant's vaulted SMTP account: its username (kept in metadata);
  * - other unbound credentials: their own id for mail protocols; API protocols ignore it.
+ * An empty username on an API protocol (api:read, api:write) matches any credential: a REST
+ * client sends only the key, and the answer names the login the key belongs to.
  */
 export function usernameMatches(credential: UsernameRule, loginAddress: string | null, request: VerifyRequest): boolean {
   const username = request.username.trim();
+  if (username === '' && !isMailProtocol(request.protocol)) return true;
   if (credential.surface === 'seed003') return credential.publicKey !== null && username === credential.publicKey;
   if (loginAddress !== null) return username.toLowerCase() === loginAddress;
   if (credential.surface === 'seed001') return true;

@@ -1,11 +1,13 @@
 // inactivity-revocation: a credential unused for its tenant's (or its role's) inactivity period
 // (90 days unless configured; last use, or creation if never used) is revoked with reason
-// `inactivity`; a `credential.inactivity_warning` goes out once, 7 days before.
+// `inactivity`; a `credential.inactivity_warning` goes out once, 7 days before. The rule is seed
+// 003's ("revoked after 90 days of inactivity"): it covers seed 003 keys always, native
+// credentials only in a tenant whose settings name a period, and never seed 001/002 keys.
 import { sql } from 'kysely';
 import { DAY } from '../clock.js';
 import { announceCredentialChange, recordEvent } from '../domain/context.js';
 import type { Role } from '../domain/scopes.js';
-import { SYSTEM_ACTOR, type TenantSettings } from '../domain/types.js';
+import { type Surface, SYSTEM_ACTOR, type TenantSettings } from '../domain/types.js';
 import { yieldToEventLoop } from '../event-loop.js';
 import type { Runtime } from '../runtime.js';
 import { parseJson } from '../storage/repositories/json.js';
@@ -20,11 +22,28 @@ export const WARNING_LEAD_DAYS = 7;
  * loop (a whole 1M-key table in ~270 ms); PostgreSQL works off it, so fewer round trips there.
  */
 export const SCAN_RANGE = { sqlite: 2_000, postgres: 50_000 } as const;
-/** The vaulted SMTP account is rotated by the vault, not retired for want of use. */
-const EXEMPT_SURFACES = ['smtp_account'];
+/**
+ * Surfaces the rule can reach. Seed 001 server credentials and seed 002 keys document no
+ * inactivity rule; the vaulted SMTP account is rotated by the vault, not retired for want of use.
+ */
+const COVERED_SURFACES: Surface[] = ['seed003', 'native'];
 
 export function inactivityDays(settings: TenantSettings, role: Role | null): number {
-  return (role ? settings.inactivityDaysByRole?.[role] : undefined) ?? settings.inactivityDays ?? DEFAULT_INACTIVITY_DAYS;
+  return explicitInactivityDays(settings, role) ?? DEFAULT_INACTIVITY_DAYS;
+}
+
+function explicitInactivityDays(settings: TenantSettings, role: Role | null): number | undefined {
+  return (role ? settings.inactivityDaysByRole?.[role] : undefined) ?? settings.inactivityDays;
+}
+
+/**
+ * Whether the inactivity rule applies to a credential: seed 003 keys always; native credentials
+ * only when the tenant's settings name a period for them (`inactivity_days`, or
+ * `inactivity_days_by_role` for the credential's role); nothing else.
+ */
+export function inactivityApplies(surface: string, settings: TenantSettings, role: Role | null): boolean {
+  if (surface === 'seed003') return true;
+  return surface === 'native' && explicitInactivityDays(settings, role) !== undefined;
 }
 
 export interface InactivityScanOptions {
@@ -65,18 +84,20 @@ export async function revokeInactiveCredentials(runtime: Runtime, options: Inact
     const rows = await store.readInBackground(
       store.db
         .selectFrom('credentials')
-        .select(['id', 'tenant_id', 'role', 'last_used_at', 'created_at'])
+        .select(['id', 'tenant_id', 'surface', 'role', 'last_used_at', 'created_at'])
         .select(activity.as('activity'))
         .where('num_id', '>', range.after)
         .where('num_id', '<=', range.upTo)
         .where('status', '=', 'active')
-        .where('surface', 'not in', EXEMPT_SURFACES)
+        .where('surface', 'in', COVERED_SURFACES)
         .where(activity, '<=', horizon)
         .orderBy('num_id'),
     );
 
     for (const row of rows) {
-      const days = inactivityDays(settings.get(row.tenant_id) ?? {}, row.role as Role | null);
+      const tenantSettings = settings.get(row.tenant_id) ?? {};
+      if (!inactivityApplies(row.surface, tenantSettings, row.role as Role | null)) continue;
+      const days = inactivityDays(tenantSettings, row.role as Role | null);
       const revokeAt = new Date(new Date(row.activity).getTime() + days * DAY);
       const warnAt = new Date(revokeAt.getTime() - WARNING_LEAD_DAYS * DAY);
       if (now >= revokeAt) {

@@ -11,6 +11,8 @@ export interface TenantsTable {
   connection_info: string; // JSON: { smtp|imap|pop3: { serverName, port, securePort, enabled } }
   mail_backends: string | null; // JSON: { smtp|imap|pop3: "ip:port" }
   settings: string; // JSON: inactivity days, ...
+  /** The last credentials.tenant_num handed out in this tenant. */
+  credential_count: Generated<number>;
   created_at: string;
   updated_at: string;
 }
@@ -39,6 +41,8 @@ export interface CredentialsTable {
   num_id: Generated<number>;
   id: string;
   tenant_id: string;
+  /** Numbered per tenant from 1 (tenants.credential_count); seed 001 shows it as the integer id. */
+  tenant_num: number | null;
   login_id: string | null;
   surface: string; // native | seed001 | seed002 | seed003 | smtp_account
   kind: string; // SMTP | API

@@ -55,7 +55,8 @@ describe.each(DIALECTS)('credential lifecycle jobs on %s', (dialect) => {
   it('warns 7 days ahead, then revokes for inactivity; per tenant, per role, and only unused keys', async () => {
     const roleDays = await call(server, 'PATCH', `/api/v1/tenants/${a.tenantId}`, {
       token: a.adminToken,
-      body: { settings: { inactivity_days_by_role: { iac: 30 } } },
+      // A period named in the settings brings the tenant's native credentials under the rule.
+      body: { settings: { inactivity_days: 90, inactivity_days_by_role: { iac: 30 } } },
     });
     expect(roleDays.status, roleDays.text).toBe(200);
     const tenantDays = await call(server, 'PATCH', `/api/v1/tenants/${b.tenantId}`, { token: b.adminToken, body: { settings: { inactivity_days: 10 } } });

@@ -177,11 +177,11 @@ describe.each(DIALECTS)('seed 002 smtp credentials on %s', (dialect) => {
       body: { name: 'iPhone 15', platform: 'ios', deviceId: 'device-identifier' },
     });
     expectIssued(created, 201, 'iPhone 15', MOBILE_SCOPES);
-    expect(MOBILE_SCOPES).toEqual(['smtp', 'imap', 'pop3', 'api:read']);
+    expect(MOBILE_SCOPES).toEqual(['app']);
     const [row] = await server.sql<{ metadata: string; scopes: string }>('SELECT metadata, scopes FROM credentials WHERE id = ?', [created.body.id]);
     expect(JSON.parse(row?.metadata ?? '{}')).toEqual({ platform: 'ios', device_id: 'device-identifier' });
     expect((await check(created.body.apiKey, 'imap')).status).toBe(200);
-    expect((await check(created.body.apiKey, 'api:write')).status).toBe(401);
+    expect((await check(created.body.apiKey, 'api:write')).status).toBe(200);
     // Rotation keeps the metadata and the scopes.
     const rotated = await call(server, 'POST', `${BASE}/${created.body.id}/rotate`, { token: seed.loginBearer });
     expectIssued(rotated, 200, 'iPhone 15', MOBILE_SCOPES);

@@ -5,8 +5,8 @@ import { ipInNetworks } from '../../src/domain/network.js';
 import { grantedProtocols, ROLES, scopesForRole } from '../../src/domain/scopes.js';
 
 describe('scopes and roles', () => {
-  it('app grants the three mail protocols and nothing else', () => {
-    expect([...grantedProtocols(['app'])].sort()).toEqual(['imap', 'pop3', 'smtp']);
+  it('app grants the mail protocols and the REST API (full application access)', () => {
+    expect([...grantedProtocols(['app'])].sort()).toEqual(['api:read', 'api:write', 'imap', 'pop3', 'smtp']);
     expect(grantedProtocols(['internal']).size).toBe(0);
   });
 

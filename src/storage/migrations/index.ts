@@ -5,6 +5,7 @@ import * as jobsWebhooks from './003-jobs-webhooks.js';
 import * as jobIndexes from './004-job-indexes.js';
 import * as tenantDomains from './005-tenant-domains.js';
 import * as instanceFacts from './008-instance-facts.js';
+import * as tenantCredentialNumbers from './009-tenant-credential-numbers.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '004-job-indexes': jobIndexes,
   '005-tenant-domains': tenantDomains,
   '008-instance-facts': instanceFacts,
+  '009-tenant-credential-numbers': tenantCredentialNumbers,
 };
 
 /** Every migration this build knows, in order (the schema guard compares the database with it). */

@@ -23,6 +23,7 @@ export function lastUsedWrite(lastUsed: Map<string, string>): WriteStatement {
 export function toCredential(row: Selectable<CredentialsTable>): Credential {
   return {
     numId: Number(row.num_id),
+    tenantNum: Number(row.tenant_num),
     id: row.id,
     tenantId: row.tenant_id,
     loginId: row.login_id,
@@ -49,7 +50,7 @@ export function toCredential(row: Selectable<CredentialsTable>): Credential {
   };
 }
 
-export type NewCredential = Omit<Credential, 'numId'>;
+export type NewCredential = Omit<Credential, 'numId' | 'tenantNum'>;
 export type CredentialChanges = Partial<
   Pick<
     Credential,
@@ -81,6 +82,7 @@ export interface RawSqlite {
 const INSERT_COLUMNS = [
   'id',
   'tenant_id',
+  'tenant_num',
   'login_id',
   'surface',
   'kind',
@@ -106,10 +108,11 @@ const INSERT_COLUMNS = [
 
 type InsertRow = Insertable<CredentialsTable> & Record<(typeof INSERT_COLUMNS)[number], string | number | null>;
 
-function toRow(credential: NewCredential): InsertRow {
+function toRow(credential: NewCredential, tenantNum: number): InsertRow {
   return {
     id: credential.id,
     tenant_id: credential.tenantId,
+    tenant_num: tenantNum,
     login_id: credential.loginId,
     surface: credential.surface,
     kind: credential.kind,
@@ -143,7 +146,7 @@ const LAST_USED_SLICE = 500;
 /** Page cache of a connection that bulk inserts (KiB). */
 const BULK_CACHE_KIB = 256 * 1024;
 const POSTGRES_COLUMN_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = Object.fromEntries(
-  INSERT_COLUMNS.map((column) => [column, column === 'held' ? 'integer' : 'text']),
+  INSERT_COLUMNS.map((column) => [column, column === 'held' || column === 'tenant_num' ? 'integer' : 'text']),
 ) as Record<(typeof INSERT_COLUMNS)[number], string>;
 
 /**
@@ -268,8 +271,25 @@ export class CredentialRepository {
   private postgresLookups: ((keyHash: string) => Promise<FoundForVerification | undefined>) | null = null;
 
   async insert(credential: NewCredential): Promise<Credential> {
-    const row = await this.db.insertInto('credentials').values(toRow(credential)).returningAll().executeTakeFirstOrThrow();
+    const tenantNum = await this.reserveTenantNumbers(credential.tenantId, 1);
+    const row = await this.db.insertInto('credentials').values(toRow(credential, tenantNum)).returningAll().executeTakeFirstOrThrow();
     return toCredential(row);
+  }
+
+  /**
+   * Hands out `count` numbers of the tenant's own sequence and returns the first. The counter
+   * row stays locked until the transaction ends (PostgreSQL), so concurrent inserts in one
+   * tenant take turns and never share a number.
+   */
+  private async reserveTenantNumbers(tenantId: string, count: number): Promise<number> {
+    const row = await this.db
+      .updateTable('tenants')
+      .set((eb) => ({ credential_count: eb('credential_count', '+', count) }))
+      .where('id', '=', tenantId)
+      .returning('credential_count')
+      .executeTakeFirst();
+    if (!row) throw new Error(`tenant ${tenantId} does not exist`);
+    return Number(row.credential_count) - count + 1;
   }
 
   /** Applies changes; returns the updated row, or null when `onlyIfActive` and it was already revoked. */
@@ -309,7 +329,15 @@ export class CredentialRepository {
    */
   async insertMany(credentials: readonly NewCredential[]): Promise<void> {
     if (credentials.length === 0) return;
-    const rows = credentials.map(toRow);
+    const counts = new Map<string, number>();
+    for (const credential of credentials) counts.set(credential.tenantId, (counts.get(credential.tenantId) ?? 0) + 1);
+    const next = new Map<string, number>();
+    for (const [tenantId, count] of counts) next.set(tenantId, await this.reserveTenantNumbers(tenantId, count));
+    const rows = credentials.map((credential) => {
+      const tenantNum = next.get(credential.tenantId) as number;
+      next.set(credential.tenantId, tenantNum + 1);
+      return toRow(credential, tenantNum);
+    });
     if (this.raw.writer) {
       growCacheForBulkWrites(this.raw.writer);
       for (let start = 0; start < rows.length; start += SQLITE_ROWS_PER_STATEMENT) {

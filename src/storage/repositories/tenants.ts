@@ -18,7 +18,8 @@ function toTenant(row: Selectable<TenantsTable>): Tenant {
   };
 }
 
-function toRow(tenant: Tenant): Selectable<TenantsTable> {
+/** Every column but credential_count, which only the credentials repository moves on. */
+function toRow(tenant: Tenant): Omit<Selectable<TenantsTable>, 'credential_count'> {
   return {
     id: tenant.id,
     name: tenant.name,

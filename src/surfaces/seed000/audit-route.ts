@@ -1,7 +1,9 @@
-// GET .../smtp-credentials/audit?page=N: this tenant's SMTP-account events, newest first, 50 a page.
+// GET .../smtp-credentials/audit?page=N&per_page=M: this tenant's SMTP-account events, newest first,
+// 50 a page unless per_page (1-100) says otherwise.
 import type { Services } from '../../domain/services.js';
 import type { AuditEvent } from '../../domain/types.js';
 import { vaultOf } from '../../domain/vault.js';
+import { isoSeconds } from '../compat.js';
 import type { App } from '../native/types.js';
 import { adminOnTenant, tenantIdOf } from './guard.js';
 import { AuditQuery, AuditReply, BASE_PATH, TenantIdParams } from './schemas.js';
@@ -11,7 +13,7 @@ function presentEvent(event: AuditEvent) {
     id: event.id,
     event: event.event,
     user_id: event.actorId,
-    timestamp: event.occurredAt,
+    timestamp: isoSeconds(event.occurredAt),
     ...(event.clientIp ? { ip_address: event.clientIp } : {}),
     severity: event.severity,
     ...(Object.keys(event.details).length > 0 ? { details: event.details } : {}),
@@ -32,7 +34,7 @@ export function registerAuditRoute(app: App, services: Services): void {
       preValidation: adminOnTenant(services),
     },
     async (request) => {
-      const page = await vaultOf(services).auditTrail(tenantIdOf(request), request.query.page);
+      const page = await vaultOf(services).auditTrail(tenantIdOf(request), request.query.page, request.query.per_page);
       return { events: page.items.map(presentEvent), total: page.total, page: page.page, per_page: page.perPage };
     },
   );

@@ -3,6 +3,7 @@
 import type { Services } from '../../domain/services.js';
 import { vaultOf } from '../../domain/vault.js';
 import { actorOf } from '../authentication.js';
+import { isoSeconds } from '../compat.js';
 import type { App } from '../native/types.js';
 import { adminOnTenant, base64, tenantIdOf } from './guard.js';
 import { BASE_PATH, EmergencyResetBody, EmergencyResetReply, TenantIdParams } from './schemas.js';
@@ -32,7 +33,7 @@ export function registerEmergencyResetRoute(app: App, services: Services): void 
         username: reset.username,
         password: base64(reset.password),
         webmail_url: reset.webmailUrl,
-        expires_at: reset.expiresAt,
+        expires_at: isoSeconds(reset.expiresAt),
         incident_id: reset.incidentId,
       };
     },

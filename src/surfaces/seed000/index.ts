@@ -5,9 +5,9 @@ import { registerEmergencyResetRoute } from './emergency-reset-route.js';
 import { registerRevealRoute } from './reveal-route.js';
 import { registerRotateRoute } from './rotate-route.js';
 
-export const registerSeed000: SurfaceRegistrar = (app, services) => {
+export const registerSeed000: SurfaceRegistrar = async (app, services) => {
   registerRevealRoute(app, services);
-  registerRotateRoute(app, services);
+  await registerRotateRoute(app, services);
   registerEmergencyResetRoute(app, services);
   registerAuditRoute(app, services);
 };

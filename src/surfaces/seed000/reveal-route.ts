@@ -5,6 +5,7 @@ import type { Services } from '../../domain/services.js';
 import { type ReauthOutcome, vaultOf } from '../../domain/vault.js';
 import { AppError, type ErrorCode } from '../../errors.js';
 import { actorOf } from '../authentication.js';
+import { isoSeconds } from '../compat.js';
 import type { App } from '../native/types.js';
 import { adminOnTenant, base64, tenantIdOf } from './guard.js';
 import { BASE_PATH, CredentialsReply, TenantIdParams } from './schemas.js';
@@ -43,10 +44,10 @@ export function registerRevealRoute(app: App, services: Services): void {
         username: revealed.username,
         password: base64(revealed.password),
         webmail_url: revealed.webmailUrl,
-        created_at: revealed.createdAt,
-        last_rotated: revealed.lastRotated,
-        next_rotation: revealed.nextRotation,
-        expires_at: revealed.expiresAt,
+        created_at: isoSeconds(revealed.createdAt),
+        last_rotated: isoSeconds(revealed.lastRotated),
+        next_rotation: isoSeconds(revealed.nextRotation),
+        expires_at: isoSeconds(revealed.expiresAt),
       };
     },
   );

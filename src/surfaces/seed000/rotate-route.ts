@@ -2,17 +2,28 @@
 import type { Services } from '../../domain/services.js';
 import { vaultOf } from '../../domain/vault.js';
 import { actorOf } from '../authentication.js';
+import { isoSeconds } from '../compat.js';
+import { readEmptyBodyAsObject } from '../empty-body.js';
 import type { App } from '../native/types.js';
 import { adminOnTenant, tenantIdOf } from './guard.js';
 import { BASE_PATH, RotateBody, RotateReply, TenantIdParams } from './schemas.js';
 
-export function registerRotateRoute(app: App, services: Services): void {
+export async function registerRotateRoute(app: App, services: Services): Promise<void> {
+  // No body, an empty JSON body and `{}` all mean: rotate, no reason given.
+  await app.register(async (scoped: App) => {
+    readEmptyBodyAsObject(scoped);
+    registerRoute(scoped, services);
+  });
+}
+
+function registerRoute(app: App, services: Services): void {
   app.post(
     `${BASE_PATH}/rotate`,
     {
       schema: {
         tags: ['seed000'],
-        summary: 'Rotate SMTP credentials (admin)',
+        summary: 'Rotate SMTP credentials (admin); the reason is optional',
+        description: 'No body, an empty body or `{}` rotate as well; the audit event then records `reason: null`.',
         params: TenantIdParams,
         body: RotateBody,
         response: { 200: RotateReply },
@@ -20,8 +31,8 @@ export function registerRotateRoute(app: App, services: Services): void {
       preValidation: adminOnTenant(services),
     },
     async (request) => {
-      const rotated = await vaultOf(services).rotate(tenantIdOf(request), request.body.reason, actorOf(request));
-      return { success: true as const, rotated_at: rotated.rotatedAt, next_rotation: rotated.nextRotation };
+      const rotated = await vaultOf(services).rotate(tenantIdOf(request), request.body.reason ?? null, actorOf(request));
+      return { success: true as const, rotated_at: isoSeconds(rotated.rotatedAt), next_rotation: isoSeconds(rotated.nextRotation) };
     },
   );
 }

@@ -1,5 +1,8 @@
 // Seed 000 (platform-admin vault API): request and reply schemas, exactly the seed's fields.
 import { Type } from 'typebox';
+import { AUDIT_PAGE_SIZE } from '../../domain/vault.js';
+
+export const AUDIT_MAX_PER_PAGE = 100;
 
 export const BASE_PATH = '/api/v1/platform-admin/tenants/:tenant_id/smtp-credentials';
 
@@ -8,12 +11,20 @@ export const TenantIdParams = Type.Object({ tenant_id: Type.String({ minLength: 
 
 const Reason = Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' });
 const IncidentId = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._:#/-]*$' });
-const Timestamp = Type.String();
+// `2025-01-15T10:00:00Z`: UTC to the second, as the seed document prints it.
+const Timestamp = Type.String({ format: 'date-time', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$' });
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
-export const RotateBody = Type.Object({ reason: Reason }, { additionalProperties: false });
+// The reason is optional: no body, an empty body or `{}` rotate too (audited with reason null).
+export const RotateBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
 export const EmergencyResetBody = Type.Object({ incident_id: IncidentId, reason: Reason }, { additionalProperties: false });
-export const AuditQuery = Type.Object({ page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }) }, { additionalProperties: false });
+export const AuditQuery = Type.Object(
+  {
+    page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+    per_page: Type.Integer({ minimum: 1, maximum: AUDIT_MAX_PER_PAGE, default: AUDIT_PAGE_SIZE }),
+  },
+  { additionalProperties: false },
+);
 
 export const CredentialsReply = Type.Object({
   username: Type.String(),

@@ -1,10 +1,10 @@
-// Domain credentials -> seed 001 shapes (`id` is the integer num_id, `uuid` the public id).
+// Domain credentials -> seed 001 shapes (`id` is the credential's number in its tenant, `uuid` the public id).
 import type { Credential } from '../../domain/types.js';
 import { isoSeconds } from '../compat.js';
 
 export function presentCredential(credential: Credential) {
   return {
-    id: credential.numId,
+    id: credential.tenantNum,
     uuid: credential.id,
     name: credential.name,
     type: credential.kind,
@@ -14,5 +14,5 @@ export function presentCredential(credential: Credential) {
 }
 
 export function presentCreated(credential: Credential, key: string) {
-  return { id: credential.numId, uuid: credential.id, name: credential.name, type: credential.kind, hold: credential.held, key };
+  return { id: credential.tenantNum, uuid: credential.id, name: credential.name, type: credential.kind, hold: credential.held, key };
 }

@@ -111,7 +111,8 @@ export async function registerSeed001(app: App, services: Services): Promise<voi
           schema: {
             tags: [TAG],
             summary: 'Create a new credential and revoke the old one (key rotation), atomically',
-            description: 'The old key stops working at once. Triggers a CredentialLocked webhook for the old credential.',
+            description:
+              'The old key stops working at once. The new credential is active, also when the old one was held: regenerate is how a client recovers after a leak. Triggers a CredentialLocked webhook for the old credential.',
             security,
             body: UuidBody,
             response: { 200: RegenerateReply, ...ERROR_REPLIES },
@@ -119,11 +120,11 @@ export async function registerSeed001(app: App, services: Services): Promise<voi
         },
         async (request, reply) => {
           const scope = scopeOf(request);
-          const { old, issued } = await services.credentials.rotate(scope, request.body.uuid, { gracePeriodSeconds: 0 }, actorOf(request));
+          const { old, issued } = await services.credentials.rotate(scope, request.body.uuid, { gracePeriodSeconds: 0, release: true }, actorOf(request));
           reply.header('cache-control', 'no-store');
           return {
             status: 'success' as const,
-            data: { old_id: old.numId, old_uuid: old.id, new_id: issued.credential.numId, new_uuid: issued.credential.id, key: issued.secret },
+            data: { old_id: old.tenantNum, old_uuid: old.id, new_id: issued.credential.tenantNum, new_uuid: issued.credential.id, key: issued.secret },
           };
         },
       );
@@ -143,7 +144,7 @@ export async function registerSeed001(app: App, services: Services): Promise<voi
         async (request) => {
           const scope = scopeOf(request);
           const held = await services.credentials.setHeld(scope, request.body.uuid, true, actorOf(request));
-          return { status: 'success' as const, data: { id: held.numId, uuid: held.id, hold: true as const } };
+          return { status: 'success' as const, data: { id: held.tenantNum, uuid: held.id, hold: true as const } };
         },
       );
     },

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { CredentialScope } from '../../domain/credentials.js';
 import { MOBILE_SCOPES, type Scope } from '../../domain/scopes.js';
 import type { Services } from '../../domain/services.js';
-import { AppError, notFound } from '../../errors.js';
+import { AppError, badRequest, notFound } from '../../errors.js';
 import { actorOf, requirePrincipal } from '../authentication.js';
 import { listAllCredentials } from '../compat.js';
 import type { App } from '../native/types.js';
@@ -115,8 +115,11 @@ export async function registerSeed002(app: App, services: Services): Promise<voi
         },
       },
       async (request, reply) => {
+        // The original's mobile clients send `deviceName`; `name` wins when both are given.
+        const name = request.body.name ?? request.body.deviceName;
+        if (name === undefined) throw badRequest('body must have name (or deviceName)');
         const issued = await issueKey(request, {
-          name: request.body.name,
+          name,
           scopes: MOBILE_SCOPES,
           metadata: { platform: request.body.platform, device_id: request.body.deviceId },
         });

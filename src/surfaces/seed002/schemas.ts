@@ -17,7 +17,8 @@ export const CreateBody = Type.Object(
 
 export const MobileBody = Type.Object(
   {
-    name: KeyName,
+    name: Type.Optional(KeyName),
+    deviceName: Type.Optional({ ...KeyName, description: 'The name when `name` is missing, as the original mobile clients send it' }),
     platform: Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9 ._-]*$', description: 'e.g. ios, android' }),
     deviceId: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'The device identifier' }),
   },
