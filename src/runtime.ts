@@ -10,8 +10,10 @@ import { type Config, ConfigError } from './config.js';
 import { createSecretHasher } from './crypto/hashing.js';
 import { derivePepper, loadRootSecret, type RootKeyRing } from './crypto/root-secret.js';
 import { connectionLossLogger, waitForDatabase, watchDatabase } from './database-watch.js';
+import { installDependencyMetrics } from './dependency-metrics.js';
 import { createServices, type Services } from './domain/services.js';
-import { RedisThrottle } from './domain/throttle.js';
+import { FallbackThrottle } from './domain/fallback-throttle.js';
+import { MemoryThrottle, RedisThrottle } from './domain/throttle.js';
 import { createLogger } from './logging.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/connect.js';
 import { createStore, type Store } from './storage/store.js';
@@ -27,6 +29,10 @@ export interface Runtime {
   logger: Logger;
   /** Shared by every node on this database: prefixes Redis keys, names the NOTIFY channel. */
   clusterNamespace: string;
+  /** Redis now: connected, down (this node falls back), or not configured. */
+  redisState(): 'ready' | 'down' | 'off';
+  /** Throttle calls this node's own counters answered because Redis failed. */
+  throttleFallbacks(): number;
   close(): Promise<void>;
 }
 
@@ -96,8 +102,21 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   }
   const store = createStore(handle);
   const clock = options.clock ?? systemClock;
-  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined;
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger, { commandTimeoutMs: config.redisTimeoutMs }) : undefined;
   let throttleErrorLoggedAt = 0;
+  const onThrottleError = (error: unknown) => {
+    // At most one line a minute: the hot path must not flood the log.
+    if (Date.now() - throttleErrorLoggedAt < 60_000) return;
+    throttleErrorLoggedAt = Date.now();
+    logger.error({ err: error }, 'login throttle store failed; logins go on unthrottled');
+  };
+  let sharedThrottleErrors = 0;
+  // With Redis: shared counters, and this node's own behind them when Redis fails or is slow.
+  const throttle = redis
+    ? new FallbackThrottle(new RedisThrottle(redis.client, clock, namespace, config.throttle), new MemoryThrottle(clock, config.throttle), () => {
+        sharedThrottleErrors += 1;
+      })
+    : undefined;
   const services = createServices({
     store,
     clock,
@@ -110,15 +129,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     databaseDown: () => !handle.health.ok,
     mailBackends: config.mailBackends,
     throttlePolicy: config.throttle,
-    ...(redis ? { throttle: new RedisThrottle(redis.client, clock, namespace, config.throttle) } : {}),
-    loginHooks: {
-      onThrottleError: (error) => {
-        // At most one line a minute: the hot path must not flood the log.
-        if (Date.now() - throttleErrorLoggedAt < 60_000) return;
-        throttleErrorLoggedAt = Date.now();
-        logger.error({ err: error }, 'login throttle store failed; logins go on unthrottled');
-      },
-    },
+    ...(throttle ? { throttle } : {}),
+    loginHooks: { onThrottleError },
   });
   let feed: CredentialChangeFeed | undefined;
   const postgresPool = handle.postgresPool;
@@ -144,6 +156,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     rootKeys: ring,
     logger,
     clusterNamespace: namespace,
+    redisState: () => redis?.state() ?? 'off',
+    throttleFallbacks: () => sharedThrottleErrors,
     close: async () => {
       for (const extension of [...runtimeExtensions].reverse()) await extension.stop?.(runtime);
       await services.usage.stop();
@@ -155,6 +169,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     },
   };
   installVerificationObservers(runtime);
+  installDependencyMetrics(runtime);
   for (const extension of runtimeExtensions) await extension.install?.(runtime);
   return runtime;
 }
@@ -170,7 +185,8 @@ export async function buildRuntimeApp(runtime: Runtime): Promise<App> {
       const pool = await runtime.handle.postgresPool?.();
       const database: Record<string, unknown> = { status: health.ok ? 'ok' : health.state, since: new Date(health.since).toISOString() };
       if (pool) database.primary = pool.primaryHost;
-      return { ready: health.ok, checks: { database } };
+      // Redis is optional: its absence is reported, never a reason to be unready.
+      return { ready: health.ok, checks: { database, redis: { status: runtime.redisState() } } };
     },
     extraSurfaces: runtimeExtensions.flatMap((e) => e.surfaces ?? []),
   });

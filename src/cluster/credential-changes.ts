@@ -68,20 +68,25 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
     });
     // A reconnect may have missed messages: start from an empty cache.
     subscriber.on('ready', () => verifier.invalidateAll());
-    await subscriber.subscribe(channel);
+    // Not awaited: a node starts while Redis is away; ioredis subscribes once it connects and
+    // again after every reconnect.
+    subscriber.subscribe(channel).catch((error: unknown) => logger.warn({ err: error }, 'Redis subscribe failed; PostgreSQL NOTIFY still carries changes'));
     publishers.push(async (message) => {
       await publisher.publish(channel, message);
     });
   }
 
+  // One warning a minute at most: while Redis is away every change would log one.
+  let warnedAt = 0;
+  const warn = (error: unknown) => {
+    if (Date.now() - warnedAt < 60_000) return;
+    warnedAt = Date.now();
+    logger.warn({ err: error }, 'could not announce a credential change on one channel; the other channel or the cache TTL applies');
+  };
   options.context.onCredentialChange.push(({ keyHashes }) => {
     for (const part of chunks(keyHashes)) {
       const message = JSON.stringify({ node, keyHashes: part } satisfies ChangeMessage);
-      for (const publish of publishers) {
-        publish(message).catch((error: unknown) =>
-          logger.warn({ err: error }, 'could not announce a credential change to other nodes; their cache TTL applies'),
-        );
-      }
+      for (const publish of publishers) publish(message).catch(warn);
     }
   });
 
