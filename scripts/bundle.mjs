@@ -2,26 +2,15 @@
 // dist/relaykey.mjs, which `npm start` and bin/relaykey run. Start-up is mostly module
 // resolution and loading (~120 files of our own, several hundred of dependencies): one file
 // halves it. Packages that load native addons, spawn workers from their own files or serve
-// files from their own folders stay external and load from node_modules as usual.
+// files from their own folders stay external and load from node_modules as usual
+// (scripts/bundle-externals.mjs: they are exactly package.json's dependencies).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { EXTERNAL } from './bundle-externals.mjs';
 import { fileHash, SOURCE_HASH_FILE, sourceHash } from './source-hash.mjs';
 
-const EXTERNAL = [
-  'better-sqlite3', // native addon
-  '@node-rs/argon2', // native addon
-  'pg-native', // optional native driver pg looks for
-  'pino', // its transports start worker threads from files beside it
-  'thread-stream',
-  '@fastify/static', // serves files relative to itself
-  '@fastify/swagger', // reads its own package.json
-  '@fastify/swagger-ui',
-  'ioredis', // uses __dirname in its error stacks
-  'geoip-lite', // read through require.resolve for its data files
-  'ua-parser-js', // loaded on first use
-];
 
 await build({
   entryPoints: ['dist/cli/main.js'],

@@ -1,6 +1,6 @@
 // What a session row says about a client beyond its IP: the parsed user agent and the country.
 // Runs at flush time, never on the verify path. The country comes from the country-only
-// GeoLite files (country-lookup.ts), read on first use of a public IP.
+// GeoLite2 data of geoip-country (country-lookup.ts), loaded on first use of a public IP.
 import ipaddr from 'ipaddr.js';
 import { createRequire } from 'node:module';
 import type { UAParser as UAParserType } from 'ua-parser-js';

@@ -1,6 +1,6 @@
 // Seed 003 sessions filled from REAL use: a Key + Secret login through POST /api/v1/verify from
 // public IPs with real mail-client and browser user agents, usage flushed, then the seed 003 and
-// the native session lists show the parsed client (ua-parser-js), the country (geoip-lite) and
+// the native session lists show the parsed client (ua-parser-js), the country (geoip-country) and
 // unix-second times, and the key's last_accessed_at_utc is no longer 0.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, MINUTE } from '../../src/clock.js';
