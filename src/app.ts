@@ -43,6 +43,8 @@ export interface AppOptions {
   extraSurfaces?: SurfaceRegistrar[];
   /** Answer the two hot endpoints through the lean node:http handlers (default on). */
   fastPath?: boolean;
+  /** RELAYKEY_TRUSTED_PROXIES: only these may name the client in X-Forwarded-For (request.ip). */
+  trustedProxies?: readonly string[];
 }
 
 export const NATIVE_SURFACES: SurfaceRegistrar[] = [
@@ -62,7 +64,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    trustProxy: false,
+    trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     schemaErrorFormatter: formatValidationErrors,
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },

@@ -12,6 +12,8 @@ export interface Config {
   dataDir: string;
   redisUrl: string | undefined;
   webhookAllowNetworks: string[];
+  /** RELAYKEY_TRUSTED_PROXIES: CIDRs whose own address is never throttled or network-matched (nginx, a re-checking Dovecot). */
+  trustedProxies: string[];
   /** Where nginx sends an authenticated client, per protocol (RELAYKEY_MAIL_BACKENDS). */
   mailBackends: MailBackendAddresses;
   /** Bound on how stale a cached verify answer may be when no invalidation arrives (ms). */
@@ -109,13 +111,13 @@ function jobsSwitch(raw: string | undefined): boolean {
   throw new ConfigError(`RELAYKEY_JOBS must be on or off (got "${raw}")`);
 }
 
-function networks(raw: string | undefined): string[] {
+function networks(raw: string | undefined, name = 'RELAYKEY_WEBHOOK_ALLOW_NETWORKS'): string[] {
   const list = (raw || '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   for (const cidr of list) {
-    if (!isValidCidr(cidr)) throw new ConfigError(`RELAYKEY_WEBHOOK_ALLOW_NETWORKS must be a comma list of CIDRs (got "${cidr}")`);
+    if (!isValidCidr(cidr)) throw new ConfigError(`${name} must be a comma list of CIDRs (got "${cidr}")`);
   }
   return list;
 }
@@ -172,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     redisUrl: secretFromEnv(env, 'RELAYKEY_REDIS_URL'),
     webhookAllowNetworks: networks(env.RELAYKEY_WEBHOOK_ALLOW_NETWORKS),
+    trustedProxies: networks(env.RELAYKEY_TRUSTED_PROXIES, 'RELAYKEY_TRUSTED_PROXIES'),
     mailBackends: parseMailBackends(env.RELAYKEY_MAIL_BACKENDS),
     verifyCacheTtlMs: integer(env, 'RELAYKEY_VERIFY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     verifyCacheMaxEntries: integer(env, 'RELAYKEY_VERIFY_CACHE_MAX_ENTRIES', 50_000, 1, 100_000_000),

@@ -128,6 +128,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     verifyStaleMaxMs: config.verifyStaleMaxMs,
     databaseDown: () => !handle.health.ok,
     mailBackends: config.mailBackends,
+    trustedProxies: config.trustedProxies,
     throttlePolicy: config.throttle,
     ...(throttle ? { throttle } : {}),
     loginHooks: { onThrottleError },
@@ -179,6 +180,7 @@ export async function buildRuntimeApp(runtime: Runtime): Promise<App> {
     services: runtime.services,
     logger: runtime.logger,
     fastPath: runtime.config.fastPath,
+    trustedProxies: runtime.config.trustedProxies,
     ready: async () => {
       const { health } = runtime.handle;
       await runtime.handle.probe().catch(() => undefined);

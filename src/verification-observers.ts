@@ -66,6 +66,7 @@ export function installVerificationObservers(runtime: Runtime): void {
     postgres: config.dialect === 'postgres',
     throttleBackend: config.redisUrl ? 'redis' : 'memory',
     throttleErrors: () => services.logins.throttleErrors,
+    trustedProxyVerifications: () => services.logins.trustedProxyVerifications,
   });
   services.logins.observers.push((event) => {
     metrics.verifications.inc({ outcome: event.outcome, protocol: event.protocol, surface: event.surface });

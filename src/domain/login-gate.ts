@@ -1,7 +1,12 @@
-// A login attempt from a mail server or gateway: throttle check, the one verification path,
-// then the bookkeeping (failure counters, per-minute stats, batched usage). Every protocol
-// adapter (JSON verify, nginx auth_http, Dovecot through the JSON verify) goes through here.
+// A login attempt from a mail server or gateway: the one verification path, then the throttle
+// check in the scope of the key's tenant, then the bookkeeping (failure counters, per-minute
+// stats, batched usage). Every protocol adapter (JSON verify, nginx auth_http, Dovecot through
+// the JSON verify) goes through here.
+// The throttle is asked after the lookup because its counters are kept per tenant (one tenant's
+// failures never throttle another's users); a throttled client still gets no answer that tells
+// a right key from a wrong one.
 import type { Clock } from '../clock.js';
+import { ipInNetworks } from './network.js';
 import type { LoginThrottle } from './throttle.js';
 import type { UsageRecorder } from './usage.js';
 import type { VerificationStats } from './verification-stats.js';
@@ -19,6 +24,15 @@ export interface LoginGateHooks {
   onThrottleError?(error: unknown): void;
 }
 
+export interface LoginGateOptions {
+  /**
+   * RELAYKEY_TRUSTED_PROXIES: CIDRs of proxies (nginx, a Dovecot that checks passwords again)
+   * whose own address may arrive as the client's. Such an address is never throttled and never
+   * matches a key's allowed networks: it says nothing about the real client.
+   */
+  trustedProxies?: readonly string[];
+}
+
 export class LoginGate {
   constructor(
     private readonly verifier: Verifier,
@@ -27,7 +41,11 @@ export class LoginGate {
     private readonly stats: VerificationStats,
     private readonly clock: Clock,
     private readonly hooks: LoginGateHooks = {},
+    private readonly options: LoginGateOptions = {},
   ) {}
+
+  /** Attempts whose client address was a trusted proxy's (metrics). */
+  trustedProxyVerifications = 0;
 
   /** Hear every attempt's outcome (metrics, the denied-login log); called after the answer is decided. */
   readonly observers: VerificationObserver[] = [];
@@ -59,23 +77,37 @@ export class LoginGate {
     for (const observer of this.observers) observer(event);
   }
 
-  async attempt(request: VerifyRequest): Promise<LoginResult> {
+  private fromTrustedProxy(clientIp: string | null | undefined): boolean {
+    const proxies = this.options.trustedProxies;
+    return !!clientIp && !!proxies && proxies.length > 0 && ipInNetworks(clientIp, proxies);
+  }
+
+  async attempt(original: VerifyRequest): Promise<LoginResult> {
     const startedAt = this.observers.length > 0 ? performance.now() : 0;
-    const ip = request.clientIp || 'unknown';
-    try {
-      const decision = await this.throttle.check(ip, request.username);
-      if (decision.throttled) {
-        this.stats.denied(request.clientIp);
-        if (startedAt) this.observe(request, 'throttled', startedAt);
-        return { status: 'throttled', retryAfterSeconds: decision.retryAfterSeconds };
-      }
-    } catch (error) {
-      // Keys are 160-bit random: failing open on a broken counter store costs little safety
-      // and keeps mail flowing.
-      this.throttleErrors += 1;
-      this.hooks.onThrottleError?.(error);
+    let request = original;
+    if (this.fromTrustedProxy(request.clientIp)) {
+      this.trustedProxyVerifications += 1;
+      request = { ...request, clientIp: null };
     }
+    // No client address to hold the failures against (only a trusted proxy's): not throttled.
+    const ip = request.clientIp || (request === original ? 'unknown' : null);
     const outcome = await this.verifier.verify(request);
+    const scope = outcome.credential?.tenantId ?? null;
+    if (ip !== null) {
+      try {
+        const decision = await this.throttle.check(ip, request.username, scope);
+        if (decision.throttled) {
+          this.stats.denied(request.clientIp);
+          if (startedAt) this.observe(request, 'throttled', startedAt);
+          return { status: 'throttled', retryAfterSeconds: decision.retryAfterSeconds };
+        }
+      } catch (error) {
+        // Keys are 160-bit random: failing open on a broken counter store costs little safety
+        // and keeps mail flowing.
+        this.throttleErrors += 1;
+        this.hooks.onThrottleError?.(error);
+      }
+    }
     if (outcome.valid) {
       this.stats.allowed();
       this.usage.recordLogin({
@@ -91,11 +123,13 @@ export class LoginGate {
     }
     this.stats.denied(request.clientIp);
     let delaySeconds = 1;
-    try {
-      delaySeconds = await this.throttle.recordFailure(ip, request.username);
-    } catch (error) {
-      this.throttleErrors += 1;
-      this.hooks.onThrottleError?.(error);
+    if (ip !== null) {
+      try {
+        delaySeconds = await this.throttle.recordFailure(ip, request.username, scope);
+      } catch (error) {
+        this.throttleErrors += 1;
+        this.hooks.onThrottleError?.(error);
+      }
     }
     if (startedAt) this.observe(request, outcome.reason, startedAt);
     return { status: 'denied', delaySeconds };

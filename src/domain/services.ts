@@ -52,6 +52,8 @@ export interface ServiceOptions {
   verifyStaleMaxMs?: number;
   /** Is the database known to be down now (storage's DatabaseHealth)? */
   databaseDown?: () => boolean;
+  /** RELAYKEY_TRUSTED_PROXIES (CIDRs). */
+  trustedProxies?: readonly string[];
 }
 
 export function createServices(options: ServiceOptions): Services {
@@ -81,7 +83,7 @@ export function createServices(options: ServiceOptions): Services {
     sessions: new SessionReads(context, credentials),
     throttle,
     stats,
-    logins: new LoginGate(verifier, throttle, usage, stats, options.clock, options.loginHooks),
+    logins: new LoginGate(verifier, throttle, usage, stats, options.clock, options.loginHooks, { trustedProxies: options.trustedProxies ?? [] }),
     mailRouter: new MailRouter(context, options.mailBackends ?? {}),
   };
 }

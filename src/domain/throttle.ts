@@ -1,4 +1,7 @@
-// Failed-login throttling per client IP and per username in sliding windows.
+// Failed-login throttling per client IP and per username in sliding windows, kept apart per
+// tenant: failures with a tenant's keys count only against that tenant's logins, so one tenant
+// (or an attacker holding its keys) can never throttle another tenant's users. Failures with
+// keys that match no credential have no tenant; they count against their client IP everywhere.
 // In the spirit of NIST SP 800-63B 5.2.2: slow clients down early, cap failures per window,
 // and never lock an account permanently: every block ends when the window slides on, and a
 // username under attack stays usable from a client that has not itself failed.
@@ -35,14 +38,27 @@ export interface ThrottleDecision {
 }
 
 export interface LoginThrottle {
-  /** Is this client refused before its password is even checked? */
-  check(ip: string, username: string): Promise<ThrottleDecision>;
-  /** Counts a failure; returns the suggested delay (seconds) before the client's next try. */
-  recordFailure(ip: string, username: string): Promise<number>;
+  /**
+   * Is this client refused? `scope`: the tenant of the key presented (null: the key matched no
+   * credential). A tenant's scope also sees the IP's failures with unknown keys.
+   */
+  check(ip: string, username: string, scope?: string | null): Promise<ThrottleDecision>;
+  /** Counts a failure in the scope; returns the suggested delay (seconds) before the client's next try. */
+  recordFailure(ip: string, username: string, scope?: string | null): Promise<number>;
   close(): Promise<void>;
 }
 
 export const normaliseUsername = (username: string) => username.trim().toLowerCase();
+
+const NO_TENANT = '-';
+const scopeOf = (scope: string | null | undefined) => scope || NO_TENANT;
+
+/** Two ascending lists -> one ascending list. */
+function merged(a: number[], b: number[]): number[] {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  return [...a, ...b].sort((x, y) => x - y);
+}
 
 /** Failure timestamps (oldest first, already limited to the window) -> decision. Shared by both stores. */
 export function decide(policy: ThrottlePolicy, now: number, ipFailures: number[], usernameFailures: number[]): ThrottleDecision {
@@ -96,15 +112,19 @@ export class MemoryThrottle implements LoginThrottle {
     return list;
   }
 
-  async check(ip: string, username: string): Promise<ThrottleDecision> {
+  async check(ip: string, username: string, scope?: string | null): Promise<ThrottleDecision> {
     const now = this.clock.now().getTime();
-    return decide(this.policy, now, this.read(`ip:${ip}`, now), this.read(`user:${normaliseUsername(username)}`, now));
+    const tenant = scopeOf(scope);
+    let ipFailures = this.read(`ip:${tenant}:${ip}`, now);
+    if (tenant !== NO_TENANT) ipFailures = merged(ipFailures, this.read(`ip:${NO_TENANT}:${ip}`, now));
+    return decide(this.policy, now, ipFailures, this.read(`user:${tenant}:${normaliseUsername(username)}`, now));
   }
 
-  async recordFailure(ip: string, username: string): Promise<number> {
+  async recordFailure(ip: string, username: string, scope?: string | null): Promise<number> {
     const now = this.clock.now().getTime();
-    const ipCount = this.push(`ip:${ip}`, now, this.policy.ipLimit);
-    this.push(`user:${normaliseUsername(username)}`, now, this.policy.usernameLimit);
+    const tenant = scopeOf(scope);
+    const ipCount = this.push(`ip:${tenant}:${ip}`, now, this.policy.ipLimit);
+    this.push(`user:${tenant}:${normaliseUsername(username)}`, now, this.policy.usernameLimit);
     // Dropping keys whose window has passed keeps memory down while not full; every key is read
     // at most once per that many failures, so the sweep costs O(1) per failure.
     if (++this.operations >= Math.max(1024, this.failures.size)) {
@@ -144,15 +164,19 @@ export class RedisThrottle implements LoginThrottle {
     private readonly policy: ThrottlePolicy = DEFAULT_THROTTLE_POLICY,
   ) {}
 
-  private keys(ip: string, username: string): [string, string] {
-    return [`${this.prefix}:fail:ip:${ip}`, `${this.prefix}:fail:user:${normaliseUsername(username)}`];
+  private keys(ip: string, username: string, tenant: string): [string, string] {
+    return [`${this.prefix}:fail:ip:${tenant}:${ip}`, `${this.prefix}:fail:user:${tenant}:${normaliseUsername(username)}`];
   }
 
-  async check(ip: string, username: string): Promise<ThrottleDecision> {
+  async check(ip: string, username: string, scope?: string | null): Promise<ThrottleDecision> {
     const now = this.clock.now().getTime();
     const from = now - this.policy.windowMs;
-    const [ipKey, userKey] = this.keys(ip, username);
-    const results = await this.redis.pipeline().zrange(ipKey, '0', '-1', 'WITHSCORES').zrange(userKey, '0', '-1', 'WITHSCORES').exec();
+    const tenant = scopeOf(scope);
+    const [ipKey, userKey] = this.keys(ip, username, tenant);
+    const [unknownIpKey] = this.keys(ip, username, NO_TENANT);
+    const pipeline = this.redis.pipeline().zrange(ipKey, '0', '-1', 'WITHSCORES').zrange(userKey, '0', '-1', 'WITHSCORES');
+    if (tenant !== NO_TENANT) pipeline.zrange(unknownIpKey, '0', '-1', 'WITHSCORES');
+    const results = await pipeline.exec();
     const times = (index: number) => {
       const [error, value] = results?.[index] ?? [null, []];
       if (error) throw error;
@@ -164,13 +188,13 @@ export class RedisThrottle implements LoginThrottle {
       }
       return out.sort((a, b) => a - b);
     };
-    return decide(this.policy, now, times(0), times(1));
+    return decide(this.policy, now, tenant !== NO_TENANT ? merged(times(0), times(2)) : times(0), times(1));
   }
 
-  async recordFailure(ip: string, username: string): Promise<number> {
+  async recordFailure(ip: string, username: string, scope?: string | null): Promise<number> {
     const now = this.clock.now().getTime();
     const from = now - this.policy.windowMs;
-    const [ipKey, userKey] = this.keys(ip, username);
+    const [ipKey, userKey] = this.keys(ip, username, scopeOf(scope));
     const member = `${now}:${process.pid}:${++this.sequence}`;
     const multi = this.redis.multi();
     for (const [key, limit] of [

@@ -6,6 +6,7 @@ import { boundedLru } from '../bounded-lru.js';
 import { parseKey } from '../crypto/key-format.js';
 import { AppError, isDatabaseFault } from '../errors.js';
 import type { DomainContext } from './context.js';
+import { canonicalCredentialIdentity } from './domain-names.js';
 import { ipInNetworks } from './network.js';
 import { grantedProtocols, isMailProtocol, type Protocol, type Scope } from './scopes.js';
 import type { Credential, Surface } from './types.js';
@@ -26,6 +27,12 @@ export interface VerifiedCredential {
   readonly id: string;
   readonly tenantId: string;
   readonly scopes: readonly Scope[];
+  /**
+   * The name a mail server must use for this login, never the client's string: the login's
+   * address, the vaulted SMTP account's username, or (credentials bound to no mailbox)
+   * `<credential id>@<tenant id>.relaykey.invalid`.
+   */
+  readonly identity: string;
 }
 
 export type VerifyOutcome =
@@ -56,7 +63,11 @@ class CachedCredential implements VerifiedCredential {
     readonly accountUsername: string | null,
     readonly loginAddress: string | null,
     readonly loadedAt: number,
-  ) {}
+  ) {
+    this.identity = loginAddress ?? (surface === 'smtp_account' && accountUsername ? accountUsername.toLowerCase() : canonicalCredentialIdentity(id, tenantId));
+  }
+
+  readonly identity: string;
 }
 
 interface MissingEntry {
@@ -72,7 +83,7 @@ function epochMs(iso: string | null): number | null {
 }
 
 /** The fields usernameMatches reads. */
-export type UsernameRule = Pick<Credential, 'id' | 'surface' | 'publicKey'> & { accountUsername: string | null };
+export type UsernameRule = Pick<Credential, 'id' | 'surface' | 'publicKey'> & { accountUsername: string | null; identity?: string };
 
 export interface VerifierOptions {
   /** Upper bound on how stale a cached entry may be when no invalidation arrives (ms). */
@@ -207,22 +218,28 @@ export class Verifier {
 }
 
 /**
- * Which username a credential accepts:
- * - bound to a mailbox login: that address (case-insensitive);
+ * Which username a credential accepts (case-insensitively everywhere: mail servers fold user
+ * names, e.g. Dovecot's default auth_username_format %Lu; the secret alone is the credential and
+ * stays case-sensitive):
+ * - always its canonical identity, which is what a mail server behind relaykey (Dovecot behind
+ *   nginx, Postfix through XCLIENT) presents when it checks the password again;
+ * - bound to a mailbox login: that address;
  * - seed 003 keys: the public Key;
- * - seed 001 SMTP credentials: any username, as Postal's do;
+ * - seed 001 SMTP credentials: any username, as Postal's do (the identity given to the mail
+ *   server is still the canonical one, never the client's string);
  * - the tenant's vaulted SMTP account: its username (kept in metadata);
  * - other unbound credentials: their own id for mail protocols; API protocols ignore it.
  * An empty username on an API protocol (api:read, api:write) matches any credential: a REST
  * client sends only the key, and the answer names the login the key belongs to.
  */
 export function usernameMatches(credential: UsernameRule, loginAddress: string | null, request: VerifyRequest): boolean {
-  const username = request.username.trim();
+  const username = request.username.trim().toLowerCase();
   if (username === '' && !isMailProtocol(request.protocol)) return true;
-  if (credential.surface === 'seed003') return credential.publicKey !== null && username === credential.publicKey;
-  if (loginAddress !== null) return username.toLowerCase() === loginAddress;
+  if (credential.identity !== undefined && username === credential.identity) return true;
+  if (credential.surface === 'seed003') return credential.publicKey !== null && username === credential.publicKey.toLowerCase();
+  if (loginAddress !== null) return username === loginAddress;
   if (credential.surface === 'seed001') return true;
-  if (credential.surface === 'smtp_account') return username.toLowerCase() === (credential.accountUsername ?? '').toLowerCase();
+  if (credential.surface === 'smtp_account') return username === (credential.accountUsername ?? '').toLowerCase();
   if (!isMailProtocol(request.protocol)) return true;
-  return username === credential.id;
+  return username === credential.id.toLowerCase();
 }

@@ -30,6 +30,7 @@ export interface FeedInfo {
   redis: boolean;
   throttleBackend: 'memory' | 'redis';
   throttleErrors?: () => number;
+  trustedProxyVerifications?: () => number;
 }
 
 const byServices = new WeakMap<Services, Metrics>();
@@ -133,6 +134,16 @@ function verificationMetrics(registry: Registry): Pick<Metrics, 'verifications' 
       if (!info) return;
       this.set({ backend: 'memory' }, info.throttleBackend === 'memory' ? 1 : 0);
       this.set({ backend: 'redis' }, info.throttleBackend === 'redis' ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'relaykey_trusted_proxy_verifications_total',
+    help: 'Verifications whose client address was a trusted proxy (RELAYKEY_TRUSTED_PROXIES): not throttled, not network-matched by that address',
+    registers: [registry],
+    collect() {
+      if (!info?.trustedProxyVerifications) return;
+      this.reset();
+      this.inc(info.trustedProxyVerifications());
     },
   });
   new Counter({

@@ -74,7 +74,15 @@ export async function nginxAnswer(services: Services, headers: Headers, log: Pic
     log.error({ protocol, tenantId: result.credential.tenantId }, 'no mail backend configured (RELAYKEY_MAIL_BACKENDS or tenant mail_backends)');
     return fail(protocol, MESSAGES.unavailable, '451 4.3.0', null);
   }
-  return { 'Auth-Status': 'OK', 'Auth-Server': backend.host, 'Auth-Port': String(backend.port) };
+  // Auth-User: the backend (Postfix through XCLIENT LOGIN, Dovecot's LOGIN) sees relaykey's
+  // canonical identity, never the client's string. nginx passes the header's bytes on as they
+  // are: UTF-8 goes out as bytes (a Node header value is latin1).
+  return {
+    'Auth-Status': 'OK',
+    'Auth-Server': backend.host,
+    'Auth-Port': String(backend.port),
+    'Auth-User': Buffer.from(result.credential.identity, 'utf8').toString('latin1'),
+  };
 }
 
 /**

@@ -29,6 +29,7 @@ export async function verifyAnswer(services: Services, body: VerifyBodyValue, re
       tenant_id: outcome.credential.tenantId,
       credential_id: outcome.credential.id,
       login: outcome.login,
+      identity: outcome.credential.identity,
       scopes: outcome.credential.scopes,
     },
   };
@@ -50,6 +51,10 @@ const Allowed = Type.Object({
   tenant_id: Type.String(),
   credential_id: Type.String(),
   login: Type.Union([Type.String(), Type.Null()]),
+  identity: Type.String({
+    description:
+      'The name the mail server must use for this login (never the client-supplied one): the login address, the vaulted SMTP username, or <credential id>@<tenant id>.relaykey.invalid for keys bound to no mailbox',
+  }),
   scopes: Type.Array(Type.String()),
 });
 
