@@ -43,7 +43,14 @@ describe.each(DIALECTS)('core end to end on %s', (dialect) => {
 
     const ok = await verify(server, seed.verifier, { username: seed.loginAddress, password: secret, protocol: 'smtp' });
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ valid: true, tenant_id: seed.tenantId, credential_id: id, login: seed.loginAddress, identity: seed.loginAddress, scopes: ['smtp', 'imap'] });
+    expect(ok.body).toEqual({
+      valid: true,
+      tenant_id: seed.tenantId,
+      credential_id: id,
+      login: seed.loginAddress,
+      identity: seed.loginAddress,
+      scopes: ['smtp', 'imap'],
+    });
 
     // Uniform denials.
     const denials = [
