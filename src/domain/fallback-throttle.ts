@@ -11,19 +11,19 @@ export class FallbackThrottle implements LoginThrottle {
     private readonly onSharedError: (error: unknown) => void,
   ) {}
 
-  async check(ip: string, username: string): Promise<ThrottleDecision> {
+  async check(ip: string, username: string, scope: string | null = null): Promise<ThrottleDecision> {
     try {
-      return await this.shared.check(ip, username);
+      return await this.shared.check(ip, username, scope);
     } catch (error) {
       this.onSharedError(error);
-      return this.local.check(ip, username);
+      return this.local.check(ip, username, scope);
     }
   }
 
-  async recordFailure(ip: string, username: string): Promise<number> {
-    const local = await this.local.recordFailure(ip, username);
+  async recordFailure(ip: string, username: string, scope: string | null = null): Promise<number> {
+    const local = await this.local.recordFailure(ip, username, scope);
     try {
-      return Math.max(local, await this.shared.recordFailure(ip, username));
+      return Math.max(local, await this.shared.recordFailure(ip, username, scope));
     } catch (error) {
       this.onSharedError(error);
       return local;

@@ -40,7 +40,8 @@ export interface ThrottleDecision {
 export interface LoginThrottle {
   /**
    * Is this client refused? `scope`: the tenant of the key presented (null: the key matched no
-   * credential). A tenant's scope also sees the IP's failures with unknown keys.
+   * credential). A tenant's scope also sees the IP's failures with unknown keys. Wrappers must
+   * pass the scope on: without it every tenant's failures would count together again.
    */
   check(ip: string, username: string, scope?: string | null): Promise<ThrottleDecision>;
   /** Counts a failure in the scope; returns the suggested delay (seconds) before the client's next try. */

@@ -5,8 +5,14 @@ import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 
 const PROXY = '127.0.0.1';
+// The per-tenant counters in memory and in Redis (behind the local fallback).
+const STORES = [
+  ['memory', {}],
+  ['redis', { RELAYKEY_REDIS_URL: 'redis://127.0.0.1:6379' }],
+] as const;
+const cases = DIALECTS.flatMap((dialect) => STORES.map(([store, env]) => [dialect, store, env] as const));
 
-describe.each(DIALECTS)('tenant identity on %s', (dialect) => {
+describe.each(cases)('tenant identity on %s with %s counters', (dialect, _store, storeEnv) => {
   let server: TestServer;
   let acme: SeededTenant;
   let evil: SeededTenant;
@@ -14,6 +20,7 @@ describe.each(DIALECTS)('tenant identity on %s', (dialect) => {
   beforeAll(async () => {
     server = await startTestServer(dialect, {
       env: {
+        ...storeEnv,
         RELAYKEY_THROTTLE_IP_LIMIT: '20',
         RELAYKEY_THROTTLE_USERNAME_LIMIT: '10',
         RELAYKEY_TRUSTED_PROXIES: '127.0.0.0/8, ::1/128',
