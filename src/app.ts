@@ -8,6 +8,7 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Services } from './domain/services.js';
 import { AppError } from './errors.js';
+import { installAuthorization } from './surfaces/authorization.js';
 import { createFastPath } from './surfaces/fast-path.js';
 import { sendError } from './surfaces/http-errors.js';
 import { registerAuditRoutes } from './surfaces/native/audit-routes.js';
@@ -86,7 +87,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // No answer of ours is to be sniffed into another type (ASVS 14.2.1-style header hygiene).
+    reply.header('x-content-type-options', 'nosniff');
   });
+  // After the headers above, before every route: authenticate and authorize (one policy).
+  app.decorate('policyRoutes', installAuthorization(app, options.services));
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new AppError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)),
@@ -105,11 +110,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // A Content-Security-Policy with the hashes of the UI's own scripts and styles; without
+    // upgrade-insecure-requests, which would break /docs served over plain HTTP on a loopback.
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/openapi.json', { config: { action: 'public.docs' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { config: { action: 'public.health' }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { action: 'public.health' }, schema: { hide: true } }, async (_request, reply) => {
     const result = await options.ready().catch(() => false);
     const { ready, checks } = typeof result === 'boolean' ? { ready: result, checks: {} } : result;
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', ...checks });

@@ -331,8 +331,11 @@ export const api = {
     reveal: (tenantId: string, reauthToken: string) => request<SmtpCheckout>('GET', vaultPath(tenantId), { headers: { 'x-reauth-token': reauthToken } }),
     rotate: (tenantId: string, reason: string) =>
       request<{ success: boolean; rotated_at: string; next_rotation: string }>('POST', `${vaultPath(tenantId)}/rotate`, { body: { reason } }),
-    emergencyReset: (tenantId: string, incidentId: string, reason: string) =>
-      request<SmtpReset>('POST', `${vaultPath(tenantId)}/emergency-reset`, { body: { incident_id: incidentId, reason } }),
+    emergencyReset: (tenantId: string, reauthToken: string, incidentId: string, reason: string) =>
+      request<SmtpReset>('POST', `${vaultPath(tenantId)}/emergency-reset`, {
+        body: { incident_id: incidentId, reason },
+        headers: { 'x-reauth-token': reauthToken },
+      }),
     audit: (tenantId: string) => request<{ events: VaultAuditEvent[]; total: number }>('GET', `${vaultPath(tenantId)}/audit`),
   },
   audit: {

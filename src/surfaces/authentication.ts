@@ -1,6 +1,7 @@
 // Resolves the caller of a management route and checks what it may reach.
 import type { FastifyRequest } from 'fastify';
 import { actorFor, type Principal } from '../domain/access.js';
+import { type Action, authorize } from '../domain/policy.js';
 import type { Services } from '../domain/services.js';
 import type { Actor } from '../domain/types.js';
 import { AppError, notFound } from '../errors.js';
@@ -22,6 +23,8 @@ export function bearerFromHeader(header: string | undefined): string | undefined
 }
 
 export async function authenticateBearer(services: Services, request: FastifyRequest): Promise<Principal> {
+  // The policy hook (authorization.ts) has authenticated this request already.
+  if (request.principal) return request.principal;
   const principal = await authenticateAuthorization(services, request.headers.authorization);
   request.principal = principal;
   return principal;
@@ -34,6 +37,24 @@ export async function authenticateAuthorization(services: Services, authorizatio
   const principal = await services.access.authenticate(token);
   if (!principal) throw new AppError('UNAUTHENTICATED', 'The bearer token is not valid, expired or revoked');
   return principal;
+}
+
+/** Authenticates by the header the route's action names (authorization.ts). */
+export async function authenticateVia(services: Services, request: FastifyRequest, via: 'authorization' | 'x-server-api-key'): Promise<Principal> {
+  if (via === 'authorization') return authenticateBearer(services, request);
+  const header = request.headers['x-server-api-key'];
+  const presented = Array.isArray(header) ? header[0] : header;
+  if (!presented) throw new AppError('UNAUTHENTICATED', 'The X-Server-API-Key header is required');
+  const principal = await services.access.authenticate(presented.trim());
+  if (!principal) throw new AppError('UNAUTHENTICATED', 'The X-Server-API-Key is not valid or has been revoked');
+  request.principal = principal;
+  return principal;
+}
+
+/** Asks the policy whether the authenticated principal may do `action` (no tenant resource). */
+export function requireAction(principal: Principal, action: Action): void {
+  const decision = authorize(principal, action);
+  if (!decision.allowed) throw new AppError(decision.code, decision.message);
 }
 
 export function requirePrincipalType<T extends PrincipalType>(principal: Principal, allowed: readonly T[]): Extract<Principal, { type: T }> {

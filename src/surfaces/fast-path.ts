@@ -12,7 +12,7 @@ import type { Services } from '../domain/services.js';
 import { AppError, isDatabaseFault } from '../errors.js';
 import { nginxAnswer, nginxTemporaryFailure } from '../protocol/nginx/auth-http-route.js';
 import { AnswerBatch } from './answer-batch.js';
-import { authenticateAuthorization, requirePrincipalType } from './authentication.js';
+import { authenticateAuthorization, requireAction } from './authentication.js';
 import type { ErrorBody } from './http-errors.js';
 import { toAppError } from './http-errors.js';
 import { VerifyBody, type VerifyBodyValue, verifyAnswer } from './native/verify-route.js';
@@ -42,7 +42,7 @@ export function createFastPath(options: FastPathOptions, fallback: Listener): Li
   function sendError(response: ServerResponse, requestId: string, error: unknown, closeConnection = false): void {
     const appError = toAppError(error);
     if (appError.status >= 500 && !isDatabaseFault(appError)) logger.error({ err: error, reqId: requestId }, 'request failed');
-    const headers: Record<string, string> = { 'x-request-id': requestId };
+    const headers: Record<string, string> = { 'x-request-id': requestId, 'x-content-type-options': 'nosniff' };
     if (closeConnection) headers.connection = 'close';
     if (appError.retryAfterSeconds !== undefined) headers['retry-after'] = String(appError.retryAfterSeconds);
     headers['content-type'] = JSON_TYPE;
@@ -51,6 +51,14 @@ export function createFastPath(options: FastPathOptions, fallback: Listener): Li
   }
 
   async function verify(request: IncomingMessage, response: ServerResponse, requestId: string, raw: Buffer): Promise<void> {
+    // Authenticate first, as the Fastify route's policy hook does: a caller without a verifier
+    // token learns nothing from the body's errors.
+    try {
+      requireAction(await authenticateAuthorization(services, request.headers.authorization), 'verify.credential');
+    } catch (error) {
+      sendError(response, requestId, error);
+      return;
+    }
     let body: unknown;
     try {
       if (raw.length === 0) throw new AppError('MALFORMED_JSON', 'The request body is empty but Content-Type is application/json');
@@ -65,9 +73,8 @@ export function createFastPath(options: FastPathOptions, fallback: Listener): Li
     }
     try {
       if (!validate(body)) throw new AppError('VALIDATION_FAILED', formatValidationErrors(validate.errors ?? [], 'body').message);
-      requirePrincipalType(await authenticateAuthorization(services, request.headers.authorization), ['verifier']);
       const answer = await verifyAnswer(services, body as VerifyBodyValue, request.socket.remoteAddress);
-      send(response, answer.status, { 'x-request-id': requestId, 'content-type': JSON_TYPE }, JSON.stringify(answer.body));
+      send(response, answer.status, { 'x-request-id': requestId, 'x-content-type-options': 'nosniff', 'content-type': JSON_TYPE }, JSON.stringify(answer.body));
     } catch (error) {
       sendError(response, requestId, error);
     }
@@ -118,9 +125,9 @@ export function createFastPath(options: FastPathOptions, fallback: Listener): Li
 
   async function nginx(request: IncomingMessage, response: ServerResponse, requestId: string): Promise<void> {
     try {
-      requirePrincipalType(await authenticateAuthorization(services, request.headers.authorization), ['verifier']);
+      requireAction(await authenticateAuthorization(services, request.headers.authorization), 'verify.nginx');
       const answer = await nginxAnswer(services, request.headers, logger);
-      send(response, 200, { 'x-request-id': requestId, ...answer, 'content-type': TEXT_TYPE }, '');
+      send(response, 200, { 'x-request-id': requestId, ...answer, 'x-content-type-options': 'nosniff', 'content-type': TEXT_TYPE }, '');
     } catch (error) {
       if (isDatabaseFault(error)) {
         send(response, 200, { 'x-request-id': requestId, ...nginxTemporaryFailure(request.headers), 'content-type': TEXT_TYPE }, '');

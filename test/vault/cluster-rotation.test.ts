@@ -67,6 +67,7 @@ describe.each(SETUPS)('vault rotations across two processes via %s', (name, dial
     const reset = await measure('emergency reset', async () => {
       const response = await call(nodeA, 'POST', vaultPath(seed.tenantId, '/emergency-reset'), {
         token: seed.adminToken,
+        headers: { 'x-reauth-token': await reauth(nodeA, seed) },
         body: { incident_id: `INC-${Date.now()}`, reason: 'leaked in a ticket' },
       });
       expect(response.status, response.text).toBe(200);

@@ -88,6 +88,7 @@ describe.each(DIALECTS)('vault jobs on %s', (dialect) => {
   it('the password shown by an emergency reset is rotated when its checkout expires', async () => {
     const reset = await call(server, 'POST', vaultPath(seed.tenantId, '/emergency-reset'), {
       token: seed.adminToken,
+      headers: { 'x-reauth-token': await reauth(server, seed) },
       body: { incident_id: 'INC-JOB-1', reason: 'phishing' },
     });
     expect(reset.status).toBe(200);

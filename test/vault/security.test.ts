@@ -148,9 +148,11 @@ describe.each(DIALECTS)('seed 000 security on %s', (dialect) => {
       { path: '/emergency-reset', body: { incident_id: 'I'.repeat(101), reason: 'x' }, code: 'VALIDATION_FAILED' },
       { path: '/emergency-reset', body: { incident_id: 'INC-9', reason: 'x'.repeat(501) }, code: 'VALIDATION_FAILED' },
     ];
+    const reauthToken = await reauth(server, seed);
     for (const testCase of cases) {
       const response = await call(server, 'POST', vaultPath(seed.tenantId, testCase.path), {
         token: seed.adminToken,
+        headers: { 'x-reauth-token': reauthToken },
         ...(testCase.rawBody !== undefined ? { rawBody: testCase.rawBody } : { body: testCase.body }),
       });
       expect(response.status, JSON.stringify(testCase)).toBe(400);
@@ -236,6 +238,7 @@ describe.each(DIALECTS)('seed 000 security on %s', (dialect) => {
   it('the admin password, reauth tokens and SMTP passwords appear in no log line and no audit row', async () => {
     const reset = await call(server, 'POST', vaultPath(seed.tenantId, '/emergency-reset'), {
       token: seed.adminToken,
+      headers: { 'x-reauth-token': await reauth(server, seed) },
       body: { incident_id: 'INC-LOG-1', reason: 'log check' },
     });
     expect(reset.status).toBe(200);

@@ -120,6 +120,7 @@ describe.each(DIALECTS)('seed 000 SMTP credentials on %s', (dialect) => {
     const old = await revealPassword(server, seed, token); // opens a checkout
     const reset = await call(server, 'POST', vaultPath(seed.tenantId, '/emergency-reset'), {
       token: seed.adminToken,
+      headers: { 'x-reauth-token': await reauth(server, seed) },
       body: { incident_id: 'INC-2026-001', reason: 'Suspected credential compromise' },
     });
     expect(reset.status).toBe(200);
@@ -144,6 +145,7 @@ describe.each(DIALECTS)('seed 000 SMTP credentials on %s', (dialect) => {
     const totalBefore = trail.body.total;
     const again = await call(server, 'POST', vaultPath(seed.tenantId, '/emergency-reset'), {
       token: seed.adminToken,
+      headers: { 'x-reauth-token': await reauth(server, seed) },
       body: { incident_id: 'INC-2026-001', reason: 'clicked twice' },
     });
     expect(again.status).toBe(409);

@@ -40,7 +40,7 @@ function formatCountdown(seconds: number): string {
 }
 
 /** Asks for the password (and TOTP when needed) again; answers a session-bound reauth token. */
-function ReauthDialog({ onClose, onToken }: { onClose: () => void; onToken: (token: string) => void }) {
+function ReauthDialog({ onClose, onToken, confirm = 'Confirm and reveal' }: { onClose: () => void; onToken: (token: string) => void; confirm?: string }) {
   const [needTotp, setNeedTotp] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -84,7 +84,7 @@ function ReauthDialog({ onClose, onToken }: { onClose: () => void; onToken: (tok
         ) : null}
         <div class="row">
           <button type="submit" disabled={busy}>
-            Confirm and reveal
+            {confirm}
           </button>
           <button type="button" class="secondary" onClick={onClose}>
             Cancel
@@ -207,11 +207,13 @@ function CheckoutCard({ tenantId, checkout, onHide }: { tenantId: string; checko
 function ResetDialog({
   tenantName,
   tenantId,
+  reauthToken,
   onClose,
   onReset,
 }: {
   tenantName: string;
   tenantId: string;
+  reauthToken: string;
   onClose: () => void;
   onReset: (c: Checkout) => void;
 }) {
@@ -221,7 +223,7 @@ function ResetDialog({
     event.preventDefault();
     const form = event.currentTarget;
     await run(async () => {
-      const reset = await api.vault.emergencyReset(tenantId, formValue(form, 'incident'), formValue(form, 'reason'));
+      const reset = await api.vault.emergencyReset(tenantId, reauthToken, formValue(form, 'incident'), formValue(form, 'reason'));
       onReset({
         username: reset.username,
         password: decodeBase64(reset.password),
@@ -265,7 +267,9 @@ function ResetDialog({
 }
 
 export function VaultPage({ tenantId }: { tenantId: string }) {
-  const [dialog, setDialog] = useState<'reauth' | 'reset' | null>(null);
+  const [dialog, setDialog] = useState<'reauth' | 'reauth-reset' | 'reset' | null>(null);
+  // An emergency reset answers the new password: it needs a re-authentication first, as a reveal does.
+  const [resetToken, setResetToken] = useState<string | null>(null);
   const [checkout, setCheckout] = useState<Checkout | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [rotated, setRotated] = useState<string | null>(null);
@@ -339,7 +343,7 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
           <h2>Emergency reset</h2>
           <p class="small">For a suspected compromise: replace the password at once, recorded against an incident.</p>
           <div>
-            <button type="button" class="danger" onClick={() => setDialog('reset')} disabled={!tenant.data}>
+            <button type="button" class="danger" onClick={() => setDialog('reauth-reset')} disabled={!tenant.data}>
               Emergency reset…
             </button>
           </div>
@@ -365,10 +369,21 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
       ) : null}
 
       {dialog === 'reauth' ? <ReauthDialog onClose={() => setDialog(null)} onToken={reveal} /> : null}
-      {dialog === 'reset' && tenant.data ? (
+      {dialog === 'reauth-reset' ? (
+        <ReauthDialog
+          confirm="Confirm"
+          onClose={() => setDialog(null)}
+          onToken={(token) => {
+            setResetToken(token);
+            setDialog('reset');
+          }}
+        />
+      ) : null}
+      {dialog === 'reset' && tenant.data && resetToken ? (
         <ResetDialog
           tenantName={tenant.data.name}
           tenantId={tenantId}
+          reauthToken={resetToken}
           onClose={() => setDialog(null)}
           onReset={(next) => {
             setDialog(null);

@@ -98,6 +98,7 @@ export function registerNginxAuthRoute(app: App, services: Services): void {
     '/auth/nginx',
     {
       logLevel: 'warn',
+      config: { action: 'verify.nginx' },
       schema: { tags: ['protocol'], summary: 'nginx mail auth_http endpoint (verifier token); answers in Auth-* headers', hide: false },
     },
     async (request, reply) => {

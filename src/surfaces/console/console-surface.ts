@@ -41,7 +41,7 @@ export const registerConsoleSurface: SurfaceRegistrar = async (app) => {
       reply.headers(SECURITY_HEADERS);
     });
     // index.html is read per request so a rebuilt console is served without a restart.
-    scope.get('/console', { schema: { hide: true } }, async (_request, reply) => {
+    scope.get('/console', { config: { action: 'public.console' }, schema: { hide: true } }, async (_request, reply) => {
       const index = join(CONSOLE_DIST, 'index.html');
       reply.header('cache-control', 'no-store');
       if (!existsSync(index)) return reply.status(503).type('text/html; charset=utf-8').send(NOT_BUILT);

@@ -51,7 +51,7 @@ async function listEvents(services: Services, tenantId: string | null, q: AuditQ
 export function registerAuditRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants/:tenantId/audit-events',
-    { schema: { tags: ['audit'], summary: 'List audit events', params: TenantParams, querystring: AuditQuery } },
+    { config: { action: 'audit.tenant.read' }, schema: { tags: ['audit'], summary: 'List audit events', params: TenantParams, querystring: AuditQuery } },
     async (request) => {
       await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       return listEvents(services, request.params.tenantId, request.query);
@@ -60,7 +60,10 @@ export function registerAuditRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/audit-events',
-    { schema: { tags: ['audit'], summary: 'List platform audit events: admin sign-ins, re-authentication, platform tokens (admin)', querystring: AuditQuery } },
+    {
+      config: { action: 'audit.platform.read' },
+      schema: { tags: ['audit'], summary: 'List platform audit events: admin sign-ins, re-authentication, platform tokens (admin)', querystring: AuditQuery },
+    },
     async (request: FastifyRequest<{ Querystring: AuditQueryValues }>) => {
       await requirePrincipal(services, request, ['admin']);
       return listEvents(services, null, request.query);

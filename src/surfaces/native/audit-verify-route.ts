@@ -10,6 +10,7 @@ export function registerAuditVerifyRoute(app: App, services: Services): void {
   app.get(
     '/api/v1/audit/verify',
     {
+      config: { action: 'audit.verify' },
       schema: {
         tags: ['audit'],
         summary: "Verify the audit hash chains (admin): every chain, or one tenant's",

@@ -10,6 +10,7 @@ export function registerAuthRoutes(app: App, services: Services): void {
   app.post(
     '/api/v1/auth/login',
     {
+      config: { action: 'auth.login' },
       schema: {
         tags: ['auth'],
         summary: 'Sign in as a platform admin',
@@ -23,7 +24,8 @@ export function registerAuthRoutes(app: App, services: Services): void {
         ),
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
       const { token, expiresAt } = await services.access.login(
         { email: request.body.email, password: request.body.password, ...(request.body.totp_code ? { totpCode: request.body.totp_code } : {}) },
         request.ip,
@@ -35,13 +37,15 @@ export function registerAuthRoutes(app: App, services: Services): void {
   app.post(
     '/api/v1/auth/reauth',
     {
+      config: { action: 'auth.reauth' },
       schema: {
         tags: ['auth'],
         summary: 'Re-authenticate for sensitive reads; the token is bound to this session',
         body: Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }), totp_code: Type.Optional(TotpCode) }, { additionalProperties: false }),
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
       const principal = await requirePrincipal(services, request, ['admin']);
       const { reauthToken, expiresAt } = await services.access.reauth(
         principal,
@@ -52,9 +56,13 @@ export function registerAuthRoutes(app: App, services: Services): void {
     },
   );
 
-  app.post('/api/v1/auth/logout', { schema: { tags: ['auth'], summary: 'Sign out this admin session' } }, async (request, reply) => {
-    const principal = await requirePrincipal(services, request, ['admin']);
-    await services.access.logout(principal, request.ip);
-    return reply.status(204).send();
-  });
+  app.post(
+    '/api/v1/auth/logout',
+    { config: { action: 'auth.logout' }, schema: { tags: ['auth'], summary: 'Sign out this admin session' } },
+    async (request, reply) => {
+      const principal = await requirePrincipal(services, request, ['admin']);
+      await services.access.logout(principal, request.ip);
+      return reply.status(204).send();
+    },
+  );
 }

@@ -36,6 +36,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
   app.get(
     '/api/v1/tenants/:tenantId/credentials',
     {
+      config: { action: 'credentials.list' },
       schema: {
         tags: ['credentials'],
         summary: 'List credentials',
@@ -57,6 +58,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
   app.post(
     '/api/v1/tenants/:tenantId/credentials',
     {
+      config: { action: 'credentials.create' },
       schema: {
         tags: ['credentials'],
         summary: 'Create a credential; the secret is in this response only',
@@ -110,7 +112,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
 
   app.get(
     '/api/v1/tenants/:tenantId/credentials/:credentialId',
-    { schema: { tags: ['credentials'], summary: 'Get a credential', params: CredentialParams } },
+    { config: { action: 'credentials.read' }, schema: { tags: ['credentials'], summary: 'Get a credential', params: CredentialParams } },
     async (request) => {
       const { scope } = await scopeFor(request, request.params.tenantId);
       return presentCredential(await services.credentials.get(scope, request.params.credentialId), now());
@@ -120,6 +122,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
   app.patch(
     '/api/v1/tenants/:tenantId/credentials/:credentialId',
     {
+      config: { action: 'credentials.update' },
       schema: {
         tags: ['credentials'],
         summary: 'Rename, change scopes, expiry or allowed networks',
@@ -157,6 +160,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
     app.post(
       `/api/v1/tenants/:tenantId/credentials/:credentialId/${action}`,
       {
+        config: { action: held ? 'credentials.hold' : 'credentials.unhold' },
         schema: {
           tags: ['credentials'],
           summary: held ? 'Hold: the credential stops verifying until released' : 'Release a held credential',
@@ -173,6 +177,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
   app.post(
     '/api/v1/tenants/:tenantId/credentials/:credentialId/revoke',
     {
+      config: { action: 'credentials.revoke' },
       schema: {
         tags: ['credentials'],
         summary: 'Revoke for good, with a reason',
@@ -192,6 +197,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
     scoped.post(
       '/api/v1/tenants/:tenantId/credentials/:credentialId/rotate',
       {
+        config: { action: 'credentials.rotate' },
         schema: {
           tags: ['credentials'],
           summary: 'Issue a successor and revoke this one in one transaction; the old secret may keep working for a grace period',

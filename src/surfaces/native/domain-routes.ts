@@ -18,7 +18,7 @@ const presentAlias = (a: LoginAlias) => ({ address: a.address, tenant_id: a.tena
 export function registerDomainRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants/:tenantId/domains',
-    { schema: { tags: ['domains'], summary: "The tenant's mail domains", params: TenantParams } },
+    { config: { action: 'domains.list' }, schema: { tags: ['domains'], summary: "The tenant's mail domains", params: TenantParams } },
     async (request) => {
       await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer', 'server']);
       return { data: (await services.domains.list(request.params.tenantId)).map(presentDomain) };
@@ -28,6 +28,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
   app.post(
     '/api/v1/tenants/:tenantId/domains',
     {
+      config: { action: 'domains.write' },
       schema: {
         tags: ['domains'],
         summary: 'Assign a mail domain to the tenant (platform admin); 409 DOMAIN_TAKEN when another tenant owns it',
@@ -45,6 +46,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
   app.delete(
     '/api/v1/tenants/:tenantId/domains/:domain',
     {
+      config: { action: 'domains.write' },
       schema: {
         tags: ['domains'],
         summary: 'Take a domain from the tenant (platform admin); 409 DOMAIN_IN_USE while logins, aliases or the SMTP account use it',
@@ -60,7 +62,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/tenants/:tenantId/logins/:loginId/aliases',
-    { schema: { tags: ['logins'], summary: 'Aliases of a mailbox login', params: LoginParams } },
+    { config: { action: 'logins.aliases.read' }, schema: { tags: ['logins'], summary: 'Aliases of a mailbox login', params: LoginParams } },
     async (request) => {
       const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       if (principal.type === 'bearer' && principal.loginId && principal.loginId !== request.params.loginId) throw notFound('login');
@@ -71,6 +73,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
   app.post(
     '/api/v1/tenants/:tenantId/logins/:loginId/aliases',
     {
+      config: { action: 'logins.aliases.write' },
       schema: {
         tags: ['logins'],
         summary: "Add an alias address to a login; 422 DOMAIN_NOT_OWNED outside the tenant's domains",
@@ -89,6 +92,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
   app.delete(
     '/api/v1/tenants/:tenantId/logins/:loginId/aliases/:address',
     {
+      config: { action: 'logins.aliases.write' },
       schema: {
         tags: ['logins'],
         summary: 'Remove an alias',
@@ -106,6 +110,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/domain-report',
     {
+      config: { action: 'domains.report' },
       schema: {
         tags: ['domains'],
         summary: 'Logins, aliases, SMTP usernames and tenant domains that break domain ownership (platform admin)',

@@ -25,20 +25,25 @@ export function presentJobRun(run: JobRun) {
 export function registerJobRoutes(app: App, services: Services): void {
   const runs = () => new JobRunRepository(services.context.store.db);
 
-  app.get('/api/v1/jobs', { schema: { tags: ['jobs'], summary: 'Background jobs with their last run on any node (admin)' } }, async (request) => {
-    await requirePrincipal(services, request, ['admin']);
-    const scheduler = schedulerOf({ services });
-    const data = [];
-    for (const job of scheduler.definitions()) {
-      const last = await runs().lastRun(job.name);
-      data.push({ job: job.name, interval_ms: scheduler.intervalOf(job), last_run: last ? presentJobRun(last) : null });
-    }
-    return { data };
-  });
+  app.get(
+    '/api/v1/jobs',
+    { config: { action: 'jobs.read' }, schema: { tags: ['jobs'], summary: 'Background jobs with their last run on any node (admin)' } },
+    async (request) => {
+      await requirePrincipal(services, request, ['admin']);
+      const scheduler = schedulerOf({ services });
+      const data = [];
+      for (const job of scheduler.definitions()) {
+        const last = await runs().lastRun(job.name);
+        data.push({ job: job.name, interval_ms: scheduler.intervalOf(job), last_run: last ? presentJobRun(last) : null });
+      }
+      return { data };
+    },
+  );
 
   app.get(
     '/api/v1/jobs/runs',
     {
+      config: { action: 'jobs.read' },
       schema: {
         tags: ['jobs'],
         summary: 'Job runs, newest first (admin)',
@@ -55,7 +60,7 @@ export function registerJobRoutes(app: App, services: Services): void {
     },
   );
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { config: { action: 'public.metrics' }, schema: { hide: true } }, async (_request, reply) => {
     const registry = metricsFor(services).registry;
     return reply.header('content-type', registry.contentType).send(await registry.metrics());
   });

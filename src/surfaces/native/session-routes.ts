@@ -33,6 +33,7 @@ export function registerSessionRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants/:tenantId/credentials/:credentialId/sessions',
     {
+      config: { action: 'credentials.sessions' },
       schema: {
         tags: ['credentials'],
         summary: 'Sessions of a credential (client IP, user agent, country, first and last seen); newest first',

@@ -14,6 +14,7 @@ export function registerStatsRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/stats/verifications',
     {
+      config: { action: 'stats.read' },
       schema: {
         tags: ['stats'],
         summary: 'Allowed and denied verifications per minute on this node, oldest first, and the most denied client IPs',

@@ -54,6 +54,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants',
     {
+      config: { action: 'tenants.list' },
       schema: {
         tags: ['tenants'],
         summary: 'List tenants (admin)',
@@ -74,6 +75,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
   app.post(
     '/api/v1/tenants',
     {
+      config: { action: 'tenants.create' },
       schema: {
         tags: ['tenants'],
         summary: 'Create a tenant (admin); provisions its vaulted SMTP account',
@@ -99,14 +101,19 @@ export function registerTenantRoutes(app: App, services: Services): void {
     },
   );
 
-  app.get('/api/v1/tenants/:tenantId', { schema: { tags: ['tenants'], summary: 'Get a tenant', params: TenantParams } }, async (request) => {
-    await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
-    return presentTenant(await services.tenants.get(request.params.tenantId));
-  });
+  app.get(
+    '/api/v1/tenants/:tenantId',
+    { config: { action: 'tenants.read' }, schema: { tags: ['tenants'], summary: 'Get a tenant', params: TenantParams } },
+    async (request) => {
+      await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
+      return presentTenant(await services.tenants.get(request.params.tenantId));
+    },
+  );
 
   app.patch(
     '/api/v1/tenants/:tenantId',
     {
+      config: { action: 'tenants.update' },
       schema: {
         tags: ['tenants'],
         summary: 'Change tenant settings (admin)',
@@ -131,7 +138,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/tenants/:tenantId/logins',
-    { schema: { tags: ['logins'], summary: 'List mailbox logins', params: TenantParams, querystring: PageQuery } },
+    { config: { action: 'logins.list' }, schema: { tags: ['logins'], summary: 'List mailbox logins', params: TenantParams, querystring: PageQuery } },
     async (request) => {
       const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       if (principal.type === 'bearer' && principal.loginId) {
@@ -148,6 +155,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
   app.post(
     '/api/v1/tenants/:tenantId/logins',
     {
+      config: { action: 'logins.create' },
       schema: {
         tags: ['logins'],
         summary: 'Create a mailbox login',
@@ -165,7 +173,10 @@ export function registerTenantRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/tenants/:tenantId/logins/:loginId',
-    { schema: { tags: ['logins'], summary: 'Get a mailbox login', params: Type.Object({ tenantId: Uuid, loginId: Uuid }, { additionalProperties: false }) } },
+    {
+      config: { action: 'logins.read' },
+      schema: { tags: ['logins'], summary: 'Get a mailbox login', params: Type.Object({ tenantId: Uuid, loginId: Uuid }, { additionalProperties: false }) },
+    },
     async (request) => {
       const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       if (principal.type === 'bearer' && principal.loginId && principal.loginId !== request.params.loginId) throw notFound('login');

@@ -9,7 +9,7 @@ import type { App } from './types.js';
 export function registerTokenRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants/:tenantId/tokens',
-    { schema: { tags: ['tokens'], summary: 'List management tokens (admin)', params: TenantParams } },
+    { config: { action: 'tokens.list' }, schema: { tags: ['tokens'], summary: 'List management tokens (admin)', params: TenantParams } },
     async (request) => {
       await requireTenantPrincipal(services, request, request.params.tenantId, ['admin']);
       return { data: (await services.access.listTokens(request.params.tenantId)).map(presentToken) };
@@ -19,6 +19,7 @@ export function registerTokenRoutes(app: App, services: Services): void {
   app.post(
     '/api/v1/tenants/:tenantId/tokens',
     {
+      config: { action: 'tokens.create' },
       schema: {
         tags: ['tokens'],
         summary: 'Create a bearer token (optionally bound to a login) or a server API key (admin)',
@@ -48,6 +49,7 @@ export function registerTokenRoutes(app: App, services: Services): void {
   app.delete(
     '/api/v1/tenants/:tenantId/tokens/:tokenId',
     {
+      config: { action: 'tokens.revoke' },
       schema: {
         tags: ['tokens'],
         summary: 'Revoke a management token (admin)',
@@ -64,6 +66,7 @@ export function registerTokenRoutes(app: App, services: Services): void {
   app.post(
     '/api/v1/verifier-tokens',
     {
+      config: { action: 'verifier-tokens.create' },
       schema: {
         tags: ['tokens'],
         summary: 'Create a platform-wide verifier token for a mail server auth hook (admin)',

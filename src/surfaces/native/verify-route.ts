@@ -67,6 +67,7 @@ export function registerVerifyRoute(app: App, services: Services): void {
     {
       // The hot path: no per-request log lines (failures still log at warn and above).
       logLevel: 'warn',
+      config: { action: 'verify.credential' },
       schema: {
         tags: ['verify'],
         summary: 'Is this login valid? (verifier token)',

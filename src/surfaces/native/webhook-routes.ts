@@ -65,7 +65,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/tenants/:tenantId/webhooks',
-    { schema: { tags: ['webhooks'], summary: 'List webhook endpoints', params: TenantParams } },
+    { config: { action: 'webhooks.read' }, schema: { tags: ['webhooks'], summary: 'List webhook endpoints', params: TenantParams } },
     async (request) => {
       await authorize(request, request.params.tenantId);
       return { data: (await webhooks().list(request.params.tenantId)).map(presentWebhook) };
@@ -75,6 +75,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
   app.post(
     '/api/v1/tenants/:tenantId/webhooks',
     {
+      config: { action: 'webhooks.write' },
       schema: {
         tags: ['webhooks'],
         summary: `Create a webhook endpoint; the signing secret (whsec_...) is returned once. Event types: ${WEBHOOK_TYPES.join(', ')} (none = all)`,
@@ -104,7 +105,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/tenants/:tenantId/webhooks/:webhookId',
-    { schema: { tags: ['webhooks'], summary: 'Get a webhook endpoint', params: WebhookParams } },
+    { config: { action: 'webhooks.read' }, schema: { tags: ['webhooks'], summary: 'Get a webhook endpoint', params: WebhookParams } },
     async (request) => {
       await authorize(request, request.params.tenantId);
       return presentWebhook(await webhooks().get(request.params.tenantId, request.params.webhookId));
@@ -114,6 +115,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
   app.patch(
     '/api/v1/tenants/:tenantId/webhooks/:webhookId',
     {
+      config: { action: 'webhooks.write' },
       schema: {
         tags: ['webhooks'],
         summary: 'Change a webhook endpoint (url, events, description, enabled)',
@@ -144,7 +146,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
 
   app.delete(
     '/api/v1/tenants/:tenantId/webhooks/:webhookId',
-    { schema: { tags: ['webhooks'], summary: 'Delete a webhook endpoint and its deliveries', params: WebhookParams } },
+    { config: { action: 'webhooks.write' }, schema: { tags: ['webhooks'], summary: 'Delete a webhook endpoint and its deliveries', params: WebhookParams } },
     async (request, reply) => {
       await authorize(request, request.params.tenantId);
       await webhooks().remove(request.params.tenantId, request.params.webhookId, actorOf(request));
@@ -155,6 +157,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants/:tenantId/webhooks/:webhookId/deliveries',
     {
+      config: { action: 'webhooks.read' },
       schema: {
         tags: ['webhooks'],
         summary: 'List deliveries of a webhook endpoint (newest first)',
@@ -178,7 +181,10 @@ export function registerWebhookRoutes(app: App, services: Services): void {
 
   app.post(
     '/api/v1/tenants/:tenantId/webhook-deliveries/:deliveryId/redeliver',
-    { schema: { tags: ['webhooks'], summary: 'Send a delivery again (same webhook-id, fresh retry schedule)', params: DeliveryParams } },
+    {
+      config: { action: 'webhooks.write' },
+      schema: { tags: ['webhooks'], summary: 'Send a delivery again (same webhook-id, fresh retry schedule)', params: DeliveryParams },
+    },
     async (request, reply) => {
       await authorize(request, request.params.tenantId);
       const delivery = await webhooks().redeliver(request.params.tenantId, request.params.deliveryId, actorOf(request));

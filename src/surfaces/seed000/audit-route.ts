@@ -24,6 +24,7 @@ export function registerAuditRoute(app: App, services: Services): void {
   app.get(
     `${BASE_PATH}/audit`,
     {
+      config: { action: 'vault.audit' },
       schema: {
         tags: ['seed000'],
         summary: 'Get the SMTP credentials audit trail (admin)',

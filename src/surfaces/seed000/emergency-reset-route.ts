@@ -1,17 +1,19 @@
 // POST .../smtp-credentials/emergency-reset {incident_id, reason}: new password now, shown once
-// under a fresh checkout; the same incident id a second time is a 409 that changes nothing.
+// under a fresh checkout, to an admin with an X-Reauth-Token of the same session (it answers a
+// vaulted secret); the same incident id a second time is a 409 that changes nothing.
 import type { Services } from '../../domain/services.js';
 import { vaultOf } from '../../domain/vault.js';
 import { actorOf } from '../authentication.js';
 import { isoSeconds } from '../compat.js';
 import type { App } from '../native/types.js';
-import { adminOnTenant, base64, tenantIdOf } from './guard.js';
+import { adminOnTenant, base64, reauthDeniedFor, tenantIdOf } from './guard.js';
 import { BASE_PATH, EmergencyResetBody, EmergencyResetReply, TenantIdParams } from './schemas.js';
 
 export function registerEmergencyResetRoute(app: App, services: Services): void {
   app.post(
     `${BASE_PATH}/emergency-reset`,
     {
+      config: { action: 'vault.emergency-reset', reauthDenied: reauthDeniedFor(services) },
       schema: {
         tags: ['seed000'],
         summary: 'Emergency reset of SMTP credentials (admin); closes any open checkout',

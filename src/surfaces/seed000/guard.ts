@@ -2,7 +2,8 @@
 // body validation so that a tenant token gets 403 and an unknown tenant 404 whatever it sends.
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../domain/services.js';
-import { requirePrincipal } from '../authentication.js';
+import { vaultOf, type ReauthOutcome } from '../../domain/vault.js';
+import { actorOf, requirePrincipal } from '../authentication.js';
 
 export function adminOnTenant(services: Services) {
   return async (request: FastifyRequest): Promise<void> => {
@@ -17,4 +18,14 @@ export function tenantIdOf(request: FastifyRequest): string {
 
 export function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
+}
+
+/** Audits a refused re-auth on a vault route (the policy hook calls it before answering 401). */
+export function reauthDeniedFor(services: Services) {
+  return async (request: FastifyRequest, outcome: ReauthOutcome): Promise<void> => {
+    const tenantId = tenantIdOf(request);
+    // An unknown tenant is a 404, not a denied access to audit.
+    await services.tenants.get(tenantId);
+    await vaultOf(services).recordAccessDenied(tenantId, outcome, actorOf(request));
+  };
 }

@@ -20,6 +20,7 @@ function registerRoute(app: App, services: Services): void {
   app.post(
     `${BASE_PATH}/rotate`,
     {
+      config: { action: 'vault.rotate' },
       schema: {
         tags: ['seed000'],
         summary: 'Rotate SMTP credentials (admin); the reason is optional',

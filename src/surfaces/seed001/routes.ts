@@ -59,6 +59,7 @@ export async function registerSeed001(app: App, services: Services): Promise<voi
       scoped.post(
         '/list',
         {
+          config: { action: 'seed001.credentials' },
           schema: {
             tags: [TAG],
             summary: 'List all credentials for the authenticated server',
@@ -76,6 +77,7 @@ export async function registerSeed001(app: App, services: Services): Promise<voi
       scoped.post(
         '/create',
         {
+          config: { action: 'seed001.credentials' },
           schema: {
             tags: [TAG],
             summary: 'Create a credential; the key (vml_...) is in this response only',
@@ -108,6 +110,7 @@ export async function registerSeed001(app: App, services: Services): Promise<voi
       scoped.post(
         '/regenerate',
         {
+          config: { action: 'seed001.credentials' },
           schema: {
             tags: [TAG],
             summary: 'Create a new credential and revoke the old one (key rotation), atomically',
@@ -132,6 +135,7 @@ export async function registerSeed001(app: App, services: Services): Promise<voi
       scoped.post(
         '/revoke',
         {
+          config: { action: 'seed001.credentials' },
           schema: {
             tags: [TAG],
             summary: 'Mark a credential as held (revoked): it cannot be used for authentication',

@@ -68,6 +68,7 @@ export async function registerSeed002(app: App, services: Services): Promise<voi
     scoped.get(
       BASE,
       {
+        config: { action: 'seed002.credentials' },
         schema: {
           tags: [TAG],
           summary: 'Protocol connection info (SMTP, POP3, IMAP) and the active API keys of this login',
@@ -87,7 +88,7 @@ export async function registerSeed002(app: App, services: Services): Promise<voi
     scoped.post(
       BASE,
       {
-        config: { seed002IssuesKey: true },
+        config: { seed002IssuesKey: true, action: 'seed002.credentials' },
         schema: {
           tags: [TAG],
           summary: 'Create an API key (rm_...) with scopes; the key is in this response only',
@@ -105,7 +106,7 @@ export async function registerSeed002(app: App, services: Services): Promise<voi
     scoped.post(
       `${BASE}/mobile`,
       {
-        config: { seed002IssuesKey: true },
+        config: { seed002IssuesKey: true, action: 'seed002.credentials' },
         schema: {
           tags: [TAG],
           summary: 'Create an API key for a mobile app; platform and device id are kept with it',
@@ -130,6 +131,7 @@ export async function registerSeed002(app: App, services: Services): Promise<voi
     scoped.delete(
       `${BASE}/:keyId`,
       {
+        config: { action: 'seed002.credentials' },
         schema: {
           tags: [TAG],
           summary: 'Revoke an API key for good; clients using it lose access at once',
@@ -149,7 +151,7 @@ export async function registerSeed002(app: App, services: Services): Promise<voi
     scoped.post(
       `${BASE}/:keyId/rotate`,
       {
-        config: { seed002IssuesKey: true },
+        config: { seed002IssuesKey: true, action: 'seed002.credentials' },
         schema: {
           tags: [TAG],
           summary: 'Issue a new key with the same name and scopes and revoke the old one in one transaction',

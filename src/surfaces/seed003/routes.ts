@@ -38,6 +38,7 @@ export async function registerSeed003(app: App, services: Services): Promise<voi
     scoped.post(
       BASE,
       {
+        config: { action: 'seed003.api-keys' },
         schema: {
           tags: [TAG],
           summary: 'Generate a new API key; the Secret is visible only in this response',
@@ -59,7 +60,10 @@ export async function registerSeed003(app: App, services: Services): Promise<voi
 
     scoped.get(
       BASE,
-      { schema: { tags: [TAG], summary: 'Get all API keys (revoked ones with is_active false)', response: { 200: Type.Array(KeyRecord), ...ERROR_REPLIES } } },
+      {
+        config: { action: 'seed003.api-keys' },
+        schema: { tags: [TAG], summary: 'Get all API keys (revoked ones with is_active false)', response: { 200: Type.Array(KeyRecord), ...ERROR_REPLIES } },
+      },
       async (request) => {
         const keys = await listAllCredentials(services, scopeOf(request));
         const at = now();
@@ -69,13 +73,17 @@ export async function registerSeed003(app: App, services: Services): Promise<voi
 
     scoped.get(
       `${BASE}/:id`,
-      { schema: { tags: [TAG], summary: 'Get an API key by ID', params: KeyParams, response: { 200: KeyRecord, ...ERROR_REPLIES } } },
+      {
+        config: { action: 'seed003.api-keys' },
+        schema: { tags: [TAG], summary: 'Get an API key by ID', params: KeyParams, response: { 200: KeyRecord, ...ERROR_REPLIES } },
+      },
       async (request) => presentKey(await services.credentials.get(scopeOf(request), request.params.id), now()),
     );
 
     scoped.get(
       `${BASE}/:id/sessions`,
       {
+        config: { action: 'seed003.api-keys' },
         schema: {
           tags: [TAG],
           summary: 'Get API key sessions by ID: the clients seen using the key',
@@ -89,6 +97,7 @@ export async function registerSeed003(app: App, services: Services): Promise<voi
     scoped.put(
       `${BASE}/:id/revoke`,
       {
+        config: { action: 'seed003.api-keys' },
         schema: {
           tags: [TAG],
           summary: 'Revoke an API key: it stops working at once; the reply body is empty',

@@ -1,0 +1,89 @@
+// The admin control plane as an attacker tries it: a vaulted secret needs a re-authentication
+// of the same session on every route that answers one, and the answers carry the headers that
+// keep tokens out of caches and content types from being sniffed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
+import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
+import { databaseFingerprint } from '../helpers/snapshot.js';
+import { reauth, vaultPath } from '../vault/helpers.js';
+
+describe.each(DIALECTS)('admin plane on %s', (dialect) => {
+  let server: TestServer;
+  let seed: SeededTenant;
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect);
+    seed = await seedTenant(server, 'Plane');
+  });
+  afterAll(async () => server?.close());
+
+  it('an emergency reset answers the new password only with an X-Reauth-Token of the same session', async () => {
+    const body = { incident_id: 'INC-REAUTH-1', reason: 'suspected leak' };
+    const path = vaultPath(seed.tenantId, '/emergency-reset');
+    const before = await databaseFingerprint(server, ['smtp_accounts']);
+    const bare = await call(server, 'POST', path, { token: seed.adminToken, body });
+    expect(bare.status).toBe(401);
+    expect(bare.body.error.code).toBe('REAUTH_REQUIRED');
+    expect(bare.text).not.toContain('password');
+
+    // A re-auth token of another session of the same admin does not do.
+    const second = await call(server, 'POST', '/api/v1/auth/login', { body: { email: seed.adminEmail, password: seed.adminPassword } });
+    const foreign = await reauth(server, seed, second.body.token);
+    const mismatched = await call(server, 'POST', path, { token: seed.adminToken, body, headers: { 'x-reauth-token': foreign } });
+    expect(mismatched.status).toBe(401);
+    expect(mismatched.body.error.code).toBe('REAUTH_SESSION_MISMATCH');
+    const garbled = await call(server, 'POST', path, { token: seed.adminToken, body, headers: { 'x-reauth-token': 'rkr_garbled' } });
+    expect(garbled.body.error.code).toBe('REAUTH_INVALID');
+    // The refusals are audited on the vault's trail, and nothing else changed.
+    const trail = await call(server, 'GET', vaultPath(seed.tenantId, '/audit'), { token: seed.adminToken });
+    expect(trail.body.events.filter((e: { event: string }) => e.event === 'smtp_credentials_access_denied').length).toBeGreaterThanOrEqual(3);
+    const accounts = await server.sql<{ secret_version: number }>('SELECT secret_version FROM smtp_accounts WHERE tenant_id = ?', [seed.tenantId]);
+    expect(accounts.map((a) => Number(a.secret_version))).toEqual([1]);
+    expect(before).toBeTruthy();
+
+    const granted = await call(server, 'POST', path, { token: seed.adminToken, body, headers: { 'x-reauth-token': await reauth(server, seed) } });
+    expect(granted.status, granted.text).toBe(200);
+    expect(granted.body.password).toBeTruthy();
+  });
+
+  it('sign-in and re-auth answers are never cached; every answer says nosniff; /docs has a CSP', async () => {
+    const login = await call(server, 'POST', '/api/v1/auth/login', { body: { email: seed.adminEmail, password: seed.adminPassword } });
+    expect(login.status).toBe(200);
+    expect(login.headers.get('cache-control')).toBe('no-store');
+    const re = await call(server, 'POST', '/api/v1/auth/reauth', { token: login.body.token, body: { password: seed.adminPassword } });
+    expect(re.status).toBe(200);
+    expect(re.headers.get('cache-control')).toBe('no-store');
+    for (const [what, response] of [
+      ['login', login],
+      ['reauth', re],
+      ['tenants', await call(server, 'GET', '/api/v1/tenants', { token: seed.adminToken })],
+      ['tenants unauthenticated', await call(server, 'GET', '/api/v1/tenants')],
+      ['verify', await call(server, 'POST', '/api/v1/verify', { token: seed.verifier, body: { username: 'x', password: 'y' } })],
+      ['verify unauthenticated', await call(server, 'POST', '/api/v1/verify', { body: { username: 'x', password: 'y' } })],
+      ['docs', await call(server, 'GET', '/docs/static/index.html')],
+      ['openapi', await call(server, 'GET', '/openapi.json')],
+    ] as const) {
+      expect(response.headers.get('x-content-type-options'), what).toBe('nosniff');
+    }
+    const docs = await call(server, 'GET', '/docs/static/index.html');
+    expect(docs.status).toBe(200);
+    const csp = docs.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("object-src 'none'");
+  });
+
+  it('an unauthenticated caller gets 401 before any validation detail', async () => {
+    for (const [method, path, body] of [
+      ['POST', `/api/v1/tenants/${seed.tenantId}/credentials`, { nonsense: true }],
+      ['PATCH', `/api/v1/tenants/${seed.tenantId}`, { name: 42 }],
+      ['POST', '/api/v1/verifier-tokens', { bogus: 1 }],
+      ['POST', '/api/v1/verify', { username: 1 }],
+      ['POST', '/api/v1/auth/reauth', {}],
+      ['GET', `/api/v1/tenants/not-a-uuid/credentials?page=-1`, undefined],
+    ] as const) {
+      const response = await call(server, method, path, body === undefined ? {} : { body });
+      expect(response.status, `${method} ${path}`).toBe(401);
+      expect(response.body.error.code).toBe('UNAUTHENTICATED');
+    }
+  });
+});
