@@ -67,7 +67,7 @@ describe.each(DIALECTS)('policy matrix on %s', (dialect) => {
         const token = tokenOf[kind];
         const headers: Record<string, string> = {};
         if (token && rule.via === 'x-server-api-key') headers['x-server-api-key'] = token;
-        const allowed = rule.allow.includes('anonymous') || (rule.allow as readonly string[]).includes(kind);
+        const allowed = (rule.allow as readonly string[]).includes('anonymous') || (rule.allow as readonly string[]).includes(kind);
         const before = allowed ? '' : await databaseFingerprint(server);
         const response = await call(server, route.method, path, {
           ...(token && rule.via !== 'x-server-api-key' ? { token } : {}),
