@@ -139,6 +139,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     feed = await startCredentialChangeFeed({
       context: services.context,
       verifier: services.verifier,
+      mailRouter: services.mailRouter,
       logger,
       namespace,
       postgresClient: postgresPool ? async () => (await postgresPool()).dedicatedClient() : undefined,

@@ -1,17 +1,21 @@
 // Carries "these secrets changed" (hold, revoke, rotate...) from the node that made the change
 // to the verify caches of every node on the same database: PostgreSQL LISTEN/NOTIFY on a
 // dedicated connection, and Redis pub/sub when RELAYKEY_REDIS_URL is set. The verify cache TTL
-// stays the backstop; after a lost listener connection the whole cache is dropped.
+// stays the backstop; after a lost listener connection the whole cache is dropped. Tenant
+// changes that decide where logins go (mail_backends) travel the same way to the mail routers.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { DomainContext } from '../domain/context.js';
+import type { MailRouter } from '../domain/mail-routing.js';
 import type { Verifier } from '../domain/verification.js';
 
 interface ChangeMessage {
   node: string;
   keyHashes: string[];
+  /** Tenants whose mail_backends changed. */
+  tenantIds?: string[];
 }
 
 /** NOTIFY payloads must stay under 8000 bytes: key hashes go out in chunks. */
@@ -25,6 +29,8 @@ export interface CredentialChangeFeed {
 export interface FeedOptions {
   context: DomainContext;
   verifier: Verifier;
+  /** Drops cached tenant backends when another node changes them. */
+  mailRouter?: MailRouter | undefined;
   logger: Logger;
   namespace: string;
   /** On PostgreSQL: opens a connection of its own to the primary (same database and search_path as the store). */
@@ -41,7 +47,11 @@ function chunks(hashes: string[]): string[][] {
 
 export async function startCredentialChangeFeed(options: FeedOptions): Promise<CredentialChangeFeed> {
   const node = randomUUID();
-  const { verifier, logger } = options;
+  const { verifier, logger, mailRouter } = options;
+  const dropAll = () => {
+    verifier.invalidateAll();
+    mailRouter?.invalidateAll();
+  };
   const channel = `${options.namespace}_credential_changes`;
   const closers: (() => Promise<void>)[] = [];
   const publishers: ((message: string) => Promise<void>)[] = [];
@@ -51,13 +61,14 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
       const message = JSON.parse(payload) as ChangeMessage;
       if (message.node === node) return;
       for (const keyHash of message.keyHashes) verifier.invalidate(keyHash);
+      for (const tenantId of message.tenantIds ?? []) mailRouter?.invalidateTenant(tenantId);
     } catch {
-      verifier.invalidateAll();
+      dropAll();
     }
   };
 
   if (options.postgresClient) {
-    const pgFeed = await listenOnPostgres(options.postgresClient, channel, receive, () => verifier.invalidateAll(), logger);
+    const pgFeed = await listenOnPostgres(options.postgresClient, channel, receive, dropAll, logger);
     closers.push(pgFeed.close);
     publishers.push(pgFeed.publish);
   }
@@ -67,7 +78,7 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
       if (from === channel) receive(payload);
     });
     // A reconnect may have missed messages: start from an empty cache.
-    subscriber.on('ready', () => verifier.invalidateAll());
+    subscriber.on('ready', dropAll);
     // Not awaited: a node starts while Redis is away; ioredis subscribes once it connects and
     // again after every reconnect.
     subscriber.subscribe(channel).catch((error: unknown) => logger.warn({ err: error }, 'Redis subscribe failed; PostgreSQL NOTIFY still carries changes'));
@@ -88,6 +99,11 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
       const message = JSON.stringify({ node, keyHashes: part } satisfies ChangeMessage);
       for (const publish of publishers) publish(message).catch(warn);
     }
+  });
+
+  options.context.onTenantChange.push(({ tenantId }) => {
+    const message = JSON.stringify({ node, keyHashes: [], tenantIds: [tenantId] } satisfies ChangeMessage);
+    for (const publish of publishers) publish(message).catch(warn);
   });
 
   return {

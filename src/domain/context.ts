@@ -8,6 +8,9 @@ import type { AuditEvent } from './types.js';
 /** Called after a commit that changes whether some secrets verify (hold, revoke, rotate...). */
 export type CredentialChangeListener = (change: { keyHashes: string[]; tenantId: string }) => void;
 
+/** Called after a commit that changes where a tenant's logins are sent (mail_backends). */
+export type TenantChangeListener = (change: { tenantId: string }) => void;
+
 /** Runs inside the transaction of every recorded event (e.g. the webhook outbox). */
 export type RecordedEventHook = (repositories: Repositories, event: AuditEvent) => Promise<void>;
 
@@ -16,11 +19,16 @@ export interface DomainContext {
   clock: Clock;
   hashSecret: SecretHasher;
   onCredentialChange: CredentialChangeListener[];
+  onTenantChange: TenantChangeListener[];
   onRecordedEvent: RecordedEventHook[];
 }
 
 export function announceCredentialChange(context: DomainContext, tenantId: string, keyHashes: string[]): void {
   for (const listener of context.onCredentialChange) listener({ tenantId, keyHashes });
+}
+
+export function announceTenantChange(context: DomainContext, tenantId: string): void {
+  for (const listener of context.onTenantChange) listener({ tenantId });
 }
 
 /** Appends the audit event and runs the in-transaction hooks; call it inside the change's transaction. */

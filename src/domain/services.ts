@@ -62,6 +62,7 @@ export function createServices(options: ServiceOptions): Services {
     clock: options.clock,
     hashSecret: options.hashSecret,
     onCredentialChange: [],
+    onTenantChange: [],
     onRecordedEvent: [],
   };
   const tenants = new TenantService(context);

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../errors.js';
 import type { Repositories } from '../storage/store.js';
-import { type DomainContext, recordEvent } from './context.js';
+import { announceTenantChange, type DomainContext, recordEvent } from './context.js';
 import { canonicalAddress } from './domain-names.js';
 import { assignableDomain, claimDomain, mailAddress, requireOwnedAddress } from './domains.js';
 import type { Actor, ConnectionInfo, Login, MailBackends, Page, PageRequest, Tenant, TenantSettings } from './types.js';
@@ -84,7 +84,7 @@ export class TenantService {
   }
 
   async update(id: string, patch: Partial<TenantInput>, actor: Actor): Promise<Tenant> {
-    return this.context.store.transaction(async (repositories) => {
+    const updated = await this.context.store.transaction(async (repositories) => {
       const current = await repositories.tenants.findById(id);
       if (!current) throw notFound('tenant');
       const domain = patch.domain ? assignableDomain(patch.domain) : patch.domain;
@@ -112,6 +112,9 @@ export class TenantService {
       });
       return updated;
     });
+    // After the commit: every node's mail router drops its cached backends of this tenant.
+    if (patch.mailBackends !== undefined) announceTenantChange(this.context, id);
+    return updated;
   }
 
   async createLogin(tenantId: string, address: string, actor: Actor): Promise<Login> {

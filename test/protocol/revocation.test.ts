@@ -1,5 +1,6 @@
 // Two relaykey processes on one database: hold and revoke on one are refused on the other
-// within the stated bound (1 s), long before the verify cache TTL (30 s) would expire.
+// within the stated bound (1 s), long before the verify cache TTL (30 s) would expire; a
+// tenant's mail_backends change reaches the other node's nginx answers within the same bound.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,5 +92,78 @@ describe.each(SETUPS)('revocation across two processes via %s', (_name, dialect,
     expect(held).toBeLessThan(BOUND_MS);
     expect(revoked).toBeLessThan(BOUND_MS);
     expect(rotated).toBeLessThan(BOUND_MS);
+  });
+});
+
+describe.each(SETUPS)('mail_backends across two processes via %s', (_name, dialect, env) => {
+  let nodeA: TestServer;
+  let nodeB: ChildProcess;
+  let urlB: string;
+  let seed: SeededTenant;
+  let output = '';
+
+  beforeAll(async () => {
+    nodeA = await startTestServer(dialect, { env: { ...env, RELAYKEY_MAIL_BACKENDS: 'smtp=127.0.0.1:10025,imap=127.0.0.1:10143,pop3=127.0.0.1:10110' } });
+    seed = await seedTenant(nodeA);
+    const port = await freePort();
+    nodeB = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start'], {
+      env: { ...nodeA.env, RELAYKEY_PORT: String(port), RELAYKEY_LOG_LEVEL: 'warn' },
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    nodeB.stderr?.on('data', (d) => {
+      output += String(d);
+    });
+    await waitForPort(port, 60_000);
+    urlB = `http://127.0.0.1:${port}`;
+  }, 120_000);
+
+  afterAll(async () => {
+    if (nodeB && nodeB.exitCode === null) {
+      const exited = new Promise((resolve) => nodeB.once('exit', resolve));
+      nodeB.kill('SIGTERM');
+      await exited;
+    }
+    await nodeA?.close();
+  });
+
+  it(`a tenant's new IMAP backend is in node B's nginx answers within ${BOUND_MS} ms (not after the 30 s cache)`, async () => {
+    const created = await call(nodeA, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, {
+      token: seed.bearer,
+      body: { name: 'imap', scopes: ['imap'], login_id: seed.loginId },
+    });
+    const backendOnB = async () => {
+      const answer = await fetch(`${urlB}/auth/nginx`, {
+        headers: {
+          authorization: `Bearer ${seed.verifier}`,
+          'auth-method': 'plain',
+          'auth-protocol': 'imap',
+          'auth-user': seed.loginAddress,
+          'auth-pass': created.body.secret,
+          'client-ip': '198.51.100.60',
+        },
+      });
+      return `${answer.headers.get('auth-server')}:${answer.headers.get('auth-port')}`;
+    };
+    // Node B has the tenant's backends (none of its own: the default) in its cache.
+    expect(await backendOnB()).toBe('127.0.0.1:10143');
+    for (const [step, backend] of [
+      [1, '127.0.0.2:1143'],
+      [2, '127.0.0.3:2143'],
+    ] as const) {
+      const patched = await call(nodeA, 'PATCH', `/api/v1/tenants/${seed.tenantId}`, { token: seed.adminToken, body: { mail_backends: { imap: backend } } });
+      expect(patched.status, patched.text).toBe(200);
+      const committedAt = performance.now();
+      for (;;) {
+        const seen = await backendOnB();
+        const elapsed = performance.now() - committedAt;
+        if (seen === backend) {
+          console.info(`${_name}: mail_backends change ${step} reached node B in ${elapsed.toFixed(1)} ms`);
+          expect(elapsed).toBeLessThan(BOUND_MS);
+          break;
+        }
+        if (elapsed > BOUND_MS * 5) throw new Error(`node B still sends IMAP to ${seen} after ${elapsed.toFixed(0)} ms (${output})`);
+      }
+    }
   });
 });
