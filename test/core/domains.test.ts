@@ -207,7 +207,14 @@ describe('migration 005 on a database from before domain ownership', () => {
       const owners = await sql<{ domain: string; tenant_id: string }>`SELECT domain, tenant_id FROM tenant_domains`.execute(handle.db);
       expect(owners.rows).toEqual([{ domain: 'acme.example', tenant_id: 't-acme' }]);
       const store = createStore(handle);
-      const report = await new DomainService({ store, clock: systemClock, hashSecret: () => '', onCredentialChange: [], onTenantChange: [], onRecordedEvent: [] }).report();
+      const report = await new DomainService({
+        store,
+        clock: systemClock,
+        hashSecret: () => '',
+        onCredentialChange: [],
+        onTenantChange: [],
+        onRecordedEvent: [],
+      }).report();
       expect(report.problems.map((p) => [p.kind, p.id, p.problem])).toEqual([
         ['login', 'l-2', 'domain_owned_by_another_tenant'],
         ['login', 'l-3', 'domain_not_owned'],
