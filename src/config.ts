@@ -47,6 +47,10 @@ export interface Config {
   verifyStaleMaxMs: number;
   /** Longest wait for any one Redis command before this node's own counters answer (ms). */
   redisTimeoutMs: number;
+  /** PostgreSQL hot standbys for cold verify lookups and list reads. */
+  databaseReplicaUrls: string[];
+  /** How far behind the primary a standby may be and still answer (ms). */
+  databaseReplicaMaxLagMs: number;
 }
 
 /** A configuration the service refuses to start with: one line, exit code 78 (EX_CONFIG). */
@@ -151,6 +155,19 @@ function withDatabasePassword(url: string, password: string | undefined): string
   return parsed.toString();
 }
 
+function replicaUrls(raw: string | undefined, dialect: Config['dialect']): string[] {
+  const urls = (raw ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (urls.length > 0 && dialect !== 'postgres') throw new ConfigError('RELAYKEY_DATABASE_REPLICA_URLS needs a postgres:// RELAYKEY_DATABASE_URL');
+  for (const url of urls) {
+    if (!/^postgres(ql)?:\/\/[^,]+$/.test(url))
+      throw new ConfigError(`RELAYKEY_DATABASE_REPLICA_URLS: each entry must be one postgres:// URL with one host (got "${url.split('@').pop()}")`);
+  }
+  return urls;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.RELAYKEY_DATA_DIR || './data');
   const databaseUrl = withDatabasePassword(
@@ -203,5 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     startupWaitSeconds: integer(env, 'RELAYKEY_STARTUP_WAIT_SECONDS', 60, 0, 86_400),
     verifyStaleMaxMs: integer(env, 'RELAYKEY_VERIFY_STALE_MAX_MS', 600_000, 0, 86_400_000),
     redisTimeoutMs: integer(env, 'RELAYKEY_REDIS_TIMEOUT_MS', 50, 5, 60_000),
+    databaseReplicaUrls: replicaUrls(env.RELAYKEY_DATABASE_REPLICA_URLS, dialect),
+    databaseReplicaMaxLagMs: integer(env, 'RELAYKEY_DATABASE_REPLICA_MAX_LAG_MS', 1_000, 0, 3_600_000),
   };
 }

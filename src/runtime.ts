@@ -70,6 +70,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     poolSize: config.databasePoolSize,
     timeouts: config.databaseTimeouts,
     onConnectionLost: connectionLossLogger(logger),
+    replicaUrls: config.databaseReplicaUrls,
+    replicaMaxLagMs: config.databaseReplicaMaxLagMs,
   });
   const watch = watchDatabase(handle, logger);
   let namespace: string;
@@ -123,7 +125,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     hashSecret: createSecretHasher(derivePepper(ring)),
     sessionMinutes: config.adminSessionMinutes,
     reauthMinutes: config.reauthMinutes,
-    verifierOptions: { cacheTtlMs: config.verifyCacheTtlMs, cacheMaxEntries: config.verifyCacheMaxEntries },
+    verifierOptions: {
+      cacheTtlMs: config.verifyCacheTtlMs,
+      cacheMaxEntries: config.verifyCacheMaxEntries,
+      // With standbys: a key changed within the staleness bound is read from the primary.
+      freshReadWindowMs: config.databaseReplicaUrls.length > 0 ? config.databaseReplicaMaxLagMs + 1_000 : 0,
+    },
     usageFlushMs: config.usageFlushMs,
     verifyStaleMaxMs: config.verifyStaleMaxMs,
     databaseDown: () => !handle.health.ok,
@@ -188,6 +195,8 @@ export async function buildRuntimeApp(runtime: Runtime): Promise<App> {
       const pool = await runtime.handle.postgresPool?.();
       const database: Record<string, unknown> = { status: health.ok ? 'ok' : health.state, since: new Date(health.since).toISOString() };
       if (pool) database.primary = pool.primaryHost;
+      const replicas = runtime.handle.replicaReads?.();
+      if (replicas) database.replicas = replicas.report();
       // Redis is optional: its absence is reported, never a reason to be unready.
       return { ready: health.ok, checks: { database, redis: { status: runtime.redisState() } } };
     },

@@ -97,6 +97,11 @@ export interface VerifierOptions {
   staleMaxMs?: number;
   /** Is the database known to be down now? Then cold lookups fail at once instead of waiting for it. */
   databaseDown?: () => boolean;
+  /**
+   * With read replicas: a key invalidated less than this long ago (ms) is looked up on the
+   * primary, so a standby within its lag bound never brings back a row from before a revocation.
+   */
+  freshReadWindowMs?: number;
 }
 
 export class Verifier {
@@ -114,13 +119,52 @@ export class Verifier {
     });
   }
 
+  /** Key hashes invalidated within the fresh-read window, with when; and a whole-cache drop. */
+  private readonly changedAt = new Map<string, number>();
+  private allChangedAt = 0;
+
+  private changedRecently(keyHash: string): boolean {
+    const window = this.options.freshReadWindowMs ?? 0;
+    if (window <= 0) return false;
+    const now = Date.now();
+    if (now - this.allChangedAt < window) return true;
+    const at = this.changedAt.get(keyHash);
+    if (at === undefined) return false;
+    if (now - at < window) return true;
+    this.changedAt.delete(keyHash);
+    return false;
+  }
+
+  private noteChange(keyHash: string | null): void {
+    const window = this.options.freshReadWindowMs ?? 0;
+    if (window <= 0) return;
+    const now = Date.now();
+    if (keyHash === null) {
+      this.allChangedAt = now;
+      this.changedAt.clear();
+      return;
+    }
+    // Bounded: when it grows, drop what is past the window (every entry is read at most once per that many changes).
+    if (this.changedAt.size >= 10_000) {
+      for (const [hash, at] of this.changedAt) if (now - at >= window) this.changedAt.delete(hash);
+      if (this.changedAt.size >= 10_000) {
+        this.allChangedAt = now;
+        this.changedAt.clear();
+        return;
+      }
+    }
+    this.changedAt.set(keyHash, now);
+  }
+
   invalidate(keyHash: string): void {
+    this.noteChange(keyHash);
     this.invalidations += 1;
     this.cache.delete(keyHash);
     this.loading.delete(keyHash);
   }
 
   invalidateAll(): void {
+    this.noteChange(null);
     this.cacheResets += 1;
     this.cache.clear();
     this.loading.clear();
@@ -138,7 +182,7 @@ export class Verifier {
   cacheResets = 0;
 
   private async load(keyHash: string): Promise<CacheEntry> {
-    const found = await this.context.store.credentials.findForVerification(keyHash);
+    const found = await this.context.store.credentials.findForVerification(keyHash, { fresh: this.changedRecently(keyHash) });
     if (!found) return { id: null, loadedAt: Date.now() };
     const c = found.credential;
     return new CachedCredential(

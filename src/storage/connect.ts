@@ -10,6 +10,7 @@ import { migrationProvider } from './migrations/index.js';
 import { observedDialect } from './observed-dialect.js';
 import { CurrentSchemaPostgresDialect } from './postgres-dialect.js';
 import { DEFAULT_POSTGRES_TIMEOUTS, FailoverPool, type PostgresTimeouts } from './postgres-pool.js';
+import { ReplicaReads } from './replica-reads.js';
 import type { Database } from './schema.js';
 import { type SqliteBackground, startSqliteBackground } from './sqlite-background.js';
 import { type SqliteLookups, startSqliteLookups } from './sqlite-lookups.js';
@@ -49,6 +50,8 @@ export interface DatabaseHandle {
   sqliteLookups?: () => SqliteLookups | null;
   /** PostgreSQL only: the pool (created with the first connection), for LISTEN and the primary's name. */
   postgresPool?: () => Promise<FailoverPool>;
+  /** PostgreSQL with RELAYKEY_DATABASE_REPLICA_URLS: the standbys reads may go to (once the pool exists). */
+  replicaReads?: () => ReplicaReads | null;
   /** Ok, or the fault that stops the database now (every statement reports to it). */
   health: DatabaseHealth;
   /**
@@ -66,6 +69,9 @@ export interface OpenOptions {
   timeouts?: PostgresTimeouts;
   /** A pooled PostgreSQL connection was lost and will be replaced (for the log). */
   onConnectionLost?: (error: Error) => void;
+  /** Hot standbys for cold verify lookups and list reads, and the staleness bound (ms). */
+  replicaUrls?: string[];
+  replicaMaxLagMs?: number;
 }
 
 /** Free bytes below which a full disk is still taken to be full. */
@@ -230,16 +236,29 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
   }
   // pg is loaded with the first connection, so the SQLite default never pays for loading it.
   let failover: Promise<FailoverPool> | null = null;
+  let replicas: ReplicaReads | null = null;
+  const timeouts = options.timeouts ?? DEFAULT_POSTGRES_TIMEOUTS;
+  const onConnectionLost = options.onConnectionLost ?? (() => undefined);
   const pool = () => {
-    failover ??= import('pg').then(
-      ({ default: pg }) =>
-        new FailoverPool(pg, url, {
+    failover ??= import('pg').then(({ default: pg }) => {
+      const created = new FailoverPool(pg, url, { poolSize: options.poolSize ?? 10, timeouts, schema: options.schema, onConnectionLost });
+      if (options.replicaUrls?.length) {
+        replicas = new ReplicaReads(pg, {
+          urls: options.replicaUrls,
+          maxLagMs: options.replicaMaxLagMs ?? 1_000,
           poolSize: options.poolSize ?? 10,
-          timeouts: options.timeouts ?? DEFAULT_POSTGRES_TIMEOUTS,
+          timeouts,
           schema: options.schema,
-          onConnectionLost: options.onConnectionLost ?? (() => undefined),
-        }),
-    );
+          onConnectionLost,
+          primaryLsn: async () => {
+            const { rows } = await sql<{ lsn: string }>`select pg_current_wal_insert_lsn()::text as lsn`.execute(db);
+            return rows[0]?.lsn ?? '0/0';
+          },
+        });
+        replicas.start();
+      }
+      return created;
+    });
     return failover;
   };
   const db = new Kysely<Database>({ dialect: observedDialect(new CurrentSchemaPostgresDialect({ pool }), health) });
@@ -251,6 +270,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     db,
     dialect: 'postgres',
     postgresPool: pool,
+    replicaReads: () => replicas,
     health,
     probe: async () => {
       // A read clears unreachable and timed out; read-only clears once the host the pool now
@@ -258,7 +278,11 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
       const { rows } = await sql<{ standby: boolean }>`select pg_is_in_recovery() as standby`.execute(db);
       if (health.state === 'DATABASE_READ_ONLY' && rows[0]?.standby === false) health.succeeded(true);
     },
-    close: () => db.destroy(),
+    close: async () => {
+      await replicas?.close();
+      replicas = null;
+      await db.destroy();
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { AuditRepository } from './repositories/audit.js';
 import { CredentialRepository, type RawSqlite } from './repositories/credentials.js';
 import { DomainRepository } from './repositories/domains.js';
 import { TenantRepository } from './repositories/tenants.js';
+import type { ReplicaReads } from './replica-reads.js';
 import type { Database } from './schema.js';
 import { createUsageWrites, type UsageWrites } from './usage-writes.js';
 
@@ -45,11 +46,17 @@ export interface Store extends Repositories {
 // `raw` is given only for SQLite; the committed-only reader and the lookup worker only outside a
 // transaction, where a read must see the transaction's own writes (so PostgreSQL's verify
 // lookups are batched per turn only outside one too).
-function repositoriesFor(db: Kysely<Database>, dialect: DatabaseHandle['dialect'], raw: RawSqlite, inTransaction: boolean): Repositories {
+function repositoriesFor(
+  db: Kysely<Database>,
+  dialect: DatabaseHandle['dialect'],
+  raw: RawSqlite,
+  inTransaction: boolean,
+  replica: (() => ReplicaReads | null) | null = null,
+): Repositories {
   return {
     tenants: new TenantRepository(db),
     domains: new DomainRepository(db),
-    credentials: new CredentialRepository(db, dialect, raw, !inTransaction),
+    credentials: new CredentialRepository(db, dialect, raw, !inTransaction, inTransaction ? null : replica),
     access: new AccessRepository(db),
     audit: new AuditRepository(db, dialect === 'postgres'),
     db,
@@ -69,7 +76,13 @@ export function createStore(handle: DatabaseHandle): Store {
         throw handle.health.failed(error) ?? error;
       });
   return {
-    ...repositoriesFor(handle.db, handle.dialect, { writer: null, reader: handle.sqliteReader ?? null, lookups: handle.sqliteLookups ?? null }, false),
+    ...repositoriesFor(
+      handle.db,
+      handle.dialect,
+      { writer: null, reader: handle.sqliteReader ?? null, lookups: handle.sqliteLookups ?? null },
+      false,
+      handle.replicaReads ?? null,
+    ),
     transaction,
     readInBackground: async <Row>(query: ReadQuery<Row>) => {
       const background = handle.sqliteBackground?.() ?? null;

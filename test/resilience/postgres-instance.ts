@@ -121,6 +121,8 @@ export async function createPostgres(options: InstanceOptions = {}): Promise<Pos
       const conninfo = `host=127.0.0.1 port=${options.standbyOf.port} user=postgres application_name=${options.applicationName}`;
       appendConfig(dataDir, `primary_conninfo = '${conninfo}'\n`);
     }
+    // Promoted, it must not wait for a synchronous standby of its own that does not exist.
+    appendConfig(dataDir, "synchronous_standby_names = ''\n");
   } else {
     await asPostgres('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
     appendConfig(

@@ -7,6 +7,7 @@ import { parseJson } from './json.js';
 import type { WriteStatement } from '../sqlite-background.js';
 import type { SqliteLookups } from '../sqlite-lookups.js';
 import { prepared } from './prepared.js';
+import type { ReplicaReads } from '../replica-reads.js';
 import { turnBatches } from '../turn-batches.js';
 import { yieldToEventLoop } from '../../event-loop.js';
 
@@ -259,6 +260,12 @@ function sqliteInsertText(rows: number): string {
   return `INSERT INTO credentials (${INSERT_COLUMNS.join(',')}) VALUES ${Array.from({ length: rows }, () => tuple).join(',')}`;
 }
 
+/** One row or undefined per key hash, in the hashes' order. */
+function inHashOrder(keyHashes: string[], rows: (FoundForVerification & { key_hash: string })[]): (FoundForVerification | undefined)[] {
+  const byHash = new Map(rows.map((row) => [row.key_hash, row]));
+  return keyHashes.map((keyHash) => byHash.get(keyHash));
+}
+
 export class CredentialRepository {
   constructor(
     private readonly db: Kysely<Database>,
@@ -266,9 +273,23 @@ export class CredentialRepository {
     private readonly raw: RawSqlite = { writer: null, reader: null, lookups: null },
     /** Outside transactions on PostgreSQL: the lookups of one turn of the event loop go as one query. */
     private readonly batchLookups = false,
+    /** Outside transactions on PostgreSQL: hot standbys within the staleness bound (replica-reads.ts). */
+    private readonly replica: (() => ReplicaReads | null) | null = null,
   ) {}
 
   private postgresLookups: ((keyHash: string) => Promise<FoundForVerification | undefined>) | null = null;
+  private replicaLookups: ((keyHash: string) => Promise<FoundForVerification | undefined>) | null = null;
+
+  /** A read on a fresh standby when there is one, else on the primary. */
+  private async readRows<Row>(query: { compile(): CompiledQuery<Row>; execute(): Promise<Row[]> }): Promise<Row[]> {
+    const replica = this.replica?.() ?? null;
+    if (replica) {
+      const { sql, parameters } = query.compile();
+      const rows = await replica.query<Row>(sql, parameters);
+      if (rows) return rows;
+    }
+    return query.execute();
+  }
 
   async insert(credential: NewCredential): Promise<Credential> {
     const tenantNum = await this.reserveTenantNumbers(credential.tenantId, 1);
@@ -367,12 +388,13 @@ export class CredentialRepository {
     }
   }
 
-  async findForVerification(keyHash: string): Promise<VerificationCredentialWithLogin | null> {
-    const found = await this.findRowForVerification(keyHash);
+  /** `fresh`: the key changed moments ago; never read it from a standby (see Verifier). */
+  async findForVerification(keyHash: string, options?: { fresh?: boolean }): Promise<VerificationCredentialWithLogin | null> {
+    const found = await this.findRowForVerification(keyHash, options?.fresh === true);
     return found ? toVerificationCredential(found) : null;
   }
 
-  private async findRowForVerification(keyHash: string): Promise<FoundForVerification | undefined> {
+  private async findRowForVerification(keyHash: string, fresh: boolean): Promise<FoundForVerification | undefined> {
     // In the server on SQLite: the lookup worker, off the event loop.
     const lookups = this.raw.lookups?.() ?? null;
     if (lookups) {
@@ -389,6 +411,10 @@ export class CredentialRepository {
     const reader = this.raw.reader?.() ?? null;
     if (reader) return prepared(reader, FIND_FOR_VERIFICATION_SQL).get(keyHash) as FoundForVerification | undefined;
     if (this.dialect === 'postgres' && this.batchLookups) {
+      if (!fresh && this.replica?.()) {
+        this.replicaLookups ??= turnBatches((keyHashes) => this.findManyOnReplica(keyHashes));
+        return this.replicaLookups(keyHash);
+      }
       this.postgresLookups ??= turnBatches((keyHashes) => this.findManyOnPostgres(keyHashes));
       return this.postgresLookups(keyHash);
     }
@@ -403,8 +429,13 @@ export class CredentialRepository {
     const { rows } = await this.db.executeQuery<FoundForVerification & { key_hash: string }>(
       CompiledQuery.raw(FIND_MANY_FOR_VERIFICATION_POSTGRES_SQL, [keyHashes]),
     );
-    const byHash = new Map(rows.map((row) => [row.key_hash, row]));
-    return keyHashes.map((keyHash) => byHash.get(keyHash));
+    return inHashOrder(keyHashes, rows);
+  }
+
+  /** The same on a fresh standby; on the primary when none is fresh or it fails. */
+  private async findManyOnReplica(keyHashes: string[]): Promise<(FoundForVerification | undefined)[]> {
+    const rows = await this.replica?.()?.query<FoundForVerification & { key_hash: string }>(FIND_MANY_FOR_VERIFICATION_POSTGRES_SQL, [keyHashes]);
+    return rows ? inHashOrder(keyHashes, rows) : this.findManyOnPostgres(keyHashes);
   }
 
   async list(filter: CredentialFilter, request: PageRequest): Promise<Page<Credential>> {
@@ -412,13 +443,15 @@ export class CredentialRepository {
     if (filter.loginId) base = base.where('login_id', '=', filter.loginId);
     if (filter.surface) base = base.where('surface', '=', filter.surface);
     if (filter.status) base = base.where('status', '=', filter.status);
-    const countRow = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const rows = await base
-      .selectAll()
-      .orderBy('num_id', 'asc')
-      .limit(request.perPage)
-      .offset((request.page - 1) * request.perPage)
-      .execute();
+    const [countRow] = await this.readRows(base.select((eb) => eb.fn.countAll<number>().as('count')));
+    if (!countRow) throw new Error('count returned no row');
+    const rows = await this.readRows(
+      base
+        .selectAll()
+        .orderBy('num_id', 'asc')
+        .limit(request.perPage)
+        .offset((request.page - 1) * request.perPage),
+    );
     return { items: rows.map(toCredential), total: Number(countRow.count), page: request.page, perPage: request.perPage };
   }
 
