@@ -7,6 +7,7 @@ import { requirePrincipal, requireTenantPrincipal } from '../authentication.js';
 import { presentAuditEvent, presentPage } from './presenters.js';
 import { PageQuery, TenantParams, Timestamp } from './schemas.js';
 import type { App } from './types.js';
+import { AuditEventReply, PageOf, replies } from './replies.js';
 
 const AuditQuery = Type.Object(
   {
@@ -51,7 +52,16 @@ async function listEvents(services: Services, tenantId: string | null, q: AuditQ
 export function registerAuditRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants/:tenantId/audit-events',
-    { config: { action: 'audit.tenant.read' }, schema: { tags: ['audit'], summary: 'List audit events', params: TenantParams, querystring: AuditQuery } },
+    {
+      config: { action: 'audit.tenant.read' },
+      schema: {
+        tags: ['audit'],
+        summary: 'List audit events',
+        params: TenantParams,
+        querystring: AuditQuery,
+        response: replies({ 200: PageOf(AuditEventReply) }),
+      },
+    },
     async (request) => {
       await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       return listEvents(services, request.params.tenantId, request.query);
@@ -62,7 +72,12 @@ export function registerAuditRoutes(app: App, services: Services): void {
     '/api/v1/audit-events',
     {
       config: { action: 'audit.platform.read' },
-      schema: { tags: ['audit'], summary: 'List platform audit events: admin sign-ins, re-authentication, platform tokens (admin)', querystring: AuditQuery },
+      schema: {
+        tags: ['audit'],
+        summary: 'List platform audit events: admin sign-ins, re-authentication, platform tokens (admin)',
+        querystring: AuditQuery,
+        response: replies({ 200: PageOf(AuditEventReply) }),
+      },
     },
     async (request: FastifyRequest<{ Querystring: AuditQueryValues }>) => {
       await requirePrincipal(services, request, ['admin']);

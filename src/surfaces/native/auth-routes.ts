@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import { requirePrincipal } from '../authentication.js';
 import type { App } from './types.js';
+import { AdminTokenReply, NoContent, ReauthTokenReply, replies } from './replies.js';
 
 const TotpCode = Type.String({ pattern: '^[0-9]{6,8}$' });
 
@@ -22,6 +23,7 @@ export function registerAuthRoutes(app: App, services: Services): void {
           },
           { additionalProperties: false },
         ),
+        response: replies({ 200: AdminTokenReply }),
       },
     },
     async (request, reply) => {
@@ -42,6 +44,7 @@ export function registerAuthRoutes(app: App, services: Services): void {
         tags: ['auth'],
         summary: 'Re-authenticate for sensitive reads; the token is bound to this session',
         body: Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }), totp_code: Type.Optional(TotpCode) }, { additionalProperties: false }),
+        response: replies({ 200: ReauthTokenReply }),
       },
     },
     async (request, reply) => {
@@ -58,11 +61,11 @@ export function registerAuthRoutes(app: App, services: Services): void {
 
   app.post(
     '/api/v1/auth/logout',
-    { config: { action: 'auth.logout' }, schema: { tags: ['auth'], summary: 'Sign out this admin session' } },
+    { config: { action: 'auth.logout' }, schema: { tags: ['auth'], summary: 'Sign out this admin session', response: replies({ 204: NoContent }) } },
     async (request, reply) => {
       const principal = await requirePrincipal(services, request, ['admin']);
       await services.access.logout(principal, request.ip);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 }

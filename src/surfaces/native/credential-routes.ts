@@ -11,6 +11,7 @@ import { actorOf, loginScopeOf, type requirePrincipal, requireTenantPrincipal } 
 import { presentCredential, presentPage } from './presenters.js';
 import { Metadata, Name, Networks, NullableTimestamp, PageQuery, Reason, RoleSchema, Scopes, TenantParams, Uuid } from './schemas.js';
 import type { App } from './types.js';
+import { CredentialReply, IssuedCredentialReply, PageOf, RotatedCredentialReply, replies } from './replies.js';
 
 const CredentialParams = Type.Object({ tenantId: Uuid, credentialId: Uuid }, { additionalProperties: false });
 
@@ -45,6 +46,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
           { ...PageQuery.properties, status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked')])) },
           { additionalProperties: false },
         ),
+        response: replies({ 200: PageOf(CredentialReply) }),
       },
     },
     async (request) => {
@@ -77,6 +79,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
           },
           { additionalProperties: false },
         ),
+        response: replies({ 201: IssuedCredentialReply }),
       },
     },
     async (request, reply) => {
@@ -112,7 +115,10 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
 
   app.get(
     '/api/v1/tenants/:tenantId/credentials/:credentialId',
-    { config: { action: 'credentials.read' }, schema: { tags: ['credentials'], summary: 'Get a credential', params: CredentialParams } },
+    {
+      config: { action: 'credentials.read' },
+      schema: { tags: ['credentials'], summary: 'Get a credential', params: CredentialParams, response: replies({ 200: CredentialReply }) },
+    },
     async (request) => {
       const { scope } = await scopeFor(request, request.params.tenantId);
       return presentCredential(await services.credentials.get(scope, request.params.credentialId), now());
@@ -131,6 +137,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
           { name: Type.Optional(Name), scopes: Type.Optional(Scopes), expires_at: Type.Optional(NullableTimestamp), allowed_networks: Type.Optional(Networks) },
           { additionalProperties: false, minProperties: 1 },
         ),
+        response: replies({ 200: CredentialReply }),
       },
     },
     async (request) => {
@@ -165,6 +172,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
           tags: ['credentials'],
           summary: held ? 'Hold: the credential stops verifying until released' : 'Release a held credential',
           params: CredentialParams,
+          response: replies({ 200: CredentialReply }),
         },
       },
       async (request) => {
@@ -183,6 +191,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
         summary: 'Revoke for good, with a reason',
         params: CredentialParams,
         body: Type.Object({ reason: Reason }, { additionalProperties: false }),
+        response: replies({ 200: CredentialReply }),
       },
     },
     async (request) => {
@@ -205,6 +214,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
           body: Type.Optional(
             Type.Object({ grace_period_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) }, { additionalProperties: false }),
           ),
+          response: replies({ 201: RotatedCredentialReply }),
         },
       },
       async (request, reply) => {

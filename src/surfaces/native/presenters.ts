@@ -1,5 +1,7 @@
 // Domain records -> native JSON (snake_case). Secrets never pass through here.
+import type { Static } from 'typebox';
 import type { ApiToken, AuditEvent, Credential, Login, ProtocolConnection, Tenant } from '../../domain/types.js';
+import type { AuditEventReply, CredentialReply, LoginReply, TenantReply, TokenReply } from './replies.js';
 
 export function credentialStatus(credential: Credential, now: string): 'active' | 'held' | 'revoked' | 'expired' {
   if (credential.status === 'revoked') return 'revoked';
@@ -8,7 +10,7 @@ export function credentialStatus(credential: Credential, now: string): 'active' 
   return 'active';
 }
 
-export function presentCredential(credential: Credential, now: string) {
+export function presentCredential(credential: Credential, now: string): Static<typeof CredentialReply> {
   return {
     id: credential.id,
     tenant_id: credential.tenantId,
@@ -39,7 +41,7 @@ function presentConnection(connection: ProtocolConnection) {
   return { server_name: connection.serverName, port: connection.port, secure_port: connection.securePort, enabled: connection.enabled };
 }
 
-export function presentTenant(tenant: Tenant) {
+export function presentTenant(tenant: Tenant): Static<typeof TenantReply> {
   return {
     id: tenant.id,
     name: tenant.name,
@@ -60,11 +62,11 @@ export function presentTenant(tenant: Tenant) {
   };
 }
 
-export function presentLogin(login: Login) {
+export function presentLogin(login: Login): Static<typeof LoginReply> {
   return { id: login.id, tenant_id: login.tenantId, address: login.address, created_at: login.createdAt };
 }
 
-export function presentToken(token: ApiToken) {
+export function presentToken(token: ApiToken): Static<typeof TokenReply> {
   return {
     id: token.id,
     kind: token.kind,
@@ -77,7 +79,7 @@ export function presentToken(token: ApiToken) {
   };
 }
 
-export function presentAuditEvent(event: AuditEvent) {
+export function presentAuditEvent(event: AuditEvent): Static<typeof AuditEventReply> {
   return {
     id: event.id,
     seq: event.seq,

@@ -8,6 +8,7 @@ import { actorOf, requirePrincipal, requireTenantPrincipal } from '../authentica
 import { presentLogin, presentPage, presentTenant } from './presenters.js';
 import { ConnectionInfoPatch, MailBackendsSchema, Name, PageQuery, TenantParams, TenantSettingsSchema, Uuid } from './schemas.js';
 import type { App } from './types.js';
+import { CreatedTenantReply, LoginReply, PageOf, replies, TenantReply } from './replies.js';
 
 // Checked and put in canonical form (IDNA, lower case) by the domain service.
 const Domain = Type.String({ minLength: 1, maxLength: 253 });
@@ -59,6 +60,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
         tags: ['tenants'],
         summary: 'List tenants (admin)',
         querystring: Type.Object({ ...PageQuery.properties, search: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+        response: replies({ 200: PageOf(TenantReply) }),
       },
     },
     async (request) => {
@@ -80,6 +82,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
         tags: ['tenants'],
         summary: 'Create a tenant (admin); provisions its vaulted SMTP account',
         body: Type.Object({ ...TenantFields, smtp_username: Type.Optional(Email) }, { additionalProperties: false }),
+        response: replies({ 201: CreatedTenantReply }),
       },
     },
     async (request, reply) => {
@@ -103,7 +106,10 @@ export function registerTenantRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/tenants/:tenantId',
-    { config: { action: 'tenants.read' }, schema: { tags: ['tenants'], summary: 'Get a tenant', params: TenantParams } },
+    {
+      config: { action: 'tenants.read' },
+      schema: { tags: ['tenants'], summary: 'Get a tenant', params: TenantParams, response: replies({ 200: TenantReply }) },
+    },
     async (request) => {
       await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       return presentTenant(await services.tenants.get(request.params.tenantId));
@@ -119,6 +125,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
         summary: 'Change tenant settings (admin)',
         params: TenantParams,
         body: Type.Partial(Type.Object(TenantFields, { additionalProperties: false }), { additionalProperties: false, minProperties: 1 }),
+        response: replies({ 200: TenantReply }),
       },
     },
     async (request) => {
@@ -138,7 +145,16 @@ export function registerTenantRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/tenants/:tenantId/logins',
-    { config: { action: 'logins.list' }, schema: { tags: ['logins'], summary: 'List mailbox logins', params: TenantParams, querystring: PageQuery } },
+    {
+      config: { action: 'logins.list' },
+      schema: {
+        tags: ['logins'],
+        summary: 'List mailbox logins',
+        params: TenantParams,
+        querystring: PageQuery,
+        response: replies({ 200: PageOf(LoginReply) }),
+      },
+    },
     async (request) => {
       const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       if (principal.type === 'bearer' && principal.loginId) {
@@ -161,6 +177,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
         summary: 'Create a mailbox login',
         params: TenantParams,
         body: Type.Object({ address: Email }, { additionalProperties: false }),
+        response: replies({ 201: LoginReply }),
       },
     },
     async (request, reply) => {
@@ -175,7 +192,12 @@ export function registerTenantRoutes(app: App, services: Services): void {
     '/api/v1/tenants/:tenantId/logins/:loginId',
     {
       config: { action: 'logins.read' },
-      schema: { tags: ['logins'], summary: 'Get a mailbox login', params: Type.Object({ tenantId: Uuid, loginId: Uuid }, { additionalProperties: false }) },
+      schema: {
+        tags: ['logins'],
+        summary: 'Get a mailbox login',
+        params: Type.Object({ tenantId: Uuid, loginId: Uuid }, { additionalProperties: false }),
+        response: replies({ 200: LoginReply }),
+      },
     },
     async (request) => {
       const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);

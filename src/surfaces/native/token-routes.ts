@@ -5,11 +5,15 @@ import { actorOf, requirePrincipal, requireTenantPrincipal } from '../authentica
 import { presentToken } from './presenters.js';
 import { Name, TenantParams, Uuid } from './schemas.js';
 import type { App } from './types.js';
+import { IssuedTokenReply, ListOf, NoContent, replies, TokenReply } from './replies.js';
 
 export function registerTokenRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants/:tenantId/tokens',
-    { config: { action: 'tokens.list' }, schema: { tags: ['tokens'], summary: 'List management tokens (admin)', params: TenantParams } },
+    {
+      config: { action: 'tokens.list' },
+      schema: { tags: ['tokens'], summary: 'List management tokens (admin)', params: TenantParams, response: replies({ 200: ListOf(TokenReply) }) },
+    },
     async (request) => {
       await requireTenantPrincipal(services, request, request.params.tenantId, ['admin']);
       return { data: (await services.access.listTokens(request.params.tenantId)).map(presentToken) };
@@ -28,6 +32,7 @@ export function registerTokenRoutes(app: App, services: Services): void {
           { kind: Type.Union([Type.Literal('bearer'), Type.Literal('server')]), login_id: Type.Optional(Uuid), name: Type.Optional(Name) },
           { additionalProperties: false },
         ),
+        response: replies({ 201: IssuedTokenReply }),
       },
     },
     async (request, reply) => {
@@ -54,12 +59,13 @@ export function registerTokenRoutes(app: App, services: Services): void {
         tags: ['tokens'],
         summary: 'Revoke a management token (admin)',
         params: Type.Object({ tenantId: Uuid, tokenId: Uuid }, { additionalProperties: false }),
+        response: replies({ 204: NoContent }),
       },
     },
     async (request, reply) => {
       await requireTenantPrincipal(services, request, request.params.tenantId, ['admin']);
       await services.access.revokeToken(request.params.tenantId, request.params.tokenId, actorOf(request));
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -71,6 +77,7 @@ export function registerTokenRoutes(app: App, services: Services): void {
         tags: ['tokens'],
         summary: 'Create a platform-wide verifier token for a mail server auth hook (admin)',
         body: Type.Optional(Type.Object({ name: Type.Optional(Name) }, { additionalProperties: false })),
+        response: replies({ 201: IssuedTokenReply }),
       },
     },
     async (request, reply) => {

@@ -1,0 +1,159 @@
+// Reply schemas of the native API: Fastify serializes every answer with them (a field that is
+// not declared here never leaves the server), /openapi.json documents them, and the presenters
+// are typed by them (presenters.ts), so a field added on one side only fails the type check.
+import { type TSchema, Type } from 'typebox';
+
+const Timestamp = Type.String({ format: 'date-time' });
+const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+/** Every error of the native API (and of seeds 000, 002 and 003): a stable code, a message naming the problem, the request id. */
+export const ErrorReply = Type.Object(
+  {
+    error: Type.Object(
+      {
+        code: Type.String({ description: 'Stable error code (src/errors.ts), e.g. VALIDATION_FAILED, NOT_FOUND' }),
+        message: Type.String({ description: 'What was wrong, in words; never contains a secret' }),
+        request_id: Type.String({ description: 'Also sent as the x-request-id header' }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false, title: 'ErrorReply' },
+);
+
+/** The error answers every route may give: any 4xx (bad input, authentication, not found, conflict, rate limit) and 5xx (503 while the database is away). */
+export const ERROR_REPLIES = { '4xx': ErrorReply, '5xx': ErrorReply } as const;
+
+/** A route's replies: its own plus the error body for every 4xx and 5xx status. */
+export function replies<T extends Record<number, TSchema>>(own: T): T & typeof ERROR_REPLIES {
+  return { ...own, ...ERROR_REPLIES };
+}
+
+/** 204 and similar: no body at all. */
+export const NoContent = Type.Null({ description: 'No content' });
+
+export const Pagination = Type.Object({ page: Type.Integer(), per_page: Type.Integer(), total: Type.Integer() }, { additionalProperties: false });
+
+export function PageOf<T extends TSchema>(item: T) {
+  return Type.Object({ data: Type.Array(item), pagination: Pagination }, { additionalProperties: false });
+}
+
+export function ListOf<T extends TSchema>(item: T) {
+  return Type.Object({ data: Type.Array(item) }, { additionalProperties: false });
+}
+
+export const CredentialReply = Type.Object(
+  {
+    id: Type.String(),
+    tenant_id: Type.String(),
+    login_id: NullableString,
+    name: Type.String(),
+    kind: Type.Union([Type.Literal('SMTP'), Type.Literal('API')]),
+    surface: Type.String({ description: 'native, seed001, seed002, seed003 or smtp_account: the API that made it' }),
+    scopes: Type.Array(Type.String()),
+    role: NullableString,
+    key_hint: Type.String(),
+    public_key: NullableString,
+    status: Type.Union([Type.Literal('active'), Type.Literal('held'), Type.Literal('revoked'), Type.Literal('expired')]),
+    held: Type.Boolean(),
+    expires_at: NullableTimestamp,
+    allowed_networks: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    metadata: Type.Record(Type.String(), Type.String()),
+    replaces_id: NullableString,
+    revoked_at: NullableTimestamp,
+    revoked_reason: NullableString,
+    grace_until: NullableTimestamp,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    last_used_at: NullableTimestamp,
+  },
+  { additionalProperties: false },
+);
+
+const Secret = Type.String({ description: 'The secret: shown in this response only' });
+
+export const IssuedCredentialReply = Type.Object({ ...CredentialReply.properties, secret: Secret }, { additionalProperties: false });
+
+export const RotatedCredentialReply = Type.Object(
+  { ...CredentialReply.properties, secret: Secret, replaced: CredentialReply },
+  { additionalProperties: false },
+);
+
+const ConnectionReply = Type.Object(
+  { server_name: Type.String(), port: Type.Integer(), secure_port: Type.Integer(), enabled: Type.Boolean() },
+  { additionalProperties: false },
+);
+
+export const TenantReply = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    domain: NullableString,
+    webmail_url: NullableString,
+    connection_info: Type.Object({ smtp: ConnectionReply, imap: ConnectionReply, pop3: ConnectionReply }, { additionalProperties: false }),
+    mail_backends: Type.Union([
+      Type.Object(
+        { smtp: Type.Optional(Type.String()), imap: Type.Optional(Type.String()), pop3: Type.Optional(Type.String()) },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
+    settings: Type.Object(
+      {
+        inactivity_days: Type.Union([Type.Integer(), Type.Null()]),
+        inactivity_days_by_role: Type.Record(Type.String(), Type.Integer()),
+      },
+      { additionalProperties: false },
+    ),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { additionalProperties: false },
+);
+
+export const CreatedTenantReply = Type.Object(
+  { ...TenantReply.properties, smtp_username: Type.String({ description: 'The vaulted SMTP account’s username' }) },
+  { additionalProperties: false },
+);
+
+export const LoginReply = Type.Object(
+  { id: Type.String(), tenant_id: Type.String(), address: Type.String(), created_at: Timestamp },
+  { additionalProperties: false },
+);
+
+export const TokenReply = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Union([Type.Literal('bearer'), Type.Literal('server'), Type.Literal('verifier')]),
+    tenant_id: NullableString,
+    login_id: NullableString,
+    name: Type.String(),
+    key_hint: Type.String(),
+    created_at: Timestamp,
+    revoked_at: NullableTimestamp,
+  },
+  { additionalProperties: false },
+);
+
+export const IssuedTokenReply = Type.Object({ ...TokenReply.properties, token: Secret }, { additionalProperties: false });
+
+export const AuditEventReply = Type.Object(
+  {
+    id: Type.String(),
+    seq: Type.Integer(),
+    tenant_id: NullableString,
+    event: Type.String(),
+    actor: Type.Object({ type: Type.String(), id: Type.String() }, { additionalProperties: false }),
+    occurred_at: Timestamp,
+    client_ip: NullableString,
+    severity: Type.String(),
+    target: Type.Union([Type.Object({ type: Type.String(), id: NullableString }, { additionalProperties: false }), Type.Null()]),
+    details: Type.Object({}, { additionalProperties: true }),
+    hash: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+export const AdminTokenReply = Type.Object({ token: Type.String(), expires_at: Timestamp }, { additionalProperties: false });
+export const ReauthTokenReply = Type.Object({ reauth_token: Type.String(), expires_at: Timestamp }, { additionalProperties: false });
