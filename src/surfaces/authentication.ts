@@ -10,6 +10,21 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+  interface FastifyContextConfig {
+    /**
+     * The route also reads the bearer token from an `Authentication` header (seed 003's document
+     * names that header); `Authorization` wins when both come.
+     */
+    acceptAuthenticationHeader?: boolean;
+  }
+}
+
+/** The Authorization header, or for routes that accept it the Authentication header. */
+function authorizationOf(request: FastifyRequest): string | undefined {
+  if (request.headers.authorization !== undefined) return request.headers.authorization;
+  if (request.routeOptions.config?.acceptAuthenticationHeader !== true) return undefined;
+  const authentication = request.headers.authentication;
+  return Array.isArray(authentication) ? authentication[0] : authentication;
 }
 
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -25,7 +40,7 @@ export function bearerFromHeader(header: string | undefined): string | undefined
 export async function authenticateBearer(services: Services, request: FastifyRequest): Promise<Principal> {
   // The policy hook (authorization.ts) has authenticated this request already.
   if (request.principal) return request.principal;
-  const principal = await authenticateAuthorization(services, request.headers.authorization);
+  const principal = await authenticateAuthorization(services, authorizationOf(request));
   request.principal = principal;
   return principal;
 }

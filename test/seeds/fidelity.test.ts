@@ -173,7 +173,11 @@ describe.each(DIALECTS)('seed fidelity on %s', (dialect) => {
     }
     expect((await raw({ 'content-type': 'application/json' }, '{"reason": ""}')).status).toBe(400);
 
-    const reset = await call(server, 'POST', vaultPath(seed.tenantId, '/emergency-reset'), { ...admin, body: { incident_id: 'INC-24', reason: 'fidelity' } });
+    const reset = await call(server, 'POST', vaultPath(seed.tenantId, '/emergency-reset'), {
+      ...admin,
+      headers: { 'x-reauth-token': await reauth(server, seed) },
+      body: { incident_id: 'INC-24', reason: 'fidelity' },
+    });
     expect(reset.status, reset.text).toBe(200);
     expect(reset.body.expires_at).toMatch(ISO_SECONDS);
 
