@@ -27,6 +27,10 @@ function isWrite(query: CompiledQuery): boolean {
 }
 
 class ObservedConnection implements DatabaseConnection {
+  /** Inside a transaction a write that succeeded proves nothing until COMMIT does. */
+  inTransaction = false;
+  wrote = false;
+
   constructor(
     readonly inner: DatabaseConnection,
     private readonly health: DatabaseHealth,
@@ -35,7 +39,11 @@ class ObservedConnection implements DatabaseConnection {
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     try {
       const result = await this.inner.executeQuery<R>(query);
-      if (!this.health.ok) this.health.succeeded(isWrite(query));
+      const write = isWrite(query);
+      if (this.inTransaction) this.wrote ||= write;
+      // A transaction that wrote nothing commits even on a full disk: only a committed write
+      // clears disk full or read-only.
+      if (!this.health.ok) this.health.succeeded(write && !this.inTransaction);
       return result;
     } catch (error) {
       throw this.health.failed(error) ?? error;
@@ -71,16 +79,23 @@ class ObservedDriver implements Driver {
     return new ObservedConnection(await this.guard(() => this.inner.acquireConnection()), this.health);
   }
 
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return this.guard(() => this.inner.beginTransaction(unwrap(connection), settings));
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    await this.guard(() => this.inner.beginTransaction(unwrap(connection), settings));
+    if (connection instanceof ObservedConnection) {
+      connection.inTransaction = true;
+      connection.wrote = false;
+    }
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const observed = connection instanceof ObservedConnection ? connection : null;
+    if (observed) observed.inTransaction = false;
     await this.guard(() => this.inner.commitTransaction(unwrap(connection)));
-    if (!this.health.ok) this.health.succeeded(true);
+    if (!this.health.ok) this.health.succeeded(observed?.wrote === true);
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (connection instanceof ObservedConnection) connection.inTransaction = false;
     // Kysely throws what rollback throws instead of the transaction's own error: keep the
     // latter. A connection that cannot roll back is broken and the pool drops it.
     try {
