@@ -1,9 +1,15 @@
 // CLI: admins, tenants, logins, tokens and the audit check.
 import type { Command } from 'commander';
 import { verifyAuditChains } from '../domain/audit.js';
+import { canonicalAddress, canonicalDomain } from '../domain/domain-names.js';
 import type { TokenKind } from '../domain/types.js';
 import { AppError } from '../errors.js';
 import { cliActor, output, withRuntime } from './context.js';
+
+/** RFC 4648 base32 without padding, as authenticator apps take it (80 bits at least). */
+function isBase32Secret(value: string): boolean {
+  return /^[A-Z2-7]{16,}=*$/.test(value.replace(/\s/g, '').toUpperCase());
+}
 
 export function registerCoreCommands(program: Command): void {
   const admin = program.command('admin').description('platform admins');
@@ -15,6 +21,10 @@ export function registerCoreCommands(program: Command): void {
     .option('--totp-secret <base32>', 'enable TOTP with this base32 secret')
     .option('--json', 'print one JSON object')
     .action(async (options: { email: string; password: string; totpSecret?: string; json?: boolean }) => {
+      if (!canonicalAddress(options.email)) throw new AppError('VALIDATION_FAILED', `--email "${options.email.slice(0, 100)}" is not an email address`);
+      if (options.totpSecret !== undefined && !isBase32Secret(options.totpSecret)) {
+        throw new AppError('VALIDATION_FAILED', '--totp-secret must be base32 (letters A-Z and digits 2-7, at least 16 characters)');
+      }
       const created = await withRuntime((runtime) =>
         runtime.services.access.createAdmin({ email: options.email, password: options.password, totpSecret: options.totpSecret ?? null }, cliActor),
       );
@@ -32,6 +42,8 @@ export function registerCoreCommands(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { name: string; domain?: string; webmailUrl?: string; smtpUsername?: string; json?: boolean }) => {
       if (!options.name.trim()) throw new AppError('VALIDATION_FAILED', '--name must not be empty');
+      if (options.domain !== undefined && !canonicalDomain(options.domain))
+        throw new AppError('VALIDATION_FAILED', `--domain "${options.domain.slice(0, 100)}" is not a domain name`);
       if (options.webmailUrl && !/^https?:\/\//.test(options.webmailUrl)) throw new AppError('VALIDATION_FAILED', '--webmail-url must be an http(s) URL');
       const { tenant: created, smtpUsername } = await withRuntime((runtime) =>
         runtime.services.provisioning.createTenant(
@@ -95,7 +107,11 @@ export function registerCoreCommands(program: Command): void {
     .option('--tenant <id>', 'only this tenant')
     .option('--json', 'print one JSON object')
     .action(async (options: { tenant?: string; json?: boolean }) => {
-      const result = await withRuntime((runtime) => verifyAuditChains(runtime.store, options.tenant));
+      const result = await withRuntime(async (runtime) => {
+        if (options.tenant !== undefined && !(await runtime.store.tenants.findById(options.tenant)))
+          throw new AppError('NOT_FOUND', `tenant ${options.tenant.slice(0, 100)} not found`);
+        return verifyAuditChains(runtime.store, options.tenant);
+      });
       const ok = result.problems.length === 0;
       const lines = result.problems.map((p) => `chain ${p.chain}: ${p.eventId ? `event ${p.eventId} (seq ${p.seq})` : 'end of chain'}: ${p.problem}`);
       output(
