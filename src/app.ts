@@ -1,6 +1,7 @@
 // Builds the HTTP application (no listening here: tests inject, server.ts listens).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -46,6 +47,8 @@ export interface AppOptions {
   fastPath?: boolean;
   /** RELAYKEY_TRUSTED_PROXIES: only these may name the client in X-Forwarded-For (request.ip). */
   trustedProxies?: readonly string[];
+  /** RELAYKEY_TLS_CERT_FILE / RELAYKEY_TLS_KEY_FILE read: serve HTTPS (the server's setSecureContext reloads them). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export const NATIVE_SURFACES: SurfaceRegistrar[] = [
@@ -69,11 +72,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     schemaErrorFormatter: formatValidationErrors,
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
-    ...(options.fastPath !== false && options.logger
+    ...((options.fastPath !== false && options.logger) || options.tls
       ? {
           serverFactory: (handler: (request: IncomingMessage, response: ServerResponse) => void, serverOptions: FastifyServerOptions) => {
-            const listener = createFastPath({ services: options.services, logger: options.logger as unknown as Logger, bodyLimit: BODY_LIMIT_BYTES }, handler);
-            const server = createServer(listener);
+            const listener =
+              options.fastPath !== false && options.logger
+                ? createFastPath({ services: options.services, logger: options.logger as unknown as Logger, bodyLimit: BODY_LIMIT_BYTES }, handler)
+                : handler;
+            const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
             server.keepAliveTimeout = serverOptions.keepAliveTimeout ?? 72_000;
             server.requestTimeout = serverOptions.requestTimeout ?? 0;
             server.setTimeout(serverOptions.connectionTimeout ?? 0);

@@ -27,6 +27,8 @@ export interface Config {
   /** Failed-login throttling (see domain/throttle.ts for the defaults and their reasons). */
   throttle: { windowMs: number; ipLimit: number; usernameLimit: number; slowdownAfter: number; maxDelaySeconds: number };
   logLevel: string;
+  /** RELAYKEY_TLS_CERT_FILE / RELAYKEY_TLS_KEY_FILE: serve HTTPS with this PEM certificate chain and key (reloaded on SIGHUP). */
+  tls: { certFile: string; keyFile: string } | undefined;
   /** Most denied-verification log lines per second (the rest are counted and summed up in the next line). */
   deniedLogPerSecond: number;
   adminSessionMinutes: number;
@@ -168,6 +170,14 @@ function replicaUrls(raw: string | undefined, dialect: Config['dialect']): strin
   return urls;
 }
 
+function tlsFiles(env: NodeJS.ProcessEnv): Config['tls'] {
+  const certFile = env.RELAYKEY_TLS_CERT_FILE;
+  const keyFile = env.RELAYKEY_TLS_KEY_FILE;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new ConfigError('set both RELAYKEY_TLS_CERT_FILE and RELAYKEY_TLS_KEY_FILE, or neither');
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.RELAYKEY_DATA_DIR || './data');
   const databaseUrl = withDatabasePassword(
@@ -205,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDelaySeconds: integer(env, 'RELAYKEY_THROTTLE_MAX_DELAY_SECONDS', 30, 1, 300),
     },
     logLevel,
+    tls: tlsFiles(env),
     deniedLogPerSecond: integer(env, 'RELAYKEY_DENIED_LOG_PER_SECOND', 20, 0, 100_000),
     adminSessionMinutes: integer(env, 'RELAYKEY_ADMIN_SESSION_MINUTES', 720, 1, 43200),
     reauthMinutes: integer(env, 'RELAYKEY_REAUTH_MINUTES', 5, 1, 60),

@@ -18,6 +18,7 @@ import { createLogger } from './logging.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/connect.js';
 import { createStore, type Store } from './storage/store.js';
 import { enforceMasterKey, recordSchemaWriter, refuseNewerSchema } from './startup-checks.js';
+import { readTls } from './tls.js';
 import { installVerificationObservers } from './verification-observers.js';
 
 export interface Runtime {
@@ -189,6 +190,7 @@ export async function buildRuntimeApp(runtime: Runtime): Promise<App> {
     logger: runtime.logger,
     fastPath: runtime.config.fastPath,
     trustedProxies: runtime.config.trustedProxies,
+    ...(runtime.config.tls ? { tls: readTls(runtime.config.tls) } : {}),
     ready: async () => {
       const { health } = runtime.handle;
       await runtime.handle.probe().catch(() => undefined);

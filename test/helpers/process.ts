@@ -29,7 +29,7 @@ export async function spawnServer(env: NodeJS.ProcessEnv, timeoutMs = 90_000, cl
     const onData = (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       output.push(text);
-      const match = /relaykey listening on (http:\/\/[0-9.]+:\d+)/.exec(text);
+      const match = /relaykey listening on (https?:\/\/[0-9.]+:\d+)/.exec(text);
       if (match?.[1]) {
         clearTimeout(timer);
         resolve(match[1]);
