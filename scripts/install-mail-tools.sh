@@ -3,7 +3,7 @@
 # only when something is missing: safe to run again and again; apt-get update runs once.
 set -euo pipefail
 
-PACKAGES=(nginx-light libnginx-mod-mail dovecot-imapd dovecot-pop3d dovecot-auth-lua swaks curl)
+PACKAGES=(nginx-light libnginx-mod-mail dovecot-imapd dovecot-pop3d dovecot-auth-lua postfix swaks curl)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -36,6 +36,9 @@ fi
 cleanup() { if [ "$created_policy" -eq 1 ]; then $SUDO rm -f "$policy"; fi; }
 trap cleanup EXIT
 
+# Postfix: no system configuration and no system instance (the tests run private instances on
+# loopback ports from their own config directories; /etc/postfix/main.cf is never needed).
+echo 'postfix postfix/main_mailer_type select No configuration' | $SUDO debconf-set-selections
 $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
 $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-mail-tools: done" >&2

@@ -19,7 +19,9 @@ export function canonicalAddress(input: string): string | null {
   const at = trimmed.lastIndexOf('@');
   if (at <= 0 || at === trimmed.length - 1) return null;
   const local = trimmed.slice(0, at);
-  if (/[\s@]/.test(local)) return null;
+  // No spaces, quotes, backslashes or control bytes: mail servers pass the identity on in
+  // protocol lines and key=value fields (Dovecot's user=, Postfix's XCLIENT LOGIN=).
+  if (/[\s@"\\\x00-\x1f\x7f]/.test(local)) return null;
   const domain = canonicalDomain(trimmed.slice(at + 1));
   return domain ? `${local.toLowerCase()}@${domain}` : null;
 }

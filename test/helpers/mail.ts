@@ -111,6 +111,7 @@ export async function startNginx(dir: string, relaykeyUrl: string, verifierToken
   mkdirSync(dir, { recursive: true });
   const config = renderTemplate('nginx-mail.conf', {
     PREFIX: dir,
+    LISTEN_ADDRESS: '127.0.0.1',
     RELAYKEY_ADDRESS: relaykeyUrl.replace(/^http:\/\//, ''),
     VERIFIER_TOKEN: verifierToken,
     SMTP_PORT: ports.smtp,
@@ -134,8 +135,8 @@ export async function startDovecot(
   dir: string,
   relaykeyUrl: string,
   verifierToken: string,
-): Promise<ChildService & { ports: { imap: number; pop3: number }; log: () => string; authSocket: string }> {
-  const ports = { imap: await freePort(), pop3: await freePort() };
+): Promise<ChildService & { ports: DovecotPorts; log: () => string; authSocket: string; home: string }> {
+  const ports = { imap: await freePort(), pop3: await freePort(), imapFromNginx: await freePort(), pop3FromNginx: await freePort() };
   for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub), { recursive: true });
   // Dovecot's auth worker runs as the `dovecot` user: it must reach the files (not their siblings).
   for (let path = dir; path !== dirname(path) && path.startsWith(tmpdir()) && path !== tmpdir(); path = dirname(path)) chmodSync(path, 0o755);
@@ -154,6 +155,9 @@ export async function startDovecot(
       INSTANCE: ports.imap,
       IMAP_PORT: ports.imap,
       POP3_PORT: ports.pop3,
+      IMAP_PROXY_PORT: ports.imapFromNginx,
+      POP3_PROXY_PORT: ports.pop3FromNginx,
+      PROXY_NETWORK: '127.0.0.1/32',
       AUTH_SOCKET: join(dir, 'run', 'sasl-auth'),
       MAIL_UID: 65534,
       MAIL_GID: 65534,
@@ -168,12 +172,85 @@ export async function startDovecot(
     }
   };
   try {
-    await Promise.all([waitForPort(ports.imap), waitForPort(ports.pop3)]);
+    await Promise.all([waitForPort(ports.imap), waitForPort(ports.pop3), waitForPort(ports.imapFromNginx), waitForPort(ports.pop3FromNginx)]);
   } catch (error) {
     await child.stop();
     throw new Error(`dovecot did not start: ${child.output()} ${log()} (${error})`);
   }
-  return { ...child, ports, log, authSocket: join(dir, 'run', 'sasl-auth') };
+  return { ...child, ports, log, authSocket: join(dir, 'run', 'sasl-auth'), home: join(dir, 'home') };
+}
+
+export interface DovecotPorts {
+  imap: number;
+  pop3: number;
+  /** The `haproxy = yes` listeners nginx connects to. */
+  imapFromNginx: number;
+  pop3FromNginx: number;
+}
+
+/** One message in a Dovecot user's Maildir (as delivery would leave it), owned by the mail user. */
+export function putMessage(home: string, user: string, name: string, text: string): void {
+  const maildir = join(home, user.toLowerCase(), 'Maildir');
+  for (const sub of ['', 'new', 'cur', 'tmp']) mkdirSync(join(maildir, sub), { recursive: true });
+  writeFileSync(join(maildir, 'new', name), text);
+  for (const path of [join(home, user.toLowerCase()), maildir, ...['new', 'cur', 'tmp'].map((sub) => join(maildir, sub)), join(maildir, 'new', name)]) {
+    chownSync(path, 65534, 65534);
+  }
+}
+
+/**
+ * A private Postfix (docs templates postfix-main.cf / postfix-master.cf) from its own config
+ * directory on loopback ports: `master -c DIR -d`, no /etc/postfix needed, never port 25.
+ */
+export async function startPostfix(
+  dir: string,
+  options: { relayPort: number; saslSocket: string; nginxAddress: string },
+): Promise<ChildService & { ports: { submission: number; fromNginx: number }; log: () => string }> {
+  const ports = { submission: await freePort(), fromNginx: await freePort() };
+  const etc = join(dir, 'etc');
+  const queue = join(dir, 'queue');
+  mkdirSync(etc, { recursive: true });
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  for (let path = dir; path !== dirname(path) && path.startsWith(tmpdir()) && path !== tmpdir(); path = dirname(path)) chmodSync(path, 0o755);
+  const postfixUid = Number(execFileSync('id', ['-u', 'postfix']).toString().trim());
+  const postdropGid = Number(execFileSync('getent', ['group', 'postdrop']).toString().split(':')[2]);
+  chownSync(join(dir, 'data'), postfixUid, 0);
+  // The queue layout `postfix start` would create (post-install create-missing).
+  const owned = ['incoming', 'active', 'deferred', 'defer', 'bounce', 'flush', 'hold', 'private', 'saved', 'trace', 'corrupt'];
+  for (const sub of ['pid', ...owned, 'maildrop', 'public']) mkdirSync(join(queue, sub), { recursive: true });
+  for (const sub of owned) {
+    chownSync(join(queue, sub), postfixUid, 0);
+    chmodSync(join(queue, sub), 0o700);
+  }
+  chownSync(join(queue, 'maildrop'), postfixUid, postdropGid);
+  chmodSync(join(queue, 'maildrop'), 0o730);
+  chownSync(join(queue, 'public'), postfixUid, postdropGid);
+  chmodSync(join(queue, 'public'), 0o710);
+  const values = {
+    DIR: dir,
+    RELAY_PORT: options.relayPort,
+    SASL_SOCKET: options.saslSocket,
+    SUBMISSION_PORT: ports.submission,
+    NGINX_PORT: ports.fromNginx,
+    NGINX_ADDRESS: options.nginxAddress,
+  };
+  writeFileSync(join(etc, 'main.cf'), renderTemplate('postfix-main.cf', values));
+  writeFileSync(join(etc, 'master.cf'), renderTemplate('postfix-master.cf', values));
+  const child = startChild('/usr/lib/postfix/sbin/master', ['-c', etc, '-d']);
+  const log = () => {
+    try {
+      return readFileSync(join(dir, 'postfix.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  try {
+    await Promise.all([waitForPort(ports.submission), waitForPort(ports.fromNginx)]);
+  } catch (error) {
+    await child.stop();
+    throw new Error(`postfix did not start: ${child.output()} ${log()} (${error})`);
+  }
+  return { ...child, ports, log };
 }
 
 /**

@@ -11,6 +11,8 @@ describe('integration docs', () => {
     ['nginx.md', 'templates/nginx-mail.conf'],
     ['dovecot.md', 'templates/dovecot.conf'],
     ['dovecot.md', 'templates/relaykey-passdb.lua'],
+    ['postfix.md', 'templates/postfix-main.cf'],
+    ['postfix.md', 'templates/postfix-master.cf'],
   ])('%s contains %s verbatim', (doc, template) => {
     expect(read(doc)).toContain(read(template));
   });

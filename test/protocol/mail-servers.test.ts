@@ -1,11 +1,17 @@
-// Real nginx (mail proxy) and Dovecot (Lua passdb) authenticating against relaykey on loopback,
-// driven by curl; the configs are the templates under docs/integrations/templates.
+// Real nginx (mail proxy), Dovecot (Lua passdb) and Postfix on loopback, configured from the
+// templates under docs/integrations/templates, in the three documented topologies:
+//   1. nginx -> Dovecot (IMAP, POP3; PROXY protocol, Dovecot checks the key again),
+//   2. Dovecot alone, with Postfix submission authenticating through Dovecot SASL,
+//   3. nginx -> Postfix's internal port (XCLIENT with SASL enabled there).
+// Two tenants, Acme and Evil, each with a login alice@<own domain> (the %n collision case).
+// Clients come from their own loopback addresses (curl --interface, swaks --local-interface):
+// nginx is 127.0.0.1, a trusted proxy.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
-import { type ChildService, dovecotSaslLogin, ensureMailTools, run, startDovecot, startLineSink, startNginx, startSmtpSink } from '../helpers/mail.js';
+import { type ChildService, ensureMailTools, putMessage, run, startDovecot, startNginx, startPostfix, startSmtpSink } from '../helpers/mail.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 
 // curl exit codes: 0 = done, 67 = the server refused the login.
@@ -13,145 +19,287 @@ const LOGIN_DENIED = 67;
 
 describe.each(DIALECTS)('mail servers authenticating through relaykey on %s', (dialect) => {
   let server: TestServer;
-  let seed: SeededTenant;
-  let nginx: ChildService & { ports: { smtp: number; imap: number; pop3: number } };
-  let dovecot: ChildService & { ports: { imap: number; pop3: number }; log: () => string; authSocket: string };
-  let smtpSink: Awaited<ReturnType<typeof startSmtpSink>>;
-  let imapSink: Awaited<ReturnType<typeof startLineSink>>;
-  let pop3Sink: Awaited<ReturnType<typeof startLineSink>>;
+  let acme: SeededTenant;
+  let evil: SeededTenant;
+  let nginx: Awaited<ReturnType<typeof startNginx>>;
+  let dovecot: Awaited<ReturnType<typeof startDovecot>>;
+  let postfix: ChildService & { ports: { submission: number; fromNginx: number }; log: () => string };
+  let sink: Awaited<ReturnType<typeof startSmtpSink>>;
   let dir: string;
-  let messageFile: string;
 
   beforeAll(async () => {
     ensureMailTools();
     dir = mkdtempSync(join(tmpdir(), 'relaykey-mail-'));
-    smtpSink = await startSmtpSink();
-    imapSink = await startLineSink('imap');
-    pop3Sink = await startLineSink('pop3');
+    sink = await startSmtpSink();
     server = await startTestServer(dialect, {
-      // Every client here is 127.0.0.1 and many logins fail on purpose: throttling has its own test.
       env: {
-        RELAYKEY_THROTTLE_IP_LIMIT: '10000',
-        RELAYKEY_THROTTLE_USERNAME_LIMIT: '10000',
+        // nginx (and Dovecot's own re-check, were it to come without PROXY protocol) is 127.0.0.1.
+        RELAYKEY_TRUSTED_PROXIES: '127.0.0.1/32',
+        RELAYKEY_THROTTLE_IP_LIMIT: '20',
+        RELAYKEY_THROTTLE_USERNAME_LIMIT: '10',
         RELAYKEY_THROTTLE_MAX_DELAY_SECONDS: '1',
-        RELAYKEY_MAIL_BACKENDS: `smtp=127.0.0.1:${smtpSink.port},imap=127.0.0.1:${imapSink.port},pop3=127.0.0.1:${pop3Sink.port}`,
       },
     });
-    seed = await seedTenant(server);
-    nginx = await startNginx(join(dir, 'nginx'), server.url, seed.verifier);
-    dovecot = await startDovecot(join(dir, 'dovecot'), server.url, seed.verifier);
-    messageFile = join(dir, 'message.eml');
-    writeFileSync(messageFile, `From: ${seed.loginAddress}\r\nTo: bob@example.test\r\nSubject: through nginx\r\n\r\nhello from relaykey\r\n`);
-  }, 300_000);
+    acme = await seedTenant(server, 'Acme');
+    evil = await seedTenant(server, 'Evil');
+    dovecot = await startDovecot(join(dir, 'dovecot'), server.url, acme.verifier);
+    postfix = await startPostfix(join(dir, 'postfix'), { relayPort: sink.port, saslSocket: dovecot.authSocket, nginxAddress: '127.0.0.1' });
+    nginx = await startNginx(join(dir, 'nginx'), server.url, acme.verifier);
+    for (const tenant of [acme, evil]) {
+      const patched = await call(server, 'PATCH', `/api/v1/tenants/${tenant.tenantId}`, {
+        token: tenant.adminToken,
+        body: {
+          mail_backends: {
+            smtp: `127.0.0.1:${postfix.ports.fromNginx}`,
+            imap: `127.0.0.1:${dovecot.ports.imapFromNginx}`,
+            pop3: `127.0.0.1:${dovecot.ports.pop3FromNginx}`,
+          },
+        },
+      });
+      expect(patched.status, patched.text).toBe(200);
+    }
+    // Acme's alice has one message; Evil's alice (same local part) has none.
+    putMessage(
+      dovecot.home,
+      acme.loginAddress,
+      '1.acme',
+      `From: boss@${acme.loginAddress.split('@')[1]}\r\nSubject: acme secret\r\n\r\nfor alice at acme only\r\n`,
+    );
+  }, 600_000);
 
   afterAll(async () => {
     await nginx?.stop();
+    await postfix?.stop();
     await dovecot?.stop();
     await server?.close();
-    await smtpSink?.close();
-    await imapSink?.close();
-    await pop3Sink?.close();
+    await sink?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function credential(scopes: string[]): Promise<{ id: string; secret: string }> {
-    const created = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, {
-      token: seed.bearer,
-      body: { name: `mail ${scopes.join('+')}`, scopes, login_id: seed.loginId },
+  async function key(tenant: SeededTenant, scopes: string[], extra: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
+    const created = await call(server, 'POST', `/api/v1/tenants/${tenant.tenantId}/credentials`, {
+      token: tenant.bearer,
+      body: { name: `mail ${scopes.join('+')}`, scopes, login_id: tenant.loginId, ...extra },
     });
-    expect(created.status).toBe(201);
+    expect(created.status, created.text).toBe(201);
     return { id: created.body.id, secret: created.body.secret };
   }
 
-  const sendMail = (port: number, password: string, subjectMarker: string) => {
-    writeFileSync(messageFile, `From: ${seed.loginAddress}\r\nTo: bob@example.test\r\nSubject: ${subjectMarker}\r\n\r\nhello from relaykey\r\n`);
-    return run('curl', [
-      '-sSv',
-      `smtp://127.0.0.1:${port}`,
+  /** EXAMINE INBOX: the number of messages the login sees, or the curl failure. */
+  const imapExists = async (port: number, user: string, password: string, from: string) => {
+    const result = await run('curl', [
+      '-sS',
+      '--max-time',
+      '20',
+      '--interface',
+      from,
+      `imap://127.0.0.1:${port}/`,
       '--user',
-      `${seed.loginAddress}:${password}`,
+      `${user}:${password}`,
+      '-X',
+      'EXAMINE INBOX',
+    ]);
+    const exists = /\* (\d+) EXISTS/.exec(result.stdout);
+    return { ...result, exists: exists ? Number(exists[1]) : null };
+  };
+  const pop3List = (port: number, user: string, password: string, from: string) =>
+    run('curl', ['-sS', '--max-time', '20', '--interface', from, `pop3://127.0.0.1:${port}/`, '--user', `${user}:${password}`]);
+  const smtpThroughNginx = (user: string, password: string, from: string, subject: string, extra: string[] = []) => {
+    const file = join(dir, `${subject}.eml`);
+    writeFileSync(file, `From: ${acme.loginAddress}\r\nTo: bob@example.test\r\nSubject: ${subject}\r\n\r\nhello\r\n`);
+    const auth = user ? ['--user', `${user}:${password}`] : [];
+    return run('curl', [
+      '-sS',
+      '--max-time',
+      '20',
+      '--interface',
+      from,
+      `smtp://127.0.0.1:${nginx.ports.smtp}`,
+      ...auth,
       '--mail-from',
-      seed.loginAddress,
+      acme.loginAddress,
       '--mail-rcpt',
       'bob@example.test',
       '-T',
-      messageFile,
+      file,
+      ...extra,
     ]);
   };
-  const imapLogin = (port: number, user: string, password: string) => run('curl', ['-sS', `imap://127.0.0.1:${port}/`, '--user', `${user}:${password}`]);
-  const pop3Login = (port: number, user: string, password: string) => run('curl', ['-sS', `pop3://127.0.0.1:${port}/`, '--user', `${user}:${password}`]);
+  const submission = (user: string, password: string, from: string, subject: string) =>
+    run('swaks', [
+      '--server',
+      `127.0.0.1:${postfix.ports.submission}`,
+      '--local-interface',
+      from,
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      user,
+      '--auth-password',
+      password,
+      '--from',
+      'sender@example.test',
+      '--to',
+      'bob@example.test',
+      '--header',
+      `Subject: ${subject}`,
+      '--body',
+      'hello',
+      '--timeout',
+      '20',
+    ]);
+  async function delivered(subject: string): Promise<boolean> {
+    for (let i = 0; i < 100; i += 1) {
+      if (sink.messages.some((m) => m.body.includes(`Subject: ${subject}`))) return true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return false;
+  }
 
-  it('SMTP through nginx: a good key sends, a bad key gets 535, a key without smtp scope fails, a held key fails at once', async () => {
-    const good = await credential(['smtp']);
-    const sent = await sendMail(nginx.ports.smtp, good.secret, 'good-key');
-    expect(sent.code, sent.stderr).toBe(0);
-    expect(smtpSink.messages.some((m) => m.body.includes('Subject: good-key') && m.to.includes('bob@example.test'))).toBe(true);
+  describe('1. nginx -> Dovecot (PROXY protocol; Dovecot checks the key again)', () => {
+    it("Acme's key opens Acme's mailbox; Evil's key opens none of Acme's, and Evil's alice is not Acme's alice", async () => {
+      const acmeKey = await key(acme, ['app']);
+      const own = await imapExists(nginx.ports.imap, acme.loginAddress, acmeKey.secret, '127.0.0.3');
+      expect(own.code, `${own.stderr}\n${dovecot.log()}`).toBe(0);
+      expect(own.exists).toBe(1);
+      const pop3 = await pop3List(nginx.ports.pop3, acme.loginAddress, acmeKey.secret, '127.0.0.3');
+      expect(pop3.code, pop3.stderr).toBe(0);
+      expect(pop3.stdout).toMatch(/^1 \d+/m);
 
-    const bad = await sendMail(nginx.ports.smtp, `${good.secret.slice(0, -2)}xx`, 'bad-key');
-    expect(bad.code).toBe(LOGIN_DENIED);
-    expect(bad.stderr).toMatch(/< 535 5\.7\.8 Invalid login or password/);
+      const evilKey = await key(evil, ['app']);
+      const foreign = await imapExists(nginx.ports.imap, acme.loginAddress, evilKey.secret, '127.0.0.4');
+      expect(foreign.code).toBe(LOGIN_DENIED);
+      expect((await pop3List(nginx.ports.pop3, acme.loginAddress, evilKey.secret, '127.0.0.4')).code).toBe(LOGIN_DENIED);
+      // Same local part, other tenant: a mailbox of its own (the userdb is keyed by the full identity, not %n).
+      const evilAlice = await imapExists(nginx.ports.imap, evil.loginAddress, evilKey.secret, '127.0.0.4');
+      expect(evilAlice.code, evilAlice.stderr).toBe(0);
+      expect(evilAlice.exists).toBe(0);
+    });
 
-    const imapOnly = await credential(['imap']);
-    expect((await sendMail(nginx.ports.smtp, imapOnly.secret, 'no-scope')).code).toBe(LOGIN_DENIED);
+    it("50 failed logins with Evil's keys through nginx; an Acme user then logs in at once over IMAP, POP3 and SMTP", async () => {
+      const evilKey = await key(evil, ['app']);
+      const attempts: Promise<unknown>[] = [];
+      for (let i = 0; i < 50; i += 1) {
+        // A throttled attempt makes nginx wait (Auth-Wait): the client gives up after 5 s.
+        attempts.push(
+          run('curl', [
+            '-sS',
+            '--max-time',
+            '5',
+            '--interface',
+            '127.0.0.2',
+            `imap://127.0.0.1:${nginx.ports.imap}/`,
+            '--user',
+            `u${i}@${acme.loginAddress.split('@')[1]}:${evilKey.secret}`,
+          ]),
+        );
+        if (attempts.length === 10) await Promise.all(attempts.splice(0));
+      }
+      await Promise.all(attempts);
+      // Evil's own client is throttled now...
+      const verify = await call(server, 'POST', '/api/v1/verify', {
+        token: acme.verifier,
+        body: { username: evil.loginAddress, password: evilKey.secret, protocol: 'imap', client_ip: '127.0.0.2' },
+      });
+      expect(verify.status).toBe(429);
+      // ...Acme's user is not, from another address, on every protocol, without waiting.
+      const acmeKey = await key(acme, ['app']);
+      const started = Date.now();
+      const imap = await imapExists(nginx.ports.imap, acme.loginAddress, acmeKey.secret, '127.0.0.5');
+      expect(imap.code, `${imap.stderr}\n${dovecot.log().slice(-2000)}`).toBe(0);
+      expect((await pop3List(nginx.ports.pop3, acme.loginAddress, acmeKey.secret, '127.0.0.5')).code).toBe(0);
+      const smtp = await smtpThroughNginx(acme.loginAddress, acmeKey.secret, '127.0.0.5', 'after-the-storm');
+      expect(smtp.code, smtp.stderr).toBe(0);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(await delivered('after-the-storm')).toBe(true);
+    });
 
-    const hold = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials/${good.id}/hold`, { token: seed.bearer });
-    expect(hold.status).toBe(200);
-    // Same node: the hold invalidates the verify cache synchronously (bound 0 ms).
-    expect((await sendMail(nginx.ports.smtp, good.secret, 'held')).code).toBe(LOGIN_DENIED);
-    expect(smtpSink.messages.filter((m) => /Subject: (bad-key|no-scope|held)/.test(m.body))).toEqual([]);
+    it('a key limited to a network works behind nginx from inside it (the real address reaches relaykey twice), not from outside', async () => {
+      const limited = await key(acme, ['imap'], { allowed_networks: ['127.0.0.6/32'] });
+      const inside = await imapExists(nginx.ports.imap, acme.loginAddress, limited.secret, '127.0.0.6');
+      expect(inside.code, `${inside.stderr}\n${dovecot.log().slice(-2000)}`).toBe(0);
+      expect((await imapExists(nginx.ports.imap, acme.loginAddress, limited.secret, '127.0.0.7')).code).toBe(LOGIN_DENIED);
+      // Dovecot's re-check carried the client's address (PROXY protocol), not nginx's.
+      await server.runtime.services.usage.flush();
+      const sessions = await call(server, 'GET', `/api/v1/tenants/${acme.tenantId}/credentials/${limited.id}/sessions`, { token: acme.bearer });
+      expect(sessions.body.data.map((s: { ip_address: string }) => s.ip_address)).toEqual(['127.0.0.6']);
+    });
   });
 
-  it('IMAP and POP3 through nginx: good keys reach the backend, bad and unscoped keys do not', async () => {
-    const app = await credential(['app']);
-    const smtpOnly = await credential(['smtp']);
+  describe('2. Dovecot alone, Postfix submission through Dovecot SASL', () => {
+    it('a seed 003 Key logs in to Dovecot (IMAP) although Dovecot lowercases it, and sends through Postfix submission', async () => {
+      const created = await call(server, 'POST', '/api/v1/account/api_key', { token: acme.bearer, body: { role: 'standard', name: 'thunderbird' } });
+      const { ID, Key, Secret } = created.body as { ID: string; Key: string; Secret: string };
+      expect(Key).not.toBe(Key.toLowerCase());
+      const identity = `${ID}@${acme.tenantId}.relaykey.invalid`;
+      const imap = await imapExists(dovecot.ports.imap, Key, Secret, '127.0.0.8');
+      expect(imap.code, `${imap.stderr}\n${dovecot.log().slice(-2000)}`).toBe(0);
+      expect(imap.exists).toBe(0);
+      const sent = await submission(Key, Secret, '127.0.0.8', 'seed003-submission');
+      expect(sent.code, `${sent.stdout}\n${postfix.log()}`).toBe(0);
+      expect(await delivered('seed003-submission')).toBe(true);
+      expect(postfix.log()).toContain(`sasl_username=${identity}`);
+    });
 
-    const imap = await imapLogin(nginx.ports.imap, seed.loginAddress, app.secret);
-    expect(imap.code, imap.stderr).toBe(0);
-    expect(imap.stdout).toContain('INBOX');
-    expect(imapSink.logins).toContainEqual({ user: seed.loginAddress, password: app.secret });
-    expect((await imapLogin(nginx.ports.imap, seed.loginAddress, smtpOnly.secret)).code).toBe(LOGIN_DENIED);
-    expect((await imapLogin(nginx.ports.imap, 'mallory@example.test', app.secret)).code).toBe(LOGIN_DENIED);
+    it("a seed 001 key presented with another tenant's address is rewritten: Postfix logs the canonical sasl_username", async () => {
+      const created = await call(server, 'POST', '/api/v1/credentials/create', { body: { name: 'relay' }, headers: { 'X-Server-API-Key': acme.server } });
+      const { key: secret, uuid } = created.body.data as { key: string; uuid: string };
+      const foreign = `ceo@${evil.loginAddress.split('@')[1]}`;
+      const sent = await submission(foreign, secret, '127.0.0.9', 'seed001-foreign');
+      expect(sent.code, `${sent.stdout}\n${postfix.log()}`).toBe(0);
+      expect(await delivered('seed001-foreign')).toBe(true);
+      expect(postfix.log()).toContain(`sasl_username=${uuid}@${acme.tenantId}.relaykey.invalid`);
+      expect(postfix.log()).not.toContain(`sasl_username=${foreign}`);
+    });
 
-    const pop3 = await pop3Login(nginx.ports.pop3, seed.loginAddress, app.secret);
-    expect(pop3.code, pop3.stderr).toBe(0);
-    expect(pop3Sink.logins).toContainEqual({ user: seed.loginAddress, password: app.secret });
-    expect((await pop3Login(nginx.ports.pop3, seed.loginAddress, smtpOnly.secret)).code).toBe(LOGIN_DENIED);
-
-    await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials/${app.id}/revoke`, { token: seed.bearer, body: { reason: 'lost phone' } });
-    const before = imapSink.logins.length + pop3Sink.logins.length;
-    expect((await imapLogin(nginx.ports.imap, seed.loginAddress, app.secret)).code).toBe(LOGIN_DENIED);
-    expect((await pop3Login(nginx.ports.pop3, seed.loginAddress, app.secret)).code).toBe(LOGIN_DENIED);
-    expect(imapSink.logins.length + pop3Sink.logins.length).toBe(before);
+    it("Evil's keys open none of Acme's mailboxes directly either", async () => {
+      const evilKey = await key(evil, ['app']);
+      expect((await imapExists(dovecot.ports.imap, acme.loginAddress, evilKey.secret, '127.0.0.10')).code).toBe(LOGIN_DENIED);
+      const sent = await submission(acme.loginAddress, evilKey.secret, '127.0.0.11', 'evil-as-acme');
+      expect(sent.code).not.toBe(0);
+      const evilAlice = await imapExists(dovecot.ports.imap, evil.loginAddress, evilKey.secret, '127.0.0.12');
+      expect(evilAlice.code, evilAlice.stderr).toBe(0);
+      expect(evilAlice.exists).toBe(0);
+    });
   });
 
-  it('IMAP and POP3 logins to Dovecot go through the relaykey Lua passdb', async () => {
-    const imapKey = await credential(['imap']);
-    const good = await imapLogin(dovecot.ports.imap, seed.loginAddress, imapKey.secret);
-    expect(good.code, `${good.stderr}\n${dovecot.log()}`).toBe(0);
-    expect(good.stdout).toContain('INBOX');
+  describe('3. Postfix submission through nginx (XCLIENT)', () => {
+    it("an authenticated client's message reaches the sink with relaykey's identity as sasl_username; an unauthenticated one is refused", async () => {
+      const acmeKey = await key(acme, ['smtp']);
+      const sent = await smtpThroughNginx(acme.loginAddress.toUpperCase(), acmeKey.secret, '127.0.0.13', 'through-nginx');
+      expect(sent.code, `${sent.stderr}\n${postfix.log()}`).toBe(0);
+      expect(await delivered('through-nginx')).toBe(true);
+      expect(postfix.log()).toMatch(new RegExp(`client=\\S+\\[127\\.0\\.0\\.13\\].*sasl_username=${acme.loginAddress.replace(/\./g, '\\.')}`));
 
-    const bad = await imapLogin(dovecot.ports.imap, seed.loginAddress, `${imapKey.secret.slice(0, -2)}zz`);
-    expect(bad.code).toBe(LOGIN_DENIED);
-    // The service reaches relaykey: an imap-only key is refused for POP3.
-    expect((await pop3Login(dovecot.ports.pop3, seed.loginAddress, imapKey.secret)).code).toBe(LOGIN_DENIED);
+      const anonymous = await smtpThroughNginx('', '', '127.0.0.13', 'anonymous');
+      expect(anonymous.code).not.toBe(0);
+      // Nor can anyone relay through Postfix's internal port without nginx's XCLIENT.
+      const direct = await run('swaks', [
+        '--server',
+        `127.0.0.1:${postfix.ports.fromNginx}`,
+        '--from',
+        'x@example.test',
+        '--to',
+        'bob@example.test',
+        '--header',
+        'Subject: direct-relay',
+        '--timeout',
+        '20',
+      ]);
+      expect(direct.code).not.toBe(0);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(sink.messages.filter((m) => /Subject: (anonymous|direct-relay)/.test(m.body))).toEqual([]);
+    });
 
-    // The client's IP reaches relaykey too: the session is recorded for 127.0.0.1.
-    await server.runtime.services.usage.flush();
-    const sessions = await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/credentials/${imapKey.id}/sessions`, { token: seed.bearer });
-    expect(sessions.status).toBe(200);
-    expect(sessions.body.data).toEqual([expect.objectContaining({ ip_address: '127.0.0.1', protocol: 'imap', active: true })]);
-  });
-
-  it('Postfix-style SASL through Dovecot: service smtp needs the smtp scope', async () => {
-    const smtpKey = await credential(['smtp']);
-    const imapKey = await credential(['imap']);
-    expect(await dovecotSaslLogin(dovecot.authSocket, seed.loginAddress, smtpKey.secret)).toBe('OK');
-    // Fresh client IPs: Dovecot's own auth penalty grows per IP on failures.
-    expect(await dovecotSaslLogin(dovecot.authSocket, seed.loginAddress, imapKey.secret, '192.0.2.51')).toBe('FAIL');
-    expect(await dovecotSaslLogin(dovecot.authSocket, seed.loginAddress, `${smtpKey.secret.slice(0, -2)}qq`, '192.0.2.52')).toBe('FAIL');
-    // The client IP Postfix passes reaches relaykey's sessions.
-    await server.runtime.services.usage.flush();
-    const sessions = await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/credentials/${smtpKey.id}/sessions`, { token: seed.bearer });
-    expect(sessions.body.data).toEqual([expect.objectContaining({ ip_address: '127.0.0.1', protocol: 'smtp' })]);
+    it("Evil's key is refused for Acme's address; a seed 001 key's foreign address becomes its canonical identity", async () => {
+      const evilKey = await key(evil, ['smtp']);
+      expect((await smtpThroughNginx(acme.loginAddress, evilKey.secret, '127.0.0.14', 'evil-through-nginx')).code).toBe(LOGIN_DENIED);
+      const created = await call(server, 'POST', '/api/v1/credentials/create', { body: { name: 'relay2' }, headers: { 'X-Server-API-Key': acme.server } });
+      const { key: secret, uuid } = created.body.data as { key: string; uuid: string };
+      const sent = await smtpThroughNginx(`ceo@${evil.loginAddress.split('@')[1]}`, secret, '127.0.0.14', 'seed001-through-nginx');
+      expect(sent.code, `${sent.stderr}\n${postfix.log()}`).toBe(0);
+      expect(await delivered('seed001-through-nginx')).toBe(true);
+      expect(postfix.log()).toContain(`sasl_username=${uuid}@${acme.tenantId}.relaykey.invalid`);
+    });
   });
 });

@@ -1,7 +1,8 @@
 -- relaykey passdb for Dovecot 2.3 (Debian package dovecot-auth-lua): every password check
 -- becomes POST /api/v1/verify with the verifier token, the service and the client's IP, so
--- relaykey's scopes and throttling apply. 200 = OK, 401 = wrong password, 429 (throttled)
--- and anything else = temporary failure. See docs/integrations/dovecot.md.
+-- relaykey's scopes and throttling apply. 200 = OK with user= relaykey's canonical identity,
+-- 401 = wrong password, 429 (throttled) and anything else = temporary failure.
+-- See docs/integrations/dovecot.md.
 local VERIFY_URL = "{{VERIFY_URL}}"
 -- A file readable only by Dovecot's auth worker (mode 0400), holding the verifier token.
 local TOKEN_FILE = "{{TOKEN_FILE}}"
@@ -63,7 +64,13 @@ function auth_password_verify(request, password)
   local response = http_request:submit()
   local status = response:status()
   if status == 200 then
-    return dovecot.auth.PASSDB_RESULT_OK, ""
+    -- The identity is an address without spaces, quotes or backslashes (relaykey refuses
+    -- such logins); anything else is not trusted.
+    local identity = string.match(response:payload(), '"identity":"([^"\\%s]+)"')
+    if identity == nil then
+      return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, "relaykey answered without an identity"
+    end
+    return dovecot.auth.PASSDB_RESULT_OK, "user=" .. identity
   elseif status == 401 then
     return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, ""
   end
