@@ -21,7 +21,7 @@ export function canonicalAddress(input: string): string | null {
   const local = trimmed.slice(0, at);
   // No spaces, quotes, backslashes or control bytes: mail servers pass the identity on in
   // protocol lines and key=value fields (Dovecot's user=, Postfix's XCLIENT LOGIN=).
-  if (/[\s@"\\\x00-\x1f\x7f]/.test(local)) return null;
+  if (/[\s@"\\]/.test(local) || [...local].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return null;
   const domain = canonicalDomain(trimmed.slice(at + 1));
   return domain ? `${local.toLowerCase()}@${domain}` : null;
 }
