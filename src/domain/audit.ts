@@ -79,7 +79,7 @@ export async function appendAudit(repositories: Repositories, input: AuditInput)
   const event = { ...rest, details: input.details ?? {}, hash };
   await repositories.audit.insert(event);
   await repositories.audit.setHead(chain, hash, head.count + 1);
-  return { ...event, seq: 0 };
+  return { ...event, seq: 0, chainPosition: head.count + 1 };
 }
 
 export interface ChainProblem {

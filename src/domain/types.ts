@@ -128,6 +128,11 @@ export interface AuditEvent {
   details: Record<string, unknown>;
   prevHash: string;
   hash: string;
+  /**
+   * Set on the event just recorded: its place in its chain (1, 2, ...: per tenant, in commit
+   * order, since the chain head is locked). Webhook payloads carry it as `sequence`.
+   */
+  chainPosition?: number;
 }
 
 export interface Page<T> {

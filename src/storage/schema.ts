@@ -231,6 +231,10 @@ export interface WebhookDeliveriesTable {
   last_error: string | null;
   delivered_at: string | null;
   created_at: string;
+  /** What the event is about (`credential:<id>`): one endpoint gets one subject's deliveries in order. Null on older rows. */
+  subject: string | null;
+  /** The event's place in its tenant's audit chain (increasing per tenant, in commit order). */
+  sequence: number | string | null;
 }
 
 export interface InstanceFactsTable {

@@ -117,8 +117,27 @@ async function deliverOne(runtime: Runtime, webhooks: WebhookService, repo: Webh
   if (!result.ok) runtime.logger.info({ deliveryId: delivery.id, attempts, status, error: result.error }, 'webhook delivery failed');
 }
 
-/** The webhook-delivery job: lease a batch of due rows and send them. */
+/** Claim-and-send rounds per run at most: a subject's next event is claimable once the one before it is delivered. */
+const MAX_ROUNDS = 20;
+
+/**
+ * The webhook-delivery job: lease a batch of due rows and send them, in rounds. Only the earliest
+ * pending delivery of each (endpoint, subject) is claimable (claimDue), so one credential's events
+ * reach an endpoint in order; the next round sends the ones that were waiting behind a delivered
+ * one, and a failed one holds the rest of its subject until its retry.
+ */
 export async function deliverDueWebhooks(runtime: Runtime, webhooks: WebhookService): Promise<number> {
+  const started = performance.now();
+  let sent = 0;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const { claimed, delivered } = await deliverRound(runtime, webhooks);
+    sent += delivered;
+    if (claimed === 0 || performance.now() - started > LAST_START_MS / 2) break;
+  }
+  return sent;
+}
+
+async function deliverRound(runtime: Runtime, webhooks: WebhookService): Promise<{ claimed: number; delivered: number }> {
   const store = runtime.store;
   const repo = new WebhookRepository(store.db, store.dialect);
   const now = runtime.services.context.clock.now();
@@ -139,5 +158,5 @@ export async function deliverDueWebhooks(runtime: Runtime, webhooks: WebhookServ
     }
   });
   await Promise.all(workers);
-  return sent;
+  return { claimed: claimed.length, delivered: sent };
 }

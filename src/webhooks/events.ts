@@ -56,6 +56,8 @@ export interface WebhookPayload {
 
 export function buildPayload(type: string, event: AuditEvent): WebhookPayload {
   const data: Record<string, unknown> = { tenant_id: event.tenantId, event_id: event.id };
+  // Increasing per tenant in commit order (gaps where events send no webhook): receivers order by it.
+  if (event.chainPosition !== undefined) data.sequence = event.chainPosition;
   if (event.targetType && event.targetId) data[`${event.targetType}_id`] = event.targetId;
   for (const field of PAYLOAD_DETAIL_FIELDS) {
     const value = event.details[field];

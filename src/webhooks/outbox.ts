@@ -31,6 +31,8 @@ export const writeOutbox: RecordedEventHook = async (repositories, event) => {
         attempts: 0,
         nextAttemptAt: event.occurredAt,
         createdAt: event.occurredAt,
+        subject: event.targetType && event.targetId ? `${event.targetType}:${event.targetId}` : null,
+        sequence: event.chainPosition ?? null,
       });
     }
   }

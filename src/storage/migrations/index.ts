@@ -4,6 +4,7 @@ import * as core from './001-core.js';
 import * as jobsWebhooks from './003-jobs-webhooks.js';
 import * as jobIndexes from './004-job-indexes.js';
 import * as tenantDomains from './005-tenant-domains.js';
+import * as webhookOrder from './006-webhook-order.js';
 import * as instanceFacts from './008-instance-facts.js';
 import * as tenantCredentialNumbers from './009-tenant-credential-numbers.js';
 
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '003-jobs-webhooks': jobsWebhooks,
   '004-job-indexes': jobIndexes,
   '005-tenant-domains': tenantDomains,
+  '006-webhook-order': webhookOrder,
   '008-instance-facts': instanceFacts,
   '009-tenant-credential-numbers': tenantCredentialNumbers,
 };

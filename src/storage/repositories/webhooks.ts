@@ -154,7 +154,12 @@ export class WebhookRepository {
     return rows.map(toEndpoint);
   }
 
-  async insertDelivery(delivery: Omit<WebhookDelivery, 'lockedUntil' | 'lastAttemptAt' | 'lastStatusCode' | 'lastError' | 'deliveredAt'>): Promise<void> {
+  async insertDelivery(
+    delivery: Omit<WebhookDelivery, 'lockedUntil' | 'lastAttemptAt' | 'lastStatusCode' | 'lastError' | 'deliveredAt'> & {
+      subject?: string | null;
+      sequence?: number | null;
+    },
+  ): Promise<void> {
     await this.db
       .insertInto('webhook_deliveries')
       .values({
@@ -173,6 +178,8 @@ export class WebhookRepository {
         last_error: null,
         delivered_at: null,
         created_at: delivery.createdAt,
+        subject: delivery.subject ?? null,
+        sequence: delivery.sequence ?? null,
       })
       .execute();
   }
@@ -208,6 +215,25 @@ export class WebhookRepository {
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+      // In order per endpoint and subject: only the earliest pending delivery of a subject is
+      // sent; the next waits until it is delivered or dead (retries included).
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('webhook_deliveries as earlier')
+              .select('earlier.id')
+              .whereRef('earlier.endpoint_id', '=', 'webhook_deliveries.endpoint_id')
+              .whereRef('earlier.subject', '=', 'webhook_deliveries.subject')
+              .where('earlier.status', '=', 'pending')
+              .where((eb) =>
+                eb.or([
+                  eb('earlier.sequence', '<', eb.ref('webhook_deliveries.sequence')),
+                  eb.and([eb('earlier.sequence', '=', eb.ref('webhook_deliveries.sequence')), eb('earlier.id', '<', eb.ref('webhook_deliveries.id'))]),
+                ]),
+              ),
+          ),
+        ),
+      )
       .orderBy('next_attempt_at', 'asc')
       .limit(limit);
     if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
