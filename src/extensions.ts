@@ -1,7 +1,7 @@
 // The one place that lists the capabilities plugged into the runtime, the HTTP app and the CLI.
 import { registerCredentialCommands } from './cli/credential-commands.js';
 import { registerKeysCommands } from './cli/keys-commands.js';
-import { registerOperationsCommands } from './cli/operations-commands.js';
+import { registerDoctorCommand, registerOperationsCommands } from './cli/operations-commands.js';
 import { cliCommandRegistrars } from './cli/registry.js';
 import { registerWebhookCommands } from './cli/webhook-commands.js';
 import { jobsExtension } from './jobs/extension.js';
@@ -29,7 +29,7 @@ export function registerExtensions(): void {
   // The seed API surfaces 001, 002 and 003 beside the native API.
   runtimeExtensions.push(seedSurfacesExtension);
   jobRegistry.push(...vaultJobs, ...lifecycleJobs);
-  cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands, registerCredentialCommands, registerOperationsCommands);
+  cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands, registerCredentialCommands, registerOperationsCommands, registerDoctorCommand);
   // The admin web console at /console.
   runtimeExtensions.push(consoleExtension);
 }

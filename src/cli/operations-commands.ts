@@ -1,7 +1,8 @@
-// CLI: operating an installation (`relaykey backup`).
+// CLI: operating an installation (`relaykey backup`, `relaykey doctor`).
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { runDoctor } from '../doctor.js';
 import { badRequest } from '../errors.js';
 import { BackupError, backupSqlite } from '../storage/backup.js';
 import { output } from './context.js';
@@ -31,5 +32,21 @@ export function registerOperationsCommands(program: Command): void {
         `backup written to ${result.file} (${result.bytes} bytes, schema ${result.schema ?? 'unknown'}). ` +
           `It does not contain the master key: keep the key (key check ${result.keyCheck ?? 'not recorded'}) safe separately.`,
       );
+    });
+}
+
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description(
+      'check configuration, database and migration level, master key, Redis, file modes, TLS and mail backends without changing anything; exits 1 when something is wrong',
+    )
+    .option('--json', 'print one JSON object')
+    .action(async (options: { json?: boolean }) => {
+      const results = await runDoctor();
+      const failed = results.filter((r) => r.status === 'fail').length;
+      const lines = results.map((r) => `${r.status === 'ok' ? 'ok  ' : r.status === 'warn' ? 'warn' : 'FAIL'}  ${r.check}: ${r.message}`);
+      output(options.json, { ok: failed === 0, checks: results }, `${lines.join('\n')}\n${failed === 0 ? 'no problems found' : `${failed} problem(s) found`}`);
+      if (failed > 0) process.exitCode = 1;
     });
 }

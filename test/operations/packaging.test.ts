@@ -1,7 +1,7 @@
 // The release artifact: `npm pack` gives a tarball with the built server and console that
 // installs with production dependencies only and starts with no build step; `npm start` stops
 // gracefully on SIGTERM; the runtime dependencies are exactly the bundle's externals.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,4 +118,13 @@ describe('packaging', () => {
     // Nothing answers any more: the server went with npm.
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   }, 120_000);
+
+  it.skipIf(!existsSync('/usr/bin/systemd-analyze'))('docs/relaykey.service passes systemd-analyze verify', () => {
+    const unit = join(folder, 'relaykey.service');
+    copyFileSync(join(ROOT, 'docs/relaykey.service'), unit);
+    const result = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+    // Only complaints about this unit count (the host's own units may warn too).
+    const ours = `${result.stdout}${result.stderr}`.split('\n').filter((line) => line.includes('relaykey.service'));
+    expect(ours, ours.join('\n')).toEqual([]);
+  });
 });

@@ -1,11 +1,13 @@
 // Every verification outcome is counted in /metrics by outcome, protocol and surface, with
 // latencies and cache figures; every denial writes one log line with its reason (never the
 // secret), and a flood of denials cannot flood the log.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR, ManualClock } from '../../src/clock.js';
 import { VERIFICATION_OUTCOMES } from '../../src/domain/verification-outcomes.js';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** The value of one sample in the Prometheus text format, 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -181,5 +183,13 @@ describe('verification metrics and the denied-login log', () => {
     const last = JSON.parse(server.logs.filter((line) => line.includes('"verification denied"')).at(-1) as string);
     expect(last.user).toBe('late@x.test');
     expect(last.suppressed_before).toBeGreaterThan(0);
+  });
+
+  it('the Grafana dashboard in docs/ asks only for metrics that /metrics serves', async () => {
+    const dashboard = readFileSync(join(ROOT, 'docs/grafana-dashboard.json'), 'utf8');
+    const names = new Set([...dashboard.matchAll(/relaykey_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')));
+    expect(names.size).toBeGreaterThan(5);
+    const served = await metrics(server);
+    for (const name of names) expect(served, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
   });
 });
