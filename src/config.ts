@@ -53,6 +53,8 @@ export interface Config {
   databaseReplicaUrls: string[];
   /** How far behind the primary a standby may be and still answer (ms). */
   databaseReplicaMaxLagMs: number;
+  /** Postfix policy delegation listener (RELAYKEY_POLICY_PORT; off when unset). */
+  policy: { port: number | undefined; host: string; maxConnections: number; idleTimeoutMs: number; decisionTimeoutMs: number };
 }
 
 /** A configuration the service refuses to start with: one line, exit code 78 (EX_CONFIG). */
@@ -233,5 +235,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisTimeoutMs: integer(env, 'RELAYKEY_REDIS_TIMEOUT_MS', 50, 5, 60_000),
     databaseReplicaUrls: replicaUrls(env.RELAYKEY_DATABASE_REPLICA_URLS, dialect),
     databaseReplicaMaxLagMs: integer(env, 'RELAYKEY_DATABASE_REPLICA_MAX_LAG_MS', 1_000, 0, 3_600_000),
+    policy: {
+      port: env.RELAYKEY_POLICY_PORT ? integer(env, 'RELAYKEY_POLICY_PORT', 0, 0, 65535) : undefined,
+      host: env.RELAYKEY_POLICY_HOST || '127.0.0.1',
+      maxConnections: integer(env, 'RELAYKEY_POLICY_MAX_CONNECTIONS', 1000, 1, 100_000),
+      idleTimeoutMs: integer(env, 'RELAYKEY_POLICY_IDLE_SECONDS', 300, 1, 86_400) * 1000,
+      decisionTimeoutMs: integer(env, 'RELAYKEY_POLICY_DECISION_TIMEOUT_MS', 5_000, 10, 600_000),
+    },
   };
 }

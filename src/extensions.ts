@@ -9,6 +9,7 @@ import { lifecycleJobs } from './jobs/lifecycle-jobs.js';
 import { jobRegistry } from './jobs/registry.js';
 import { vaultJobs } from './jobs/vault-jobs.js';
 import { registerNginxAuthRoute } from './protocol/nginx/auth-http-route.js';
+import { postfixPolicyExtension } from './protocol/postfix/extension.js';
 import { runtimeExtensions } from './runtime.js';
 import { registerSessionRoutes } from './surfaces/native/session-routes.js';
 import { consoleExtension } from './surfaces/console/console-surface.js';
@@ -28,6 +29,8 @@ export function registerExtensions(): void {
   runtimeExtensions.push({ name: 'protocol', surfaces: [registerNginxAuthRoute, registerSessionRoutes, registerStatsRoutes] });
   // The seed API surfaces 001, 002 and 003 beside the native API.
   runtimeExtensions.push(seedSurfacesExtension);
+  // Postfix asks which senders and how much (RELAYKEY_POLICY_PORT).
+  runtimeExtensions.push(postfixPolicyExtension);
   jobRegistry.push(...vaultJobs, ...lifecycleJobs);
   cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands, registerCredentialCommands, registerOperationsCommands, registerDoctorCommand);
   // The admin web console at /console.

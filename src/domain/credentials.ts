@@ -6,7 +6,8 @@ import { AppError, notFound } from '../errors.js';
 import type { Repositories } from '../storage/store.js';
 import { announceCredentialChange, type DomainContext, recordEvent } from './context.js';
 import { type Role, type Scope, scopesForRole } from './scopes.js';
-import type { Actor, Credential, CredentialKind, Page, PageRequest, Surface } from './types.js';
+import { checkAllowedSenders } from './sending-policy.js';
+import type { Actor, Credential, CredentialKind, Page, PageRequest, SendingLimits, Surface } from './types.js';
 
 export const SURFACE_PREFIX: Record<Surface, KeyPrefix> = {
   native: KEY_PREFIXES.credential,
@@ -35,6 +36,9 @@ export interface CreateCredentialInput {
   held?: boolean;
   expiresAt?: string | null;
   allowedNetworks?: string[] | null;
+  /** Addresses and @domains inside the tenant's domains; null: the default (domain/sending-policy.ts). */
+  allowedSenders?: string[] | null;
+  sendingLimits?: SendingLimits | null;
   metadata?: Record<string, string>;
 }
 
@@ -56,6 +60,14 @@ export interface UpdateCredentialInput {
   scopes?: Scope[];
   expiresAt?: string | null;
   allowedNetworks?: string[] | null;
+  allowedSenders?: string[] | null;
+  sendingLimits?: SendingLimits | null;
+}
+
+/** A login-bound caller may name only its login's own addresses as senders (it may not widen). */
+async function loginAddresses(repositories: Repositories, tenantId: string, loginId: string): Promise<string[]> {
+  const login = await repositories.tenants.findLogin(tenantId, loginId);
+  return login ? [login.address, ...(await repositories.sending.aliasesOf(loginId))] : [];
 }
 
 export class CredentialService {
@@ -66,12 +78,26 @@ export class CredentialService {
   }
 
   /** Builds and inserts a credential inside a caller's transaction (rotation and the vault reuse it). */
-  async insertWithin(repositories: Repositories, input: CreateCredentialInput & { replacesId?: string | null }, actor: Actor): Promise<IssuedCredential> {
+  async insertWithin(
+    repositories: Repositories,
+    input: CreateCredentialInput & { replacesId?: string | null; sendersBoundToLogin?: boolean },
+    actor: Actor,
+  ): Promise<IssuedCredential> {
     const surface = input.surface ?? 'native';
     const secret = generateKey(SURFACE_PREFIX[surface]);
     const now = this.now();
     if (input.loginId && !(await repositories.tenants.findLogin(input.tenantId, input.loginId))) throw notFound('login');
     const scopes = input.role ? scopesForRole(input.role) : [...new Set(input.scopes ?? [])];
+    // A successor (rotation) keeps its predecessor's senders as they are.
+    const allowedSenders =
+      input.allowedSenders && !input.replacesId
+        ? await checkAllowedSenders(
+            repositories,
+            input.tenantId,
+            input.allowedSenders,
+            input.sendersBoundToLogin && input.loginId ? await loginAddresses(repositories, input.tenantId, input.loginId) : undefined,
+          )
+        : (input.allowedSenders ?? null);
     const credential = await repositories.credentials.insert({
       id: randomUUID(),
       tenantId: input.tenantId,
@@ -91,6 +117,8 @@ export class CredentialService {
       graceUntil: null,
       expiresAt: input.expiresAt ?? null,
       allowedNetworks: input.allowedNetworks ?? null,
+      allowedSenders,
+      sendingLimits: input.sendingLimits ?? null,
       metadata: input.metadata ?? {},
       replacesId: input.replacesId ?? null,
       createdAt: now,
@@ -113,12 +141,14 @@ export class CredentialService {
         login_id: credential.loginId,
         held: credential.held,
         replaces_id: credential.replacesId,
+        allowed_senders: credential.allowedSenders,
+        sending_limits: credential.sendingLimits,
       },
     });
     return { credential, secret };
   }
 
-  async create(input: CreateCredentialInput, actor: Actor): Promise<IssuedCredential> {
+  async create(input: CreateCredentialInput & { sendersBoundToLogin?: boolean }, actor: Actor): Promise<IssuedCredential> {
     return this.context.store.transaction(async (repositories) => {
       if (!(await repositories.tenants.findById(input.tenantId))) throw notFound('tenant');
       return this.insertWithin(repositories, input, actor);
@@ -168,6 +198,10 @@ export class CredentialService {
       const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
       if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be changed');
       if (changes.scopes && current.role) throw new AppError('INVALID_STATE', 'scopes of a role-based credential come from its role');
+      if (changes.allowedSenders) {
+        const bound = scope.loginId && current.loginId ? await loginAddresses(repositories, scope.tenantId, current.loginId) : undefined;
+        changes = { ...changes, allowedSenders: await checkAllowedSenders(repositories, scope.tenantId, changes.allowedSenders, bound) };
+      }
       const next = await repositories.credentials.update(id, { ...changes, updatedAt: this.now() });
       if (!next) throw notFound('credential');
       await recordEvent(this.context, repositories, {
@@ -177,7 +211,14 @@ export class CredentialService {
         occurredAt: next.updatedAt,
         targetType: 'credential',
         targetId: id,
-        details: { fields: Object.keys(changes).sort(), scopes: next.scopes, expires_at: next.expiresAt, allowed_networks: next.allowedNetworks },
+        details: {
+          fields: Object.keys(changes).sort(),
+          scopes: next.scopes,
+          expires_at: next.expiresAt,
+          allowed_networks: next.allowedNetworks,
+          allowed_senders: next.allowedSenders,
+          sending_limits: next.sendingLimits,
+        },
       });
       return next;
     });
@@ -280,6 +321,8 @@ export class CredentialService {
           held: current.held && options.release !== true,
           expiresAt: current.expiresAt,
           allowedNetworks: current.allowedNetworks,
+          allowedSenders: current.allowedSenders,
+          sendingLimits: current.sendingLimits,
           metadata: current.metadata,
           replacesId: current.id,
         },

@@ -13,6 +13,7 @@ import { ProvisioningService } from './provisioning.js';
 import { TenantService } from './tenants.js';
 import { type LoginThrottle, MemoryThrottle, type ThrottlePolicy } from './throttle.js';
 import { SessionReads } from './session-reads.js';
+import { SendingPolicy } from './sending-policy.js';
 import { UsageRecorder } from './usage.js';
 import { Verifier, type VerifierOptions } from './verification.js';
 import { VerificationStats } from './verification-stats.js';
@@ -33,6 +34,8 @@ export interface Services {
   /** Throttle + verify + bookkeeping: what protocol adapters call for a login. */
   logins: LoginGate;
   mailRouter: MailRouter;
+  /** Allowed senders and quotas, asked by the mail server (protocol/postfix). */
+  sendingPolicy: SendingPolicy;
 }
 
 export interface ServiceOptions {
@@ -86,5 +89,6 @@ export function createServices(options: ServiceOptions): Services {
     stats,
     logins: new LoginGate(verifier, throttle, usage, stats, options.clock, options.loginHooks, { trustedProxies: options.trustedProxies ?? [] }),
     mailRouter: new MailRouter(context, options.mailBackends ?? {}),
+    sendingPolicy: new SendingPolicy(context),
   };
 }

@@ -20,9 +20,21 @@ export interface ConnectionInfo {
 
 export type MailBackends = Partial<Record<'smtp' | 'imap' | 'pop3', string>>;
 
+/** Quotas of a credential or a tenant (issue 25); a missing field has no limit. */
+export interface SendingLimits {
+  messagesPerHour?: number;
+  messagesPerDay?: number;
+  recipientsPerMessage?: number;
+  recipientsPerDay?: number;
+}
+
 export interface TenantSettings {
   inactivityDays?: number;
   inactivityDaysByRole?: Partial<Record<Role, number>>;
+  /** Quotas of every credential that names none of its own, and of the tenant as a whole. */
+  sendingLimits?: SendingLimits;
+  /** Allowed senders of a credential bound to no login that names none (default: any address in the tenant's domains). */
+  defaultAllowedSenders?: string[];
 }
 
 export interface Tenant {
@@ -66,6 +78,10 @@ export interface Credential {
   graceUntil: string | null;
   expiresAt: string | null;
   allowedNetworks: string[] | null;
+  /** Addresses and `@domain` entries it may send as; null: the default (domain/sending-policy.ts). */
+  allowedSenders: string[] | null;
+  /** Quota overrides; null: the tenant's. */
+  sendingLimits: SendingLimits | null;
   metadata: Record<string, string>;
   replacesId: string | null;
   createdAt: string;

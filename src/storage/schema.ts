@@ -59,6 +59,8 @@ export interface CredentialsTable {
   grace_until: string | null;
   expires_at: string | null;
   allowed_networks: string | null; // JSON array of CIDRs
+  allowed_senders: string | null; // JSON array of addresses and @domain entries; NULL: the default
+  sending_limits: string | null; // JSON object of quota overrides; NULL: the tenant's
   metadata: string; // JSON object
   replaces_id: string | null;
   created_at: string;
@@ -243,6 +245,18 @@ export interface InstanceFactsTable {
   updated_at: string;
 }
 
+export interface SendingCountersTable {
+  subject: string; // credential:<id> | login:<id> | tenant:<id>
+  window: string; // hour | day
+  window_start: string; // ISO time the fixed window began (UTC hour or day)
+  tenant_id: string;
+  messages: number;
+  recipients: number;
+  rejected: number;
+  deferred: number;
+  updated_at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   logins: LoginsTable;
@@ -264,4 +278,5 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   instance_facts: InstanceFactsTable;
+  sending_counters: SendingCountersTable;
 }

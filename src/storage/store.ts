@@ -6,6 +6,7 @@ import { AccessRepository } from './repositories/access.js';
 import { AuditRepository } from './repositories/audit.js';
 import { CredentialRepository, type RawSqlite } from './repositories/credentials.js';
 import { DomainRepository } from './repositories/domains.js';
+import { SendingRepository } from './repositories/sending.js';
 import { TenantRepository } from './repositories/tenants.js';
 import type { ReplicaReads } from './replica-reads.js';
 import type { Database } from './schema.js';
@@ -17,6 +18,8 @@ export interface Repositories {
   credentials: CredentialRepository;
   access: AccessRepository;
   audit: AuditRepository;
+  /** Sending policy: identities behind mail-server logins, shared quota counters. */
+  sending: SendingRepository;
   /** The raw Kysely handle for repositories added by later capabilities. */
   db: Kysely<Database>;
   /** SQLite, inside a transaction only: the raw connection the transaction holds (prepared statements). */
@@ -59,6 +62,7 @@ function repositoriesFor(
     credentials: new CredentialRepository(db, dialect, raw, !inTransaction, inTransaction ? null : replica),
     access: new AccessRepository(db),
     audit: new AuditRepository(db, dialect === 'postgres'),
+    sending: new SendingRepository(db),
     db,
     sqliteWriter: raw.writer,
     dialect,

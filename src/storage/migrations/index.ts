@@ -7,6 +7,7 @@ import * as tenantDomains from './005-tenant-domains.js';
 import * as webhookOrder from './006-webhook-order.js';
 import * as instanceFacts from './008-instance-facts.js';
 import * as tenantCredentialNumbers from './009-tenant-credential-numbers.js';
+import * as sendingPolicy from './010-sending-policy.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '006-webhook-order': webhookOrder,
   '008-instance-facts': instanceFacts,
   '009-tenant-credential-numbers': tenantCredentialNumbers,
+  '010-sending-policy': sendingPolicy,
 };
 
 /** Every migration this build knows, in order (the schema guard compares the database with it). */

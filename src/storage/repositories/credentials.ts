@@ -43,6 +43,8 @@ export function toCredential(row: Selectable<CredentialsTable>): Credential {
     graceUntil: row.grace_until,
     expiresAt: row.expires_at,
     allowedNetworks: parseJson(row.allowed_networks, null),
+    allowedSenders: parseJson(row.allowed_senders, null),
+    sendingLimits: parseJson(row.sending_limits, null),
     metadata: parseJson(row.metadata, {}),
     replacesId: row.replaces_id,
     createdAt: row.created_at,
@@ -51,11 +53,24 @@ export function toCredential(row: Selectable<CredentialsTable>): Credential {
   };
 }
 
-export type NewCredential = Omit<Credential, 'numId' | 'tenantNum'>;
+export type NewCredential = Omit<Credential, 'numId' | 'tenantNum' | 'allowedSenders' | 'sendingLimits'> &
+  Partial<Pick<Credential, 'allowedSenders' | 'sendingLimits'>>;
 export type CredentialChanges = Partial<
   Pick<
     Credential,
-    'name' | 'scopes' | 'held' | 'status' | 'revokedAt' | 'revokedReason' | 'graceUntil' | 'expiresAt' | 'allowedNetworks' | 'metadata' | 'updatedAt'
+    | 'name'
+    | 'scopes'
+    | 'held'
+    | 'status'
+    | 'revokedAt'
+    | 'revokedReason'
+    | 'graceUntil'
+    | 'expiresAt'
+    | 'allowedNetworks'
+    | 'allowedSenders'
+    | 'sendingLimits'
+    | 'metadata'
+    | 'updatedAt'
   >
 >;
 
@@ -100,6 +115,8 @@ const INSERT_COLUMNS = [
   'grace_until',
   'expires_at',
   'allowed_networks',
+  'allowed_senders',
+  'sending_limits',
   'metadata',
   'replaces_id',
   'created_at',
@@ -130,6 +147,8 @@ function toRow(credential: NewCredential, tenantNum: number): InsertRow {
     grace_until: credential.graceUntil,
     expires_at: credential.expiresAt,
     allowed_networks: credential.allowedNetworks ? JSON.stringify(credential.allowedNetworks) : null,
+    allowed_senders: credential.allowedSenders ? JSON.stringify(credential.allowedSenders) : null,
+    sending_limits: credential.sendingLimits ? JSON.stringify(credential.sendingLimits) : null,
     metadata: JSON.stringify(credential.metadata),
     replaces_id: credential.replacesId,
     created_at: credential.createdAt,
@@ -138,7 +157,7 @@ function toRow(credential: NewCredential, tenantNum: number): InsertRow {
   };
 }
 
-/** Rows per multi-row INSERT on SQLite: 23 columns x 500 stays far below its 32,766 variables. */
+/** Rows per multi-row INSERT on SQLite: 26 columns x 500 stays far below its 32,766 variables. */
 const SQLITE_ROWS_PER_STATEMENT = 500;
 /** Rows per unnest() INSERT on PostgreSQL (one array parameter per column). */
 const POSTGRES_ROWS_PER_STATEMENT = 5_000;
@@ -325,6 +344,8 @@ export class CredentialRepository {
     if (changes.graceUntil !== undefined) set.grace_until = changes.graceUntil;
     if (changes.expiresAt !== undefined) set.expires_at = changes.expiresAt;
     if (changes.allowedNetworks !== undefined) set.allowed_networks = changes.allowedNetworks ? JSON.stringify(changes.allowedNetworks) : null;
+    if (changes.allowedSenders !== undefined) set.allowed_senders = changes.allowedSenders ? JSON.stringify(changes.allowedSenders) : null;
+    if (changes.sendingLimits !== undefined) set.sending_limits = changes.sendingLimits ? JSON.stringify(changes.sendingLimits) : null;
     if (changes.metadata !== undefined) set.metadata = JSON.stringify(changes.metadata);
     if (changes.updatedAt !== undefined) set.updated_at = changes.updatedAt;
     let query = this.db.updateTable('credentials').set(set).where('id', '=', id);

@@ -8,8 +8,21 @@ import type { Services } from '../../domain/services.js';
 import { AppError } from '../../errors.js';
 import { readEmptyBodyAsObject } from '../empty-body.js';
 import { actorOf, loginScopeOf, type requirePrincipal, requireTenantPrincipal } from '../authentication.js';
-import { presentCredential, presentPage } from './presenters.js';
-import { Metadata, Name, Networks, NullableTimestamp, PageQuery, Reason, RoleSchema, Scopes, TenantParams, Uuid } from './schemas.js';
+import { presentCredential, presentPage, type SendingLimitsBody, toSendingLimits } from './presenters.js';
+import {
+  AllowedSenders,
+  Metadata,
+  Name,
+  Networks,
+  NullableSendingLimits,
+  NullableTimestamp,
+  PageQuery,
+  Reason,
+  RoleSchema,
+  Scopes,
+  TenantParams,
+  Uuid,
+} from './schemas.js';
 import type { App } from './types.js';
 import { CredentialReply, IssuedCredentialReply, PageOf, RotatedCredentialReply, replies } from './replies.js';
 
@@ -19,6 +32,11 @@ function checkNetworks(networks: string[] | null | undefined): void {
   for (const cidr of networks ?? []) {
     if (!isValidCidr(cidr)) throw new AppError('VALIDATION_FAILED', `allowed_networks: "${cidr}" is not a valid CIDR`);
   }
+}
+
+/** Quotas are the tenant's to set: a login-bound token may not raise its own. */
+function checkLimitsAllowed(scope: CredentialScope, limits: unknown): void {
+  if (limits !== undefined && scope.loginId) throw new AppError('FORBIDDEN', 'a login-bound token may not set sending_limits');
 }
 
 function checkExpiry(expiresAt: string | null | undefined, now: Date): void {
@@ -74,6 +92,8 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
             role: Type.Optional(RoleSchema),
             expires_at: Type.Optional(NullableTimestamp),
             allowed_networks: Type.Optional(Networks),
+            allowed_senders: Type.Optional(AllowedSenders),
+            sending_limits: Type.Optional(NullableSendingLimits),
             held: Type.Optional(Type.Boolean()),
             metadata: Type.Optional(Metadata),
           },
@@ -88,6 +108,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
       if (!body.scopes === !body.role) throw new AppError('VALIDATION_FAILED', 'give exactly one of scopes or role');
       checkNetworks(body.allowed_networks);
       checkExpiry(body.expires_at, services.context.clock.now());
+      checkLimitsAllowed(scope, body.sending_limits);
       let loginId = body.login_id ?? null;
       if (principal.type === 'bearer' && principal.loginId) {
         if (loginId && loginId !== principal.loginId) throw new AppError('NOT_FOUND', 'login not found');
@@ -103,6 +124,9 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
           ...(body.role ? { role: body.role as Role } : {}),
           expiresAt: body.expires_at ? new Date(body.expires_at).toISOString() : null,
           allowedNetworks: body.allowed_networks ?? null,
+          allowedSenders: body.allowed_senders ?? null,
+          sendingLimits: toSendingLimits(body.sending_limits as SendingLimitsBody | null | undefined) ?? null,
+          sendersBoundToLogin: scope.loginId !== null && scope.loginId !== undefined,
           held: body.held ?? false,
           metadata: (body.metadata ?? {}) as Record<string, string>,
         },
@@ -131,10 +155,17 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
       config: { action: 'credentials.update' },
       schema: {
         tags: ['credentials'],
-        summary: 'Rename, change scopes, expiry or allowed networks',
+        summary: 'Rename, change scopes, expiry, allowed networks, allowed senders or sending limits',
         params: CredentialParams,
         body: Type.Object(
-          { name: Type.Optional(Name), scopes: Type.Optional(Scopes), expires_at: Type.Optional(NullableTimestamp), allowed_networks: Type.Optional(Networks) },
+          {
+            name: Type.Optional(Name),
+            scopes: Type.Optional(Scopes),
+            expires_at: Type.Optional(NullableTimestamp),
+            allowed_networks: Type.Optional(Networks),
+            allowed_senders: Type.Optional(AllowedSenders),
+            sending_limits: Type.Optional(NullableSendingLimits),
+          },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: replies({ 200: CredentialReply }),
@@ -145,6 +176,7 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
       const body = request.body;
       checkNetworks(body.allowed_networks);
       checkExpiry(body.expires_at, services.context.clock.now());
+      checkLimitsAllowed(scope, body.sending_limits);
       const updated = await services.credentials.update(
         scope,
         request.params.credentialId,
@@ -153,6 +185,8 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
           ...(body.scopes !== undefined ? { scopes: body.scopes as Scope[] } : {}),
           ...(body.expires_at !== undefined ? { expiresAt: body.expires_at ? new Date(body.expires_at).toISOString() : null } : {}),
           ...(body.allowed_networks !== undefined ? { allowedNetworks: body.allowed_networks } : {}),
+          ...(body.allowed_senders !== undefined ? { allowedSenders: body.allowed_senders } : {}),
+          ...(body.sending_limits !== undefined ? { sendingLimits: toSendingLimits(body.sending_limits as SendingLimitsBody | null) ?? null } : {}),
         },
         actorOf(request),
       );

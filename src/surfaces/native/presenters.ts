@@ -1,6 +1,6 @@
 // Domain records -> native JSON (snake_case). Secrets never pass through here.
 import type { Static } from 'typebox';
-import type { ApiToken, AuditEvent, Credential, Login, ProtocolConnection, Tenant } from '../../domain/types.js';
+import type { ApiToken, AuditEvent, Credential, Login, ProtocolConnection, SendingLimits, Tenant } from '../../domain/types.js';
 import type { AuditEventReply, CredentialReply, LoginReply, TenantReply, TokenReply } from './replies.js';
 
 export function credentialStatus(credential: Credential, now: string): 'active' | 'held' | 'revoked' | 'expired' {
@@ -26,6 +26,9 @@ export function presentCredential(credential: Credential, now: string): Static<t
     held: credential.held,
     expires_at: credential.expiresAt,
     allowed_networks: credential.allowedNetworks,
+    // null: the default (the login's address and aliases; unbound: the tenant's domains).
+    allowed_senders: credential.allowedSenders,
+    sending_limits: presentSendingLimits(credential.sendingLimits),
     metadata: credential.metadata,
     replaces_id: credential.replacesId,
     revoked_at: credential.revokedAt,
@@ -35,6 +38,28 @@ export function presentCredential(credential: Credential, now: string): Static<t
     updated_at: credential.updatedAt,
     last_used_at: credential.lastUsedAt,
   };
+}
+
+export function presentSendingLimits(limits: SendingLimits | null | undefined) {
+  if (!limits) return null;
+  return {
+    messages_per_hour: limits.messagesPerHour ?? null,
+    messages_per_day: limits.messagesPerDay ?? null,
+    recipients_per_message: limits.recipientsPerMessage ?? null,
+    recipients_per_day: limits.recipientsPerDay ?? null,
+  };
+}
+
+export type SendingLimitsBody = { messages_per_hour?: number; messages_per_day?: number; recipients_per_message?: number; recipients_per_day?: number };
+
+export function toSendingLimits(body: SendingLimitsBody | null | undefined): SendingLimits | null | undefined {
+  if (body === undefined || body === null) return body;
+  const limits: SendingLimits = {};
+  if (body.messages_per_hour !== undefined) limits.messagesPerHour = body.messages_per_hour;
+  if (body.messages_per_day !== undefined) limits.messagesPerDay = body.messages_per_day;
+  if (body.recipients_per_message !== undefined) limits.recipientsPerMessage = body.recipients_per_message;
+  if (body.recipients_per_day !== undefined) limits.recipientsPerDay = body.recipients_per_day;
+  return limits;
 }
 
 function presentConnection(connection: ProtocolConnection) {

@@ -59,6 +59,19 @@ export const CredentialReply = Type.Object(
     held: Type.Boolean(),
     expires_at: NullableTimestamp,
     allowed_networks: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    allowed_senders: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'Addresses and @domain entries it may send as; null: the default' }),
+    sending_limits: Type.Union([
+      Type.Object(
+        {
+          messages_per_hour: Type.Union([Type.Integer(), Type.Null()]),
+          messages_per_day: Type.Union([Type.Integer(), Type.Null()]),
+          recipients_per_message: Type.Union([Type.Integer(), Type.Null()]),
+          recipients_per_day: Type.Union([Type.Integer(), Type.Null()]),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
     metadata: Type.Record(Type.String(), Type.String()),
     replaces_id: NullableString,
     revoked_at: NullableTimestamp,

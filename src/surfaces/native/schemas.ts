@@ -12,6 +12,20 @@ export const RoleSchema = Type.Union(Object.keys(ROLES).map((r) => Type.Literal(
 export const ProtocolSchema = Type.Union(PROTOCOLS.map((p) => Type.Literal(p)));
 export const Scopes = Type.Array(ScopeSchema, { minItems: 1, maxItems: 7, uniqueItems: true });
 export const Cidr = Type.String({ minLength: 3, maxLength: 49, pattern: '^[0-9A-Fa-f:.]+/\\d{1,3}$' });
+/** Addresses and @domain entries (checked against the tenant's domains by the domain service); null: the default. */
+export const AllowedSenders = Type.Union([Type.Array(Type.String({ minLength: 2, maxLength: 320 }), { maxItems: 100 }), Type.Null()]);
+const Quota = Type.Integer({ minimum: 0, maximum: 100_000_000 });
+/** Quotas; a missing field has no limit, 0 allows nothing. */
+export const SendingLimitsSchema = Type.Object(
+  {
+    messages_per_hour: Type.Optional(Quota),
+    messages_per_day: Type.Optional(Quota),
+    recipients_per_message: Type.Optional(Quota),
+    recipients_per_day: Type.Optional(Quota),
+  },
+  { additionalProperties: false },
+);
+export const NullableSendingLimits = Type.Union([SendingLimitsSchema, Type.Null()]);
 export const Networks = Type.Union([Type.Array(Cidr, { maxItems: 100 }), Type.Null()]);
 export const Metadata = Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 500 }), { maxProperties: 20 });
 

@@ -1,0 +1,237 @@
+// Sending policy (issue 25): which envelope senders a credential may use. The mail server asks
+// with the identity relaykey gave it at authentication (domain/verification.ts): a login's
+// address, the vaulted SMTP account's username, or <credential id>@<tenant id>.relaykey.invalid.
+//
+// Allowed senders are addresses (`someone@example.com`) and whole domains (`@example.com`), always
+// inside the tenant's own domains (checked when set and again at every decision, so a domain taken
+// away from the tenant stops counting at once). A credential that names none gets the default:
+// - bound to a login: the login's address and the login's aliases;
+// - the tenant's vaulted SMTP account, tenant-wide and seed 001 credentials: the tenant's
+//   `defaultAllowedSenders` setting when it has one, else any address in the tenant's domains.
+// A login identity stands for every credential bound to that login (the mail server cannot tell
+// them apart): its senders are the union of those credentials' that may still log in.
+import { AppError } from '../errors.js';
+import type { Repositories } from '../storage/store.js';
+import type { DomainContext } from './context.js';
+import { canonicalAddress, canonicalDomain, domainOf } from './domain-names.js';
+import type { Credential, Tenant } from './types.js';
+
+export const MAX_ALLOWED_SENDERS = 100;
+const INVALID_SUFFIX = '.relaykey.invalid';
+
+/**
+ * Canonical allowed-sender entries (`local@domain` or `@domain`), each inside one of the tenant's
+ * domains: 422 VALIDATION_FAILED for a malformed entry, 422 DOMAIN_NOT_OWNED for another domain.
+ * `onlyAddresses`: a login-bound token may name only its login's own addresses (it may not widen).
+ */
+export async function checkAllowedSenders(
+  repositories: Repositories,
+  tenantId: string,
+  entries: readonly string[],
+  onlyAddresses?: readonly string[],
+): Promise<string[]> {
+  if (entries.length > MAX_ALLOWED_SENDERS) throw new AppError('VALIDATION_FAILED', `allowed_senders: at most ${MAX_ALLOWED_SENDERS} entries`);
+  const owned = new Set(await repositories.sending.tenantDomains(tenantId));
+  const out: string[] = [];
+  for (const entry of entries) {
+    const canonical = canonicalSenderEntry(entry);
+    if (!canonical) {
+      throw new AppError('VALIDATION_FAILED', `allowed_senders: "${entry.slice(0, 100)}" is neither an address nor @domain`);
+    }
+    const domain = canonical.startsWith('@') ? canonical.slice(1) : domainOf(canonical);
+    if (!owned.has(domain)) {
+      throw new AppError('DOMAIN_NOT_OWNED', `allowed_senders: ${canonical} is not in a domain of this tenant; a platform admin assigns domains to tenants`);
+    }
+    if (onlyAddresses && !onlyAddresses.includes(canonical)) {
+      throw new AppError('FORBIDDEN', `allowed_senders: a login-bound token may name only its login's own addresses (${canonical} is not one)`);
+    }
+    if (!out.includes(canonical)) out.push(canonical);
+  }
+  return out;
+}
+
+export function canonicalSenderEntry(entry: string): string | null {
+  const trimmed = entry.trim();
+  if (trimmed.startsWith('@')) {
+    const domain = canonicalDomain(trimmed.slice(1));
+    return domain ? `@${domain}` : null;
+  }
+  return canonicalAddress(trimmed);
+}
+
+/** Who a mail-server identity stands for, with everything a decision needs. */
+export interface SendingSubject {
+  kind: 'credential' | 'login';
+  /** credential:<id> or login:<id>: the key of its counters. */
+  key: string;
+  tenantId: string;
+  tenant: Tenant;
+  /** The credentials behind it that may still log in (one, or a login's several). */
+  credentials: Credential[];
+  /** Canonical addresses and @domains it may send as (before the ownership check). */
+  senders: Set<string>;
+  /** The tenant's domains now. */
+  ownedDomains: Set<string>;
+}
+
+/** A credential that may still authenticate: active and not held, or rotated and still in its grace period. */
+export function mayStillLogIn(credential: Credential, now: Date): boolean {
+  if (credential.held) return false;
+  if (credential.expiresAt && Date.parse(credential.expiresAt) <= now.getTime()) return false;
+  if (credential.status === 'active') return true;
+  return credential.graceUntil !== null && Date.parse(credential.graceUntil) > now.getTime();
+}
+
+function defaultSenders(credential: Credential, tenant: Tenant, ownedDomains: Set<string>, login: { address: string; aliases: string[] } | null): string[] {
+  if (credential.allowedSenders) return credential.allowedSenders;
+  if (login) return [login.address, ...login.aliases];
+  if (tenant.settings.defaultAllowedSenders) return tenant.settings.defaultAllowedSenders;
+  return [...ownedDomains].map((d) => `@${d}`);
+}
+
+/**
+ * The subject behind an identity, or null when relaykey did not hand out this identity (the
+ * mail server authenticated it some other way: not relaykey's to judge).
+ */
+export async function resolveSubject(repositories: Repositories, identityInput: string, now: Date): Promise<SendingSubject | null> {
+  const identity = identityInput.trim().toLowerCase();
+  if (!identity) return null;
+  let credentials: Credential[] = [];
+  let kind: SendingSubject['kind'] = 'credential';
+  let key = '';
+  let login: { id: string; tenantId: string; address: string; aliases: string[] } | null = null;
+  if (identity.endsWith(INVALID_SUFFIX)) {
+    const at = identity.lastIndexOf('@');
+    const credentialId = identity.slice(0, at);
+    const tenantId = identity.slice(at + 1, -INVALID_SUFFIX.length);
+    if (at <= 0 || !tenantId) return null;
+    const credential = await repositories.credentials.findById(tenantId, credentialId);
+    if (!credential) return null;
+    credentials = [credential];
+    key = `credential:${credential.id}`;
+  } else {
+    const account = await repositories.sending.credentialOfAccount(identity);
+    if (account) {
+      credentials = [account];
+      key = `credential:${account.id}`;
+    } else {
+      const address = canonicalAddress(identity);
+      const found = address ? await repositories.sending.loginByAddress(address) : null;
+      if (!found) return null;
+      login = { ...found, aliases: await repositories.sending.aliasesOf(found.id) };
+      credentials = await repositories.sending.credentialsOfLogin(found.tenantId, found.id);
+      kind = 'login';
+      key = `login:${found.id}`;
+    }
+  }
+  const tenantId = credentials[0]?.tenantId ?? login?.tenantId;
+  if (!tenantId) return null;
+  const tenant = await repositories.tenants.findById(tenantId);
+  if (!tenant) return null;
+  const ownedDomains = new Set(await repositories.sending.tenantDomains(tenantId));
+  const usable = credentials.filter((c) => mayStillLogIn(c, now));
+  const senders = new Set<string>();
+  for (const credential of usable) {
+    const credentialLogin = login && credential.loginId === login.id ? login : null;
+    for (const entry of defaultSenders(credential, tenant, ownedDomains, credentialLogin)) senders.add(entry);
+  }
+  return { kind, key, tenantId, tenant, credentials: usable, senders, ownedDomains };
+}
+
+export type SenderVerdict = { allowed: true } | { allowed: false; reason: string };
+
+/**
+ * May the subject use this envelope sender? The null sender (`<>`, bounces and receipts) is
+ * allowed: it names nobody, and quotas still count it.
+ */
+export function senderVerdict(subject: SendingSubject, senderInput: string): SenderVerdict {
+  if (subject.credentials.length === 0) return { allowed: false, reason: 'this login has no credential that may send (held, revoked or expired)' };
+  const trimmed = senderInput.trim();
+  if (trimmed === '') return { allowed: true };
+  const sender = canonicalAddress(trimmed);
+  if (!sender) return { allowed: false, reason: 'the sender address is malformed' };
+  const domain = domainOf(sender);
+  if (!subject.ownedDomains.has(domain)) return { allowed: false, reason: `sender ${sender} is not in a domain of this tenant` };
+  if (subject.senders.has(sender) || subject.senders.has(`@${domain}`)) return { allowed: true };
+  return { allowed: false, reason: `sender ${sender} is not an allowed sender of this login` };
+}
+
+/** What the mail server is asked about: the attributes of one policy request relaykey reads. */
+export interface SendingAttempt {
+  /** The identity relaykey gave the mail server at authentication (Postfix: sasl_username). */
+  identity: string;
+  sender: string;
+  recipient: string;
+  /** Postfix: non-zero in the DATA and END-OF-MESSAGE states only. */
+  recipientCount: number;
+  clientAddress: string | null;
+  /** RCPT, DATA, END-OF-MESSAGE, ... */
+  state: string;
+  /** Postfix's `instance`: one value per message within a connection. */
+  instance: string;
+}
+
+export type SendingDecision = { verdict: 'allow' } | { verdict: 'reject'; reason: string } | { verdict: 'defer'; reason: string };
+
+const ALLOW: SendingDecision = { verdict: 'allow' };
+
+export interface SendingPolicyOptions {
+  /** How long a resolved identity is reused (ms); a change made on this node clears it at once. */
+  subjectTtlMs?: number;
+}
+
+/** Decisions per verdict since start (metrics). */
+export interface SendingPolicyStats {
+  allow: number;
+  reject: number;
+  defer: number;
+  /** Requests without an identity relaykey handed out (not relaykey's to judge: allowed). */
+  foreign: number;
+}
+
+export class SendingPolicy {
+  private readonly subjects = new Map<string, { subject: SendingSubject | null; at: number }>();
+  readonly stats: SendingPolicyStats = { allow: 0, reject: 0, defer: 0, foreign: 0 };
+
+  constructor(
+    private readonly context: DomainContext,
+    private readonly options: SendingPolicyOptions = {},
+  ) {
+    context.onCredentialChange.push(() => this.subjects.clear());
+  }
+
+  /** Forget every resolved identity (after a change of senders, domains or aliases). */
+  forget(): void {
+    this.subjects.clear();
+  }
+
+  private async subject(identity: string): Promise<SendingSubject | null> {
+    const key = identity.trim().toLowerCase();
+    const ttl = this.options.subjectTtlMs ?? 5_000;
+    const cached = this.subjects.get(key);
+    if (cached && Date.now() - cached.at < ttl) return cached.subject;
+    const subject = await resolveSubject(this.context.store, key, this.context.clock.now());
+    if (this.subjects.size >= 10_000) this.subjects.clear();
+    this.subjects.set(key, { subject, at: Date.now() });
+    return subject;
+  }
+
+  async decide(attempt: SendingAttempt): Promise<SendingDecision> {
+    if (!attempt.identity.trim()) {
+      this.stats.foreign += 1;
+      return ALLOW;
+    }
+    const subject = await this.subject(attempt.identity);
+    if (!subject) {
+      this.stats.foreign += 1;
+      return ALLOW;
+    }
+    const verdict = senderVerdict(subject, attempt.sender);
+    if (!verdict.allowed) {
+      this.stats.reject += 1;
+      return { verdict: 'reject', reason: verdict.reason };
+    }
+    this.stats.allow += 1;
+    return ALLOW;
+  }
+}

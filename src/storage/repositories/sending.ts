@@ -1,0 +1,105 @@
+// What the sending policy reads: the credentials behind a mail server's identity, and the
+// fixed-window counters shared by every node on this database.
+import type { Kysely } from 'kysely';
+import type { Credential } from '../../domain/types.js';
+import type { Database } from '../schema.js';
+import { toCredential } from './credentials.js';
+
+export interface CounterKey {
+  subject: string;
+  window: 'hour' | 'day';
+  windowStart: string;
+  tenantId: string;
+}
+
+export interface CounterValues {
+  messages: number;
+  recipients: number;
+  rejected: number;
+  deferred: number;
+}
+
+export class SendingRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** The login with this canonical address (any tenant), or null. */
+  async loginByAddress(address: string): Promise<{ id: string; tenantId: string; address: string } | null> {
+    const row = await this.db.selectFrom('logins').select(['id', 'tenant_id', 'address']).where('address', '=', address).executeTakeFirst();
+    return row ? { id: row.id, tenantId: row.tenant_id, address: row.address } : null;
+  }
+
+  async aliasesOf(loginId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('login_aliases').select('address').where('login_id', '=', loginId).orderBy('address').execute();
+    return rows.map((r) => r.address);
+  }
+
+  /** The credentials bound to a login that are not revoked for good (grace periods included). */
+  async credentialsOfLogin(tenantId: string, loginId: string): Promise<Credential[]> {
+    const rows = await this.db.selectFrom('credentials').selectAll().where('tenant_id', '=', tenantId).where('login_id', '=', loginId).execute();
+    return rows.map(toCredential);
+  }
+
+  /** The vaulted SMTP account's credential whose username (case-insensitive) is this. */
+  async credentialOfAccount(username: string): Promise<Credential | null> {
+    const account = await this.db.selectFrom('smtp_accounts').select(['tenant_id', 'credential_id']).where('username', '=', username).executeTakeFirst();
+    if (!account) return null;
+    const row = await this.db
+      .selectFrom('credentials')
+      .selectAll()
+      .where('tenant_id', '=', account.tenant_id)
+      .where('id', '=', account.credential_id)
+      .executeTakeFirst();
+    return row ? toCredential(row) : null;
+  }
+
+  async tenantDomains(tenantId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('tenant_domains').select('domain').where('tenant_id', '=', tenantId).execute();
+    return rows.map((r) => r.domain);
+  }
+
+  /** Adds to the counters of each key (one row per subject and window, created on first use). */
+  async add(keys: readonly CounterKey[], delta: Partial<CounterValues>, at: string): Promise<void> {
+    const d = { messages: delta.messages ?? 0, recipients: delta.recipients ?? 0, rejected: delta.rejected ?? 0, deferred: delta.deferred ?? 0 };
+    for (const key of keys) {
+      await this.db
+        .insertInto('sending_counters')
+        .values({ subject: key.subject, window: key.window, window_start: key.windowStart, tenant_id: key.tenantId, ...d, updated_at: at })
+        .onConflict((oc) =>
+          oc.columns(['subject', 'window', 'window_start']).doUpdateSet((eb) => ({
+            messages: eb('sending_counters.messages', '+', d.messages),
+            recipients: eb('sending_counters.recipients', '+', d.recipients),
+            rejected: eb('sending_counters.rejected', '+', d.rejected),
+            deferred: eb('sending_counters.deferred', '+', d.deferred),
+            updated_at: at,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async read(keys: readonly CounterKey[]): Promise<CounterValues[]> {
+    const out: CounterValues[] = [];
+    for (const key of keys) {
+      const row = await this.db
+        .selectFrom('sending_counters')
+        .select(['messages', 'recipients', 'rejected', 'deferred'])
+        .where('subject', '=', key.subject)
+        .where('window', '=', key.window)
+        .where('window_start', '=', key.windowStart)
+        .executeTakeFirst();
+      out.push({
+        messages: Number(row?.messages ?? 0),
+        recipients: Number(row?.recipients ?? 0),
+        rejected: Number(row?.rejected ?? 0),
+        deferred: Number(row?.deferred ?? 0),
+      });
+    }
+    return out;
+  }
+
+  /** Drops windows that ended before `before` (ISO); returns how many rows went. */
+  async prune(before: string): Promise<number> {
+    const result = await this.db.deleteFrom('sending_counters').where('window_start', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows ?? 0);
+  }
+}
