@@ -142,6 +142,11 @@ export interface Login {
   address: string;
   created_at: string;
 }
+export interface OwnedDomain {
+  domain: string;
+  tenant_id: string;
+  created_at: string;
+}
 export interface Credential {
   id: string;
   tenant_id: string;
@@ -307,6 +312,11 @@ export const api = {
     get: (tenantId: string, token?: string) => request<Tenant>('GET', tenantPath(tenantId), token ? { token, anonymous: true } : {}),
     create: (input: TenantInput) => request<Tenant>('POST', '/api/v1/tenants', { body: input }),
     update: (tenantId: string, input: TenantInput) => request<Tenant>('PATCH', tenantPath(tenantId), { body: input }),
+  },
+  domains: {
+    list: (tenantId: string) => request<{ data: OwnedDomain[] }>('GET', `${tenantPath(tenantId)}/domains`),
+    assign: (tenantId: string, domain: string) => request<OwnedDomain>('POST', `${tenantPath(tenantId)}/domains`, { body: { domain } }),
+    remove: (tenantId: string, domain: string) => request<null>('DELETE', `${tenantPath(tenantId)}/domains/${encodeURIComponent(domain)}`),
   },
   logins: {
     list: (tenantId: string, query: { page?: number; per_page?: number } = {}) => request<Page<Login>>('GET', `${tenantPath(tenantId)}/logins`, { query }),

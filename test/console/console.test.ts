@@ -219,7 +219,21 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     expect(saved.body.connection_info.smtp.server_name).toBe(`smtp.${domain}`);
     await screenshot(page, '04-tenant-settings');
 
+    // The tenant's domain, assigned when the tenant was created, is listed under Domains.
+    await page.getByTestId('domains').getByText(domain, { exact: true }).waitFor();
+
     await tab('Logins').click();
+    await page
+      .getByTestId('login-domains')
+      .getByText(new RegExp(domain.replace(/\./g, '\\.')))
+      .waitFor();
+    // An address outside the tenant's domains is refused with the API's reason (422 DOMAIN_NOT_OWNED).
+    await page.getByLabel('Mailbox address').fill('mallory@not-this-tenants.example');
+    await page.getByRole('button', { name: 'Add login' }).click();
+    await page
+      .getByTestId('error')
+      .getByText(/is not in a domain of this tenant/)
+      .waitFor();
     await page.getByLabel('Mailbox address').fill(loginAddress);
     await page.getByRole('button', { name: 'Add login' }).click();
     await page.getByRole('cell', { name: loginAddress, exact: true }).waitFor();

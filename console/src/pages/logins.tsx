@@ -11,6 +11,7 @@ export function LoginsPage({ tenantId }: { tenantId: string }) {
   const [error, setError] = useState<unknown>(null);
   const [created, setCreated] = useState<string | null>(null);
   const logins = useLoad(() => api.logins.list(tenantId, { page, per_page: PER_PAGE }), [tenantId, page]);
+  const domains = useLoad(() => api.domains.list(tenantId), [tenantId]);
 
   async function create(event: Submit) {
     event.preventDefault();
@@ -36,6 +37,13 @@ export function LoginsPage({ tenantId }: { tenantId: string }) {
         </label>
         <button type="submit">Add login</button>
       </form>
+      {domains.data ? (
+        <p class="muted small" data-testid="login-domains">
+          {domains.data.data.length
+            ? `Addresses in this tenant's domains only: ${domains.data.data.map((d) => d.domain).join(', ')}.`
+            : 'This tenant has no domain yet: a platform admin assigns domains (Settings).'}
+        </p>
+      ) : null}
       <Notice error={error} what="Adding a login" />
       {created ? <Success>Login {created} added.</Success> : null}
       <Notice error={logins.error} what="The login list" />

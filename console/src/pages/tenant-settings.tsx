@@ -117,6 +117,62 @@ function SettingsForm({ tenant: initial }: { tenant: Tenant }) {
   );
 }
 
+/** The tenant's mail domains: logins, aliases and the SMTP account live only inside them. */
+function DomainsSection({ tenantId }: { tenantId: string }) {
+  const domains = useLoad(() => api.domains.list(tenantId), [tenantId]);
+  const { busy, error, run } = useSubmission();
+  const [done, setDone] = useState<string | null>(null);
+  async function assign(event: Submit) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    setDone(null);
+    await run(async () => {
+      const owned = await api.domains.assign(tenantId, formValue(form, 'domain'));
+      setDone(`Domain ${owned.domain} belongs to this tenant.`);
+      form.reset();
+      domains.reload();
+    });
+  }
+  async function remove(domain: string) {
+    setDone(null);
+    await run(async () => {
+      await api.domains.remove(tenantId, domain);
+      setDone(`Domain ${domain} removed.`);
+      domains.reload();
+    });
+  }
+  return (
+    <fieldset aria-label="Domains">
+      <legend>Domains</legend>
+      <p class="muted small">A domain belongs to one tenant. Logins, aliases and the SMTP account of this tenant must be inside its domains.</p>
+      <Notice error={domains.error} what="The domain list" />
+      {domains.data ? (
+        <ul data-testid="domains">
+          {domains.data.data.map((d) => (
+            <li key={d.domain}>
+              <code>{d.domain}</code>{' '}
+              <button type="button" class="link" disabled={busy} onClick={() => remove(d.domain)}>
+                Remove {d.domain}
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <form class="row" onSubmit={assign} aria-label="Assign a domain">
+        <label class="grow">
+          Domain to assign
+          <input name="domain" required placeholder="example.com" />
+        </label>
+        <button type="submit" disabled={busy}>
+          Assign domain
+        </button>
+      </form>
+      <Notice error={error} what="Changing domains" />
+      {done ? <Success>{done}</Success> : null}
+    </fieldset>
+  );
+}
+
 export function TenantSettingsPage({ tenantId }: { tenantId: string }) {
   const tenant = useLoad(() => api.tenants.get(tenantId), [tenantId]);
   return (
@@ -130,6 +186,7 @@ export function TenantSettingsPage({ tenantId }: { tenantId: string }) {
             Tenant ID <code>{tenant.data.id}</code>
           </p>
           <SettingsForm key={tenant.data.id} tenant={tenant.data} />
+          <DomainsSection tenantId={tenant.data.id} />
         </>
       ) : null}
     </section>
