@@ -7,11 +7,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
+import { Type } from 'typebox';
 import type { Services } from './domain/services.js';
 import { AppError } from './errors.js';
 import { installAuthorization } from './surfaces/authorization.js';
 import { createFastPath } from './surfaces/fast-path.js';
 import { sendError } from './surfaces/http-errors.js';
+import { installRouteDocumentation } from './surfaces/route-documentation.js';
 import { registerAuditRoutes } from './surfaces/native/audit-routes.js';
 import { registerAuditVerifyRoute } from './surfaces/native/audit-verify-route.js';
 import { registerAuthRoutes } from './surfaces/native/auth-routes.js';
@@ -96,6 +98,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // No answer of ours is to be sniffed into another type (ASVS 14.2.1-style header hygiene).
     reply.header('x-content-type-options', 'nosniff');
   });
+  // operationIds and error replies for /openapi.json (route-documentation.ts).
+  installRouteDocumentation(app);
   // After the headers above, before every route: authenticate and authorize (one policy).
   app.decorate('policyRoutes', installAuthorization(app, options.services));
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
@@ -106,7 +110,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'relaykey', version: '0.1.0', description: 'Credential service for multi-tenant email platforms' },
+      info: {
+        title: 'relaykey',
+        version: '0.1.0',
+        description: 'Credential service for multi-tenant email platforms',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      // Relative: the document describes the server that serves it.
+      servers: [{ url: '/' }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },
@@ -125,12 +136,40 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   app.get('/openapi.json', { config: { action: 'public.docs' }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { config: { action: 'public.health' }, schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { action: 'public.health' }, schema: { hide: true } }, async (_request, reply) => {
-    const result = await options.ready().catch(() => false);
-    const { ready, checks } = typeof result === 'boolean' ? { ready: result, checks: {} } : result;
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', ...checks });
-  });
+  app.get(
+    '/healthz',
+    {
+      config: { action: 'public.health' },
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness: the process answers (no dependency is checked)',
+        security: [],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+  const Readiness = Type.Object(
+    { status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]) },
+    { additionalProperties: true, description: 'status, and one object per dependency (database, redis) saying its state' },
+  );
+  app.get(
+    '/readyz',
+    {
+      config: { action: 'public.health' },
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: 200 when the database (and Redis, if configured) answer, else 503',
+        security: [],
+        response: { 200: Readiness, 503: Readiness },
+      },
+    },
+    async (_request, reply) => {
+      const result = await options.ready().catch(() => false);
+      const { ready, checks } = typeof result === 'boolean' ? { ready: result, checks: {} } : result;
+      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', ...checks });
+    },
+  );
 
   for (const register of [...NATIVE_SURFACES, ...(options.extraSurfaces ?? [])]) await register(app, options.services);
   return app;

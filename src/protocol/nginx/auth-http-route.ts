@@ -3,6 +3,7 @@
 // Everything is in headers: the answer is Auth-Status OK plus the backend, or a failure text,
 // Auth-Wait while the client may try again, and Auth-Error-Code for SMTP.
 import type { Logger } from 'pino';
+import { Type } from 'typebox';
 import type { MailProtocol } from '../../config.js';
 import type { Services } from '../../domain/services.js';
 import { isDatabaseFault } from '../../errors.js';
@@ -93,13 +94,53 @@ export function nginxTemporaryFailure(headers: Headers): NginxAnswer {
   return fail(header(headers, 'auth-protocol').toLowerCase(), MESSAGES.unavailable, '451 4.3.0', null);
 }
 
+const text = (description: string) => Type.Optional(Type.String({ description }));
+
+/** What nginx sends (ngx_mail_auth_http_module); all optional here, the answer says what was missing. */
+const NginxRequestHeaders = Type.Object(
+  {
+    authorization: text('Bearer <verifier token> (auth_http_header Authorization "Bearer ...")'),
+    'auth-method': text('plain or login (others are refused as unsupported)'),
+    'auth-user': text('The user name the client gave (%XX-escaped)'),
+    'auth-pass': text('The password the client gave (%XX-escaped)'),
+    'auth-protocol': text('smtp, imap or pop3'),
+    'auth-login-attempt': text('1, 2, ... within one client session'),
+    'client-ip': text('The client address'),
+    'client-host': text('The client host name, or [UNAVAILABLE]'),
+  },
+  { additionalProperties: true },
+);
+
+/** What nginx reads back. */
+const NginxAnswerHeaders = {
+  'Auth-Status': { type: 'string', description: 'OK, or the failure text the client sees' },
+  'Auth-Server': { type: 'string', description: 'On OK: the backend address (an IP literal)' },
+  'Auth-Port': { type: 'string', description: 'On OK: the backend port' },
+  'Auth-User': { type: 'string', description: "On OK: relaykey's canonical identity for the login, which the backend sees" },
+  'Auth-Wait': { type: 'string', description: 'On failure: seconds nginx waits before the client may try again (absent after 10 attempts)' },
+  'Auth-Error-Code': { type: 'string', description: 'On failure, SMTP only: the reply code, e.g. 535 5.7.8' },
+};
+
 export function registerNginxAuthRoute(app: App, services: Services): void {
   app.get(
     '/auth/nginx',
     {
       logLevel: 'warn',
       config: { action: 'verify.nginx' },
-      schema: { tags: ['protocol'], summary: 'nginx mail auth_http endpoint (verifier token); answers in Auth-* headers', hide: false },
+      schema: {
+        tags: ['protocol'],
+        summary: 'nginx mail auth_http endpoint (verifier token); answers in Auth-* headers',
+        description:
+          'nginx sends one GET per login attempt (auth_http); the answer is always 200 with an empty body and the outcome in Auth-* headers. `Auth-User` and `Auth-Pass` are %XX-escaped by nginx for space, % and control bytes only.',
+        headers: NginxRequestHeaders,
+        response: {
+          200: {
+            description: 'The outcome, in headers (the body is empty)',
+            headers: NginxAnswerHeaders,
+            content: { 'text/plain': { schema: { type: 'string', maxLength: 0 } } },
+          },
+        },
+      },
     },
     async (request, reply) => {
       let answer: NginxAnswer;

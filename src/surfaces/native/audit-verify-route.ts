@@ -5,6 +5,7 @@ import type { Services } from '../../domain/services.js';
 import { requirePrincipal } from '../authentication.js';
 import { Uuid } from './schemas.js';
 import type { App } from './types.js';
+import { AuditVerifyReply, replies } from './replies.js';
 
 export function registerAuditVerifyRoute(app: App, services: Services): void {
   app.get(
@@ -12,6 +13,7 @@ export function registerAuditVerifyRoute(app: App, services: Services): void {
     {
       config: { action: 'audit.verify' },
       schema: {
+        response: replies({ 200: AuditVerifyReply }),
         tags: ['audit'],
         summary: "Verify the audit hash chains (admin): every chain, or one tenant's",
         querystring: Type.Object({ tenant_id: Type.Optional(Uuid) }, { additionalProperties: false }),

@@ -7,6 +7,7 @@ import { AppError, notFound } from '../../errors.js';
 import { actorOf, requirePrincipal, requireTenantPrincipal } from '../authentication.js';
 import { TenantParams, Uuid } from './schemas.js';
 import type { App } from './types.js';
+import { AliasReply, DomainReply, DomainReportReply, ListOf, NoContent, replies } from './replies.js';
 
 const DomainText = Type.String({ minLength: 1, maxLength: 253 });
 const AddressText = Type.String({ minLength: 3, maxLength: 320 });
@@ -18,7 +19,10 @@ const presentAlias = (a: LoginAlias) => ({ address: a.address, tenant_id: a.tena
 export function registerDomainRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants/:tenantId/domains',
-    { config: { action: 'domains.list' }, schema: { tags: ['domains'], summary: "The tenant's mail domains", params: TenantParams } },
+    {
+      config: { action: 'domains.list' },
+      schema: { response: replies({ 200: ListOf(DomainReply) }), tags: ['domains'], summary: "The tenant's mail domains", params: TenantParams },
+    },
     async (request) => {
       await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer', 'server']);
       return { data: (await services.domains.list(request.params.tenantId)).map(presentDomain) };
@@ -30,6 +34,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
     {
       config: { action: 'domains.write' },
       schema: {
+        response: replies({ 200: DomainReply, 201: DomainReply }),
         tags: ['domains'],
         summary: 'Assign a mail domain to the tenant (platform admin); 409 DOMAIN_TAKEN when another tenant owns it',
         params: TenantParams,
@@ -48,6 +53,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
     {
       config: { action: 'domains.write' },
       schema: {
+        response: replies({ 204: NoContent }),
         tags: ['domains'],
         summary: 'Take a domain from the tenant (platform admin); 409 DOMAIN_IN_USE while logins, aliases or the SMTP account use it',
         params: Type.Object({ tenantId: Uuid, domain: DomainText }, { additionalProperties: false }),
@@ -56,13 +62,16 @@ export function registerDomainRoutes(app: App, services: Services): void {
     async (request, reply) => {
       await requireTenantPrincipal(services, request, request.params.tenantId, ['admin']);
       await services.domains.remove(request.params.tenantId, request.params.domain, actorOf(request));
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
   app.get(
     '/api/v1/tenants/:tenantId/logins/:loginId/aliases',
-    { config: { action: 'logins.aliases.read' }, schema: { tags: ['logins'], summary: 'Aliases of a mailbox login', params: LoginParams } },
+    {
+      config: { action: 'logins.aliases.read' },
+      schema: { response: replies({ 200: ListOf(AliasReply) }), tags: ['logins'], summary: 'Aliases of a mailbox login', params: LoginParams },
+    },
     async (request) => {
       const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       if (principal.type === 'bearer' && principal.loginId && principal.loginId !== request.params.loginId) throw notFound('login');
@@ -75,6 +84,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
     {
       config: { action: 'logins.aliases.write' },
       schema: {
+        response: replies({ 201: AliasReply }),
         tags: ['logins'],
         summary: "Add an alias address to a login; 422 DOMAIN_NOT_OWNED outside the tenant's domains",
         params: LoginParams,
@@ -94,6 +104,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
     {
       config: { action: 'logins.aliases.write' },
       schema: {
+        response: replies({ 204: NoContent }),
         tags: ['logins'],
         summary: 'Remove an alias',
         params: Type.Object({ tenantId: Uuid, loginId: Uuid, address: AddressText }, { additionalProperties: false }),
@@ -103,7 +114,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
       const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
       if (principal.type === 'bearer' && principal.loginId) throw new AppError('FORBIDDEN', 'a login-bound token cannot remove aliases');
       await services.domains.removeAlias(request.params.tenantId, request.params.loginId, request.params.address, actorOf(request));
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -112,6 +123,7 @@ export function registerDomainRoutes(app: App, services: Services): void {
     {
       config: { action: 'domains.report' },
       schema: {
+        response: replies({ 200: DomainReportReply }),
         tags: ['domains'],
         summary: 'Logins, aliases, SMTP usernames and tenant domains that break domain ownership (platform admin)',
       },

@@ -8,6 +8,7 @@ import { requirePrincipal } from '../authentication.js';
 import { presentPage } from './presenters.js';
 import { PageQuery } from './schemas.js';
 import type { App } from './types.js';
+import { JobRunReply, JobsReply, PageOf, replies } from './replies.js';
 
 export function presentJobRun(run: JobRun) {
   return {
@@ -27,7 +28,10 @@ export function registerJobRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/jobs',
-    { config: { action: 'jobs.read' }, schema: { tags: ['jobs'], summary: 'Background jobs with their last run on any node (admin)' } },
+    {
+      config: { action: 'jobs.read' },
+      schema: { response: replies({ 200: JobsReply }), tags: ['jobs'], summary: 'Background jobs with their last run on any node (admin)' },
+    },
     async (request) => {
       await requirePrincipal(services, request, ['admin']);
       const scheduler = schedulerOf({ services });
@@ -45,6 +49,7 @@ export function registerJobRoutes(app: App, services: Services): void {
     {
       config: { action: 'jobs.read' },
       schema: {
+        response: replies({ 200: PageOf(JobRunReply) }),
         tags: ['jobs'],
         summary: 'Job runs, newest first (admin)',
         querystring: Type.Object(
@@ -60,8 +65,20 @@ export function registerJobRoutes(app: App, services: Services): void {
     },
   );
 
-  app.get('/metrics', { config: { action: 'public.metrics' }, schema: { hide: true } }, async (_request, reply) => {
-    const registry = metricsFor(services).registry;
-    return reply.header('content-type', registry.contentType).send(await registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    {
+      config: { action: 'public.metrics' },
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics (text exposition format): verifications by outcome, jobs, caches, the database',
+        security: [],
+        response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: Type.String() } } } },
+      },
+    },
+    async (_request, reply) => {
+      const registry = metricsFor(services).registry;
+      return reply.header('content-type', registry.contentType).send(await registry.metrics());
+    },
+  );
 }

@@ -170,3 +170,96 @@ export const AuditEventReply = Type.Object(
 
 export const AdminTokenReply = Type.Object({ token: Type.String(), expires_at: Timestamp }, { additionalProperties: false });
 export const ReauthTokenReply = Type.Object({ reauth_token: Type.String(), expires_at: Timestamp }, { additionalProperties: false });
+
+export const DomainReply = Type.Object({ domain: Type.String(), tenant_id: Type.String(), created_at: Timestamp }, { additionalProperties: false });
+
+export const AliasReply = Type.Object(
+  { address: Type.String(), tenant_id: Type.String(), login_id: Type.String(), created_at: Timestamp },
+  { additionalProperties: false },
+);
+
+export const DomainReportReply = Type.Object(
+  {
+    ok: Type.Boolean(),
+    checked: Type.Integer(),
+    total: Type.Integer(),
+    problems: Type.Array(
+      Type.Object(
+        { kind: Type.String(), id: Type.String(), tenant_id: Type.String(), address: Type.String(), problem: Type.String() },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookReply = Type.Object(
+  {
+    id: Type.String(),
+    tenant_id: Type.String(),
+    url: Type.String(),
+    description: NullableString,
+    events: Type.Array(Type.String()),
+    enabled: Type.Boolean(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { additionalProperties: false },
+);
+
+export const IssuedWebhookReply = Type.Object(
+  { ...WebhookReply.properties, secret: Type.String({ description: 'The signing secret (whsec_...): shown in this response only' }) },
+  { additionalProperties: false },
+);
+
+export const DeliveryReply = Type.Object(
+  {
+    id: Type.String(),
+    webhook_id: Type.String(),
+    event_type: Type.String(),
+    event_id: Type.String(),
+    status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')]),
+    attempts: Type.Integer(),
+    next_attempt_at: NullableTimestamp,
+    last_attempt_at: NullableTimestamp,
+    last_status_code: Type.Union([Type.Integer(), Type.Null()]),
+    last_error: NullableString,
+    delivered_at: NullableTimestamp,
+    created_at: Timestamp,
+    payload: Type.Unknown({ description: 'The signed event body as sent (Standard Webhooks)' }),
+  },
+  { additionalProperties: false },
+);
+
+export const JobRunReply = Type.Object(
+  {
+    id: Type.String(),
+    job: Type.String(),
+    node_id: Type.String(),
+    started_at: Timestamp,
+    duration_ms: Type.Number(),
+    items: Type.Integer(),
+    outcome: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+    error: NullableString,
+  },
+  { additionalProperties: false },
+);
+
+export const JobsReply = ListOf(
+  Type.Object({ job: Type.String(), interval_ms: Type.Number(), last_run: Type.Union([JobRunReply, Type.Null()]) }, { additionalProperties: false }),
+);
+
+export const AuditVerifyReply = Type.Object(
+  {
+    ok: Type.Boolean(),
+    chains: Type.Integer(),
+    events: Type.Integer(),
+    problems: Type.Array(
+      Type.Object(
+        { chain: Type.String(), event_id: NullableString, seq: Type.Union([Type.Integer(), Type.Null()]), problem: Type.String() },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);

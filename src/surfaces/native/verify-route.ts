@@ -6,6 +6,7 @@ import { AppError } from '../../errors.js';
 import { requirePrincipal } from '../authentication.js';
 import { ProtocolSchema } from './schemas.js';
 import type { App } from './types.js';
+import { ErrorReply, replies } from './replies.js';
 
 export type VerifyBodyValue = Static<typeof VerifyBody>;
 
@@ -59,7 +60,9 @@ const Allowed = Type.Object({
 });
 
 // 401 also carries the error body when the verifier token itself is wrong.
-const DeniedOrError = Type.Object({ valid: Type.Optional(Type.Literal(false)) }, { additionalProperties: true });
+const DeniedOrError = Type.Union([Type.Object({ valid: Type.Literal(false) }, { additionalProperties: false }), ErrorReply], {
+  description: '{"valid": false} for a refused login (never saying why), or the error body when the verifier token itself is wrong',
+});
 
 export function registerVerifyRoute(app: App, services: Services): void {
   app.post(
@@ -72,13 +75,13 @@ export function registerVerifyRoute(app: App, services: Services): void {
         tags: ['verify'],
         summary: 'Is this login valid? (verifier token)',
         body: VerifyBody,
-        response: { 200: Allowed, 401: DeniedOrError, 429: DeniedOrError },
+        response: replies({ 200: Allowed, 401: DeniedOrError }),
       },
     },
     async (request, reply) => {
       await requirePrincipal(services, request, ['verifier']);
       const answer = await verifyAnswer(services, request.body, request.ip);
-      return reply.status(answer.status).send(answer.body);
+      return reply.status(answer.status).send(answer.body as Static<typeof Allowed> | { valid: false });
     },
   );
 }

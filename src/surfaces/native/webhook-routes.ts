@@ -11,6 +11,7 @@ import { actorOf, requirePrincipal, requireTenant } from '../authentication.js';
 import { presentPage } from './presenters.js';
 import { PageQuery, Uuid } from './schemas.js';
 import type { App } from './types.js';
+import { DeliveryReply, IssuedWebhookReply, ListOf, NoContent, PageOf, replies, WebhookReply } from './replies.js';
 
 const Url = Type.String({ minLength: 8, maxLength: 2000, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' });
 const Events = Type.Array(Type.Union(WEBHOOK_TYPES.map((t) => Type.Literal(t))), { maxItems: WEBHOOK_TYPES.length, uniqueItems: true });
@@ -65,7 +66,10 @@ export function registerWebhookRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/tenants/:tenantId/webhooks',
-    { config: { action: 'webhooks.read' }, schema: { tags: ['webhooks'], summary: 'List webhook endpoints', params: TenantParams } },
+    {
+      config: { action: 'webhooks.read' },
+      schema: { response: replies({ 200: ListOf(WebhookReply) }), tags: ['webhooks'], summary: 'List webhook endpoints', params: TenantParams },
+    },
     async (request) => {
       await authorize(request, request.params.tenantId);
       return { data: (await webhooks().list(request.params.tenantId)).map(presentWebhook) };
@@ -77,6 +81,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
     {
       config: { action: 'webhooks.write' },
       schema: {
+        response: replies({ 201: IssuedWebhookReply }),
         tags: ['webhooks'],
         summary: `Create a webhook endpoint; the signing secret (whsec_...) is returned once. Event types: ${WEBHOOK_TYPES.join(', ')} (none = all)`,
         params: TenantParams,
@@ -105,7 +110,10 @@ export function registerWebhookRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/tenants/:tenantId/webhooks/:webhookId',
-    { config: { action: 'webhooks.read' }, schema: { tags: ['webhooks'], summary: 'Get a webhook endpoint', params: WebhookParams } },
+    {
+      config: { action: 'webhooks.read' },
+      schema: { response: replies({ 200: WebhookReply }), tags: ['webhooks'], summary: 'Get a webhook endpoint', params: WebhookParams },
+    },
     async (request) => {
       await authorize(request, request.params.tenantId);
       return presentWebhook(await webhooks().get(request.params.tenantId, request.params.webhookId));
@@ -117,6 +125,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
     {
       config: { action: 'webhooks.write' },
       schema: {
+        response: replies({ 200: WebhookReply }),
         tags: ['webhooks'],
         summary: 'Change a webhook endpoint (url, events, description, enabled)',
         params: WebhookParams,
@@ -146,11 +155,14 @@ export function registerWebhookRoutes(app: App, services: Services): void {
 
   app.delete(
     '/api/v1/tenants/:tenantId/webhooks/:webhookId',
-    { config: { action: 'webhooks.write' }, schema: { tags: ['webhooks'], summary: 'Delete a webhook endpoint and its deliveries', params: WebhookParams } },
+    {
+      config: { action: 'webhooks.write' },
+      schema: { response: replies({ 204: NoContent }), tags: ['webhooks'], summary: 'Delete a webhook endpoint and its deliveries', params: WebhookParams },
+    },
     async (request, reply) => {
       await authorize(request, request.params.tenantId);
       await webhooks().remove(request.params.tenantId, request.params.webhookId, actorOf(request));
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -159,6 +171,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
     {
       config: { action: 'webhooks.read' },
       schema: {
+        response: replies({ 200: PageOf(DeliveryReply) }),
         tags: ['webhooks'],
         summary: 'List deliveries of a webhook endpoint (newest first)',
         params: WebhookParams,
@@ -183,7 +196,12 @@ export function registerWebhookRoutes(app: App, services: Services): void {
     '/api/v1/tenants/:tenantId/webhook-deliveries/:deliveryId/redeliver',
     {
       config: { action: 'webhooks.write' },
-      schema: { tags: ['webhooks'], summary: 'Send a delivery again (same webhook-id, fresh retry schedule)', params: DeliveryParams },
+      schema: {
+        response: replies({ 202: DeliveryReply }),
+        tags: ['webhooks'],
+        summary: 'Send a delivery again (same webhook-id, fresh retry schedule)',
+        params: DeliveryParams,
+      },
     },
     async (request, reply) => {
       await authorize(request, request.params.tenantId);
