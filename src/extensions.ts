@@ -16,6 +16,7 @@ import { consoleExtension } from './surfaces/console/console-surface.js';
 import { registerStatsRoutes } from './surfaces/native/stats-routes.js';
 import { seedSurfacesExtension } from './surfaces/seed-surfaces.js';
 import { vaultExtension } from './vault-extension.js';
+import { verificationStatsSharing } from './verification-stats-sharing.js';
 import { webhooksExtension } from './webhooks/extension.js';
 
 let registered = false;
@@ -27,6 +28,8 @@ export function registerExtensions(): void {
   runtimeExtensions.push(vaultExtension, webhooksExtension, jobsExtension);
   // Mail-server logins: nginx auth_http, credential sessions and verification stats.
   runtimeExtensions.push({ name: 'protocol', surfaces: [registerNginxAuthRoute, registerSessionRoutes, registerStatsRoutes] });
+  // Verification stats shared by every node on the database (the console reads them).
+  runtimeExtensions.push(verificationStatsSharing());
   // The seed API surfaces 001, 002 and 003 beside the native API.
   runtimeExtensions.push(seedSurfacesExtension);
   // Postfix asks which senders and how much (RELAYKEY_POLICY_PORT).

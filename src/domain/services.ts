@@ -16,7 +16,7 @@ import { SessionReads } from './session-reads.js';
 import { SendingPolicy } from './sending-policy.js';
 import { UsageRecorder } from './usage.js';
 import { Verifier, type VerifierOptions } from './verification.js';
-import { VerificationStats } from './verification-stats.js';
+import { type SharedVerificationStats, VerificationStats } from './verification-stats.js';
 
 export interface Services {
   context: DomainContext;
@@ -31,6 +31,8 @@ export interface Services {
   sessions: SessionReads;
   throttle: LoginThrottle;
   stats: VerificationStats;
+  /** The stats of every node on the database (set by the runtime; tests without one read `stats`). */
+  sharedStats?: SharedVerificationStats;
   /** Throttle + verify + bookkeeping: what protocol adapters call for a login. */
   logins: LoginGate;
   mailRouter: MailRouter;

@@ -239,6 +239,20 @@ export interface WebhookDeliveriesTable {
   sequence: number | string | null;
 }
 
+export interface VerificationMinutesTable {
+  node_id: string;
+  minute: string;
+  allowed: number;
+  denied: number;
+}
+
+export interface VerificationDeniedClientsTable {
+  node_id: string;
+  minute: string;
+  ip: string;
+  denied: number;
+}
+
 export interface InstanceFactsTable {
   name: string; // master_key_check | schema_written_by
   value: string;
@@ -279,4 +293,6 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   instance_facts: InstanceFactsTable;
   sending_counters: SendingCountersTable;
+  verification_minutes: VerificationMinutesTable;
+  verification_denied_clients: VerificationDeniedClientsTable;
 }

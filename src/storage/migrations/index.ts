@@ -6,6 +6,7 @@ import * as jobIndexes from './004-job-indexes.js';
 import * as tenantDomains from './005-tenant-domains.js';
 import * as webhookOrder from './006-webhook-order.js';
 import * as instanceFacts from './008-instance-facts.js';
+import * as verificationStats from './008b-verification-stats.js';
 import * as tenantCredentialNumbers from './009-tenant-credential-numbers.js';
 import * as sendingPolicy from './010-sending-policy.js';
 
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '005-tenant-domains': tenantDomains,
   '006-webhook-order': webhookOrder,
   '008-instance-facts': instanceFacts,
+  '008b-verification-stats': verificationStats,
   '009-tenant-credential-numbers': tenantCredentialNumbers,
   '010-sending-policy': sendingPolicy,
 };

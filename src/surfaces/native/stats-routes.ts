@@ -1,4 +1,4 @@
-// GET /api/v1/stats/verifications: this node's per-minute verification counts (admin).
+// GET /api/v1/stats/verifications: per-minute verification counts of every node on the database (admin).
 import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import { STATS_MAX_MINUTES } from '../../domain/verification-stats.js';
@@ -17,14 +17,14 @@ export function registerStatsRoutes(app: App, services: Services): void {
       config: { action: 'stats.read' },
       schema: {
         tags: ['stats'],
-        summary: 'Allowed and denied verifications per minute on this node, oldest first, and the most denied client IPs',
+        summary: 'Allowed and denied verifications per minute, summed over every node on the database, oldest first, and the most denied client IPs',
         querystring: Type.Object({ minutes: Type.Integer({ minimum: 1, maximum: STATS_MAX_MINUTES, default: 60 }) }, { additionalProperties: false }),
         response: { 200: StatsReply },
       },
     },
     async (request) => {
       await requirePrincipal(services, request, ['admin']);
-      return services.stats.series(request.query.minutes);
+      return services.sharedStats ? services.sharedStats.series(request.query.minutes) : services.stats.series(request.query.minutes);
     },
   );
 }
