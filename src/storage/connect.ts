@@ -297,6 +297,10 @@ export async function migrateToLatest(handle: DatabaseHandle): Promise<string[]>
   const migrator = new Migrator({
     db: handle.db,
     provider: migrationProvider(handle.dialect),
+    // Migrations are numbered per change and may land in another order than their names sort
+    // (008b after 009): a database that ran a later-named one still gets the earlier-named one.
+    // Each migration stands alone (no migration depends on one with a later name).
+    allowUnorderedMigrations: true,
     ...(migrationTableSchema ? { migrationTableSchema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();

@@ -55,4 +55,13 @@ describe.each(DIALECTS)('verification stats across nodes on %s', (dialect) => {
     const again = await call(second, 'GET', '/api/v1/stats/verifications?minutes=5', { token: seed.adminToken });
     expect((again.body.series as { allowed: number }[]).reduce((n, m) => n + m.allowed, 0)).toBe(3);
   });
+
+  it('a database that already ran later-named migrations still gets 008b (migrations may land out of name order)', async () => {
+    await first.sql('drop table verification_denied_clients');
+    await first.sql('drop table verification_minutes');
+    await first.sql(`delete from kysely_migration where name = '008b-verification-stats'`);
+    const run = await first.cli(['keys', 'status', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await first.sql('select * from verification_minutes')).toEqual([]);
+  });
 });
