@@ -13,6 +13,8 @@ import { connectionLossLogger, waitForDatabase, watchDatabase } from './database
 import { installDependencyMetrics } from './dependency-metrics.js';
 import { createServices, type Services } from './domain/services.js';
 import { FallbackThrottle } from './domain/fallback-throttle.js';
+import { DatabaseSendingCounters, FallbackSendingCounters } from './domain/sending-counters.js';
+import { RedisSendingCounters } from './cluster/sending-counters-redis.js';
 import { MemoryThrottle, RedisThrottle } from './domain/throttle.js';
 import { createLogger } from './logging.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/connect.js';
@@ -120,6 +122,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
         sharedThrottleErrors += 1;
       })
     : undefined;
+  // Quota counters: Redis when configured (the database's behind it when it fails), else the database's.
+  const sendingCounters = redis
+    ? new FallbackSendingCounters(new RedisSendingCounters(redis.client, namespace), new DatabaseSendingCounters(store, clock))
+    : undefined;
   const services = createServices({
     store,
     clock,
@@ -139,6 +145,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     trustedProxies: config.trustedProxies,
     throttlePolicy: config.throttle,
     ...(throttle ? { throttle } : {}),
+    ...(sendingCounters ? { sendingCounters } : {}),
     loginHooks: { onThrottleError },
   });
   let feed: CredentialChangeFeed | undefined;

@@ -14,7 +14,8 @@ import { AppError } from '../errors.js';
 import type { Repositories } from '../storage/store.js';
 import type { DomainContext } from './context.js';
 import { canonicalAddress, canonicalDomain, domainOf } from './domain-names.js';
-import type { Credential, Tenant } from './types.js';
+import { DatabaseSendingCounters, type SendingCounters, windowKey } from './sending-counters.js';
+import type { Credential, SendingLimits, Tenant } from './types.js';
 
 export const MAX_ALLOWED_SENDERS = 100;
 const INVALID_SUFFIX = '.relaykey.invalid';
@@ -178,6 +179,8 @@ const ALLOW: SendingDecision = { verdict: 'allow' };
 export interface SendingPolicyOptions {
   /** How long a resolved identity is reused (ms); a change made on this node clears it at once. */
   subjectTtlMs?: number;
+  /** Shared quota counters (Redis or the database); the database when not given. */
+  counters?: SendingCounters;
 }
 
 /** Decisions per verdict since start (metrics). */
@@ -189,14 +192,35 @@ export interface SendingPolicyStats {
   foreign: number;
 }
 
+const LIMIT_FIELDS = ['messagesPerHour', 'messagesPerDay', 'recipientsPerMessage', 'recipientsPerDay'] as const;
+
+/**
+ * The limits that apply: per field, the credential's own when it sets one, else the tenant's. A
+ * login stands for all its usable credentials: per field the smallest any of them sets.
+ */
+export function effectiveLimits(subject: Pick<SendingSubject, 'credentials' | 'tenant'>): SendingLimits {
+  const limits: SendingLimits = { ...(subject.tenant.settings.sendingLimits ?? {}) };
+  for (const field of LIMIT_FIELDS) {
+    const own = subject.credentials.map((c) => c.sendingLimits?.[field]).filter((v): v is number => v !== undefined);
+    if (own.length > 0) limits[field] = Math.min(...own);
+  }
+  return limits;
+}
+
+/** How many recipients each message in progress has had allowed (Postfix's `instance`), bounded. */
+const MAX_INSTANCES = 50_000;
+
 export class SendingPolicy {
   private readonly subjects = new Map<string, { subject: SendingSubject | null; at: number }>();
+  private readonly instances = new Map<string, number>();
+  readonly counters: SendingCounters;
   readonly stats: SendingPolicyStats = { allow: 0, reject: 0, defer: 0, foreign: 0 };
 
   constructor(
     private readonly context: DomainContext,
     private readonly options: SendingPolicyOptions = {},
   ) {
+    this.counters = options.counters ?? new DatabaseSendingCounters(context.store, context.clock);
     context.onCredentialChange.push(() => this.subjects.clear());
   }
 
@@ -216,6 +240,16 @@ export class SendingPolicy {
     return subject;
   }
 
+  private keys(subject: SendingSubject) {
+    const now = this.context.clock.now();
+    return [windowKey(subject.key, subject.tenantId, 'hour', now), windowKey(subject.key, subject.tenantId, 'day', now)];
+  }
+
+  private defer(reason: string): SendingDecision {
+    this.stats.defer += 1;
+    return { verdict: 'defer', reason };
+  }
+
   async decide(attempt: SendingAttempt): Promise<SendingDecision> {
     if (!attempt.identity.trim()) {
       this.stats.foreign += 1;
@@ -229,9 +263,45 @@ export class SendingPolicy {
     const verdict = senderVerdict(subject, attempt.sender);
     if (!verdict.allowed) {
       this.stats.reject += 1;
+      await this.counters.add(this.keys(subject), { rejected: 1 });
       return { verdict: 'reject', reason: verdict.reason };
     }
+    // Quotas count at RCPT: a message when its first recipient is allowed, each allowed recipient.
+    if (attempt.state === 'RCPT') {
+      const decision = await this.countRecipient(subject, attempt);
+      if (decision.verdict !== 'allow') return decision;
+    }
     this.stats.allow += 1;
+    return ALLOW;
+  }
+
+  private async countRecipient(subject: SendingSubject, attempt: SendingAttempt): Promise<SendingDecision> {
+    const limits = effectiveLimits(subject);
+    const instance = `${subject.key}|${attempt.instance}`;
+    const before = this.instances.get(instance) ?? 0;
+    const keys = this.keys(subject);
+    if (limits.recipientsPerMessage !== undefined && before + 1 > limits.recipientsPerMessage) {
+      await this.counters.add(keys, { deferred: 1 });
+      return this.defer(`at most ${limits.recipientsPerMessage} recipients per message`);
+    }
+    const first = before === 0 || attempt.instance === '';
+    const delta = { messages: first ? 1 : 0, recipients: 1 };
+    const [hour, day] = await this.counters.add(keys, delta);
+    let reason: string | null = null;
+    if (first && limits.messagesPerHour !== undefined && (hour?.messages ?? 0) > limits.messagesPerHour) {
+      reason = `hourly quota of ${limits.messagesPerHour} messages reached`;
+    } else if (first && limits.messagesPerDay !== undefined && (day?.messages ?? 0) > limits.messagesPerDay) {
+      reason = `daily quota of ${limits.messagesPerDay} messages reached`;
+    } else if (limits.recipientsPerDay !== undefined && (day?.recipients ?? 0) > limits.recipientsPerDay) {
+      reason = `daily quota of ${limits.recipientsPerDay} recipients reached`;
+    }
+    if (reason) {
+      // Undo what this attempt counted: only what was sent counts.
+      await this.counters.add(keys, { messages: -delta.messages, recipients: -delta.recipients, deferred: 1 });
+      return this.defer(reason);
+    }
+    if (this.instances.size >= MAX_INSTANCES) this.instances.clear();
+    this.instances.set(instance, before + 1);
     return ALLOW;
   }
 }

@@ -13,6 +13,7 @@ import { ProvisioningService } from './provisioning.js';
 import { TenantService } from './tenants.js';
 import { type LoginThrottle, MemoryThrottle, type ThrottlePolicy } from './throttle.js';
 import { SessionReads } from './session-reads.js';
+import type { SendingCounters } from './sending-counters.js';
 import { SendingPolicy } from './sending-policy.js';
 import { UsageRecorder } from './usage.js';
 import { Verifier, type VerifierOptions } from './verification.js';
@@ -57,6 +58,8 @@ export interface ServiceOptions {
   verifyStaleMaxMs?: number;
   /** Is the database known to be down now (storage's DatabaseHealth)? */
   databaseDown?: () => boolean;
+  /** Quota counters shared by every node (Redis); the database's when not given. */
+  sendingCounters?: SendingCounters;
   /** RELAYKEY_TRUSTED_PROXIES (CIDRs). */
   trustedProxies?: readonly string[];
 }
@@ -91,6 +94,6 @@ export function createServices(options: ServiceOptions): Services {
     stats,
     logins: new LoginGate(verifier, throttle, usage, stats, options.clock, options.loginHooks, { trustedProxies: options.trustedProxies ?? [] }),
     mailRouter: new MailRouter(context, options.mailBackends ?? {}),
-    sendingPolicy: new SendingPolicy(context),
+    sendingPolicy: new SendingPolicy(context, options.sendingCounters ? { counters: options.sendingCounters } : {}),
   };
 }

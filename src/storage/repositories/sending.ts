@@ -57,11 +57,12 @@ export class SendingRepository {
     return rows.map((r) => r.domain);
   }
 
-  /** Adds to the counters of each key (one row per subject and window, created on first use). */
-  async add(keys: readonly CounterKey[], delta: Partial<CounterValues>, at: string): Promise<void> {
+  /** Adds to the counters of each key (one row per subject and window, created on first use); returns the new values. */
+  async add(keys: readonly CounterKey[], delta: Partial<CounterValues>, at: string): Promise<CounterValues[]> {
     const d = { messages: delta.messages ?? 0, recipients: delta.recipients ?? 0, rejected: delta.rejected ?? 0, deferred: delta.deferred ?? 0 };
+    const out: CounterValues[] = [];
     for (const key of keys) {
-      await this.db
+      const row = await this.db
         .insertInto('sending_counters')
         .values({ subject: key.subject, window: key.window, window_start: key.windowStart, tenant_id: key.tenantId, ...d, updated_at: at })
         .onConflict((oc) =>
@@ -73,8 +74,11 @@ export class SendingRepository {
             updated_at: at,
           })),
         )
-        .execute();
+        .returning(['messages', 'recipients', 'rejected', 'deferred'])
+        .executeTakeFirstOrThrow();
+      out.push({ messages: Number(row.messages), recipients: Number(row.recipients), rejected: Number(row.rejected), deferred: Number(row.deferred) });
     }
+    return out;
   }
 
   async read(keys: readonly CounterKey[]): Promise<CounterValues[]> {

@@ -81,6 +81,7 @@ export function presentTenant(tenant: Tenant): Static<typeof TenantReply> {
     settings: {
       inactivity_days: tenant.settings.inactivityDays ?? null,
       inactivity_days_by_role: tenant.settings.inactivityDaysByRole ?? {},
+      sending_limits: presentSendingLimits(tenant.settings.sendingLimits),
     },
     created_at: tenant.createdAt,
     updated_at: tenant.updatedAt,

@@ -6,6 +6,15 @@ import { type TSchema, Type } from 'typebox';
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 const NullableString = Type.Union([Type.String(), Type.Null()]);
+const NullableInteger = Type.Union([Type.Integer(), Type.Null()]);
+/** Quotas (null: no limit of its own; the whole object null: none set). */
+const SendingLimitsReply = Type.Union([
+  Type.Object(
+    { messages_per_hour: NullableInteger, messages_per_day: NullableInteger, recipients_per_message: NullableInteger, recipients_per_day: NullableInteger },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+]);
 
 /** Every error of the native API (and of seeds 000, 002 and 003): a stable code, a message naming the problem, the request id. */
 export const ErrorReply = Type.Object(
@@ -60,18 +69,7 @@ export const CredentialReply = Type.Object(
     expires_at: NullableTimestamp,
     allowed_networks: Type.Union([Type.Array(Type.String()), Type.Null()]),
     allowed_senders: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'Addresses and @domain entries it may send as; null: the default' }),
-    sending_limits: Type.Union([
-      Type.Object(
-        {
-          messages_per_hour: Type.Union([Type.Integer(), Type.Null()]),
-          messages_per_day: Type.Union([Type.Integer(), Type.Null()]),
-          recipients_per_message: Type.Union([Type.Integer(), Type.Null()]),
-          recipients_per_day: Type.Union([Type.Integer(), Type.Null()]),
-        },
-        { additionalProperties: false },
-      ),
-      Type.Null(),
-    ]),
+    sending_limits: SendingLimitsReply,
     metadata: Type.Record(Type.String(), Type.String()),
     replaces_id: NullableString,
     revoked_at: NullableTimestamp,
@@ -116,6 +114,7 @@ export const TenantReply = Type.Object(
       {
         inactivity_days: Type.Union([Type.Integer(), Type.Null()]),
         inactivity_days_by_role: Type.Record(Type.String(), Type.Integer()),
+        sending_limits: SendingLimitsReply,
       },
       { additionalProperties: false },
     ),

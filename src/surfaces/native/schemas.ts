@@ -70,6 +70,8 @@ export const MailBackendsSchema = Type.Union([
 export const TenantSettingsSchema = Type.Object(
   {
     inactivity_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    /** Quotas of each credential that sets none of its own (per field). */
+    sending_limits: Type.Optional(SendingLimitsSchema),
     inactivity_days_by_role: Type.Optional(
       Type.Object(Object.fromEntries(Object.keys(ROLES).map((r) => [r, Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 }))])), {
         additionalProperties: false,

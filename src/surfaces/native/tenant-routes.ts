@@ -5,7 +5,7 @@ import type { TenantInput } from '../../domain/tenants.js';
 import type { ConnectionInfo, MailBackends } from '../../domain/types.js';
 import { AppError, notFound } from '../../errors.js';
 import { actorOf, requirePrincipal, requireTenantPrincipal } from '../authentication.js';
-import { presentLogin, presentPage, presentTenant } from './presenters.js';
+import { presentLogin, presentPage, presentTenant, type SendingLimitsBody, toSendingLimits } from './presenters.js';
 import { ConnectionInfoPatch, MailBackendsSchema, Name, PageQuery, TenantParams, TenantSettingsSchema, Uuid } from './schemas.js';
 import type { App } from './types.js';
 import { CreatedTenantReply, LoginReply, PageOf, replies, TenantReply } from './replies.js';
@@ -25,7 +25,7 @@ const TenantFields = {
 };
 
 type ConnectionPatchBody = Partial<Record<'smtp' | 'imap' | 'pop3', Partial<{ server_name: string; port: number; secure_port: number; enabled: boolean }>>>;
-type SettingsBody = { inactivity_days?: number; inactivity_days_by_role?: Record<string, number | undefined> };
+type SettingsBody = { inactivity_days?: number; inactivity_days_by_role?: Record<string, number | undefined>; sending_limits?: SendingLimitsBody };
 
 function toConnectionPatch(body: ConnectionPatchBody | undefined): TenantInput['connectionInfo'] {
   if (!body) return undefined;
@@ -48,6 +48,7 @@ function toSettings(body: SettingsBody | undefined): TenantInput['settings'] {
   return {
     ...(body.inactivity_days !== undefined ? { inactivityDays: body.inactivity_days } : {}),
     ...(body.inactivity_days_by_role ? { inactivityDaysByRole: body.inactivity_days_by_role } : {}),
+    ...(body.sending_limits ? { sendingLimits: toSendingLimits(body.sending_limits) ?? {} } : {}),
   };
 }
 
