@@ -14,7 +14,8 @@ import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js
 
 const STORES = [
   ['database', {}],
-  ['redis', { RELAYKEY_REDIS_URL: 'redis://127.0.0.1:6379' }],
+  // A generous command timeout: a loaded test machine must not make Redis fall back mid-test.
+  ['redis', { RELAYKEY_REDIS_URL: 'redis://127.0.0.1:6379', RELAYKEY_REDIS_TIMEOUT_MS: '2000' }],
 ] as const;
 const cases = DIALECTS.flatMap((dialect) => STORES.map(([store, env]) => [dialect, store, env] as const));
 
