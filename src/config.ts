@@ -153,6 +153,13 @@ export function secretFromEnv(env: NodeJS.ProcessEnv, name: string): string | un
 function withDatabasePassword(url: string, password: string | undefined): string {
   if (password === undefined) return url;
   if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigError('RELAYKEY_DATABASE_PASSWORD applies to a postgres:// RELAYKEY_DATABASE_URL only');
+  // Several hosts (postgres://u@h1:5432,h2:5432/db) are not a WHATWG URL: edit the user part as text.
+  const multiHost = /^(postgres(?:ql)?:\/\/)([^@/?#]*)@([^/?#]*,[^/?#]*)(.*)$/.exec(url);
+  if (multiHost) {
+    const [, scheme, userinfo = '', hosts, rest] = multiHost;
+    if (userinfo.includes(':')) throw new ConfigError('RELAYKEY_DATABASE_URL already has a password; drop it or RELAYKEY_DATABASE_PASSWORD');
+    return `${scheme}${userinfo}:${encodeURIComponent(password)}@${hosts}${rest}`;
+  }
   const parsed = new URL(url);
   if (parsed.password) throw new ConfigError('RELAYKEY_DATABASE_URL already has a password; drop it or RELAYKEY_DATABASE_PASSWORD');
   parsed.password = encodeURIComponent(password);

@@ -23,6 +23,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL outages under traffic', () => {
   let loops: Promise<void>[] = [];
   let writes = 0;
   let lastWriteOkAt = 0;
+  let masterKey = '';
   const writeOkTimes: number[] = [];
 
   const count = (map: Map<number, number>, status: number) => map.set(status, (map.get(status) ?? 0) + 1);
@@ -69,6 +70,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL outages under traffic', () => {
     // A short cache TTL: during the outage every hot entry is past it, so what answers is the
     // stale-while-down path, not the ordinary cache.
     const env = nodeEnv(pgi.url, { RELAYKEY_VERIFY_CACHE_TTL_MS: '1000', RELAYKEY_LOG_LEVEL: 'info' });
+    masterKey = env.RELAYKEY_MASTER_KEY as string;
     node = await startNode(env);
     tenant = await seed(node, env);
     for (let i = 0; i < 8; i++) {
@@ -166,4 +168,29 @@ describe.skipIf(!postgresAvailable)('PostgreSQL outages under traffic', () => {
     expect(log).not.toContain('request failed');
     expect(log).not.toContain('Unhandled');
   }, 180_000);
+
+  it('a node started while PostgreSQL is down waits for it; past RELAYKEY_STARTUP_WAIT_SECONDS it exits in one line', async () => {
+    await pgi.stop();
+    const env = nodeEnv(pgi.url, { RELAYKEY_STARTUP_WAIT_SECONDS: '1' });
+    const refused = await startNode(env).then(
+      (started) => {
+        started.child.kill('SIGKILL');
+        return null;
+      },
+      (error: Error) => error.message,
+    );
+    expect(refused).toContain('did not answer within 1 s (RELAYKEY_STARTUP_WAIT_SECONDS)');
+
+    const starting = startNode(nodeEnv(pgi.url, { RELAYKEY_STARTUP_WAIT_SECONDS: '60', RELAYKEY_MASTER_KEY: masterKey }));
+    // Long enough for the process to boot (tsx compiles the sources first) and find it down.
+    await sleep(15_000);
+    await pgi.start();
+    const late = await starting;
+    try {
+      expect(late.output.join('')).toContain('waiting for the database');
+      expect((await verifyOnce(late.url, tenant, hot[0] as string)).status).toBe(200);
+    } finally {
+      late.child.kill('SIGKILL');
+    }
+  }, 120_000);
 });
