@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the real mail servers and clients the protocol tests drive (Debian packages),
+# Installs the real mail servers and clients the protocol tests drive, and openssl for the TLS
+# test's certificates (Debian packages),
 # only when something is missing: safe to run again and again; apt-get update runs once.
 set -euo pipefail
 
-PACKAGES=(nginx-light libnginx-mod-mail dovecot-imapd dovecot-pop3d dovecot-auth-lua postfix swaks curl)
+PACKAGES=(nginx-light libnginx-mod-mail dovecot-imapd dovecot-pop3d dovecot-auth-lua postfix swaks curl openssl)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -5,8 +5,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
+
+// Each step runs the real CLI (a new Node process through tsx, seconds each on a loaded machine).
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 const execFileAsync = promisify(execFile);
 

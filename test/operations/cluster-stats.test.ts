@@ -1,11 +1,14 @@
 // The console's verification stats come from every node on the database, not only the node
 // that answers the stats request.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logging.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
+
+// Each step runs the real CLI (a new Node process through tsx, seconds each on a loaded machine).
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 describe.each(DIALECTS)('verification stats across nodes on %s', (dialect) => {
   let first: TestServer;

@@ -4,9 +4,12 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CheckResult } from '../../src/doctor.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
+
+// Each step runs the real CLI (a new Node process through tsx, seconds each on a loaded machine).
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));

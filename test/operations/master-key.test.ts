@@ -4,11 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { KNOWN_MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { seedTenant } from '../helpers/api.js';
 import { DIALECTS, ROOT, startTestServer, type TestServer } from '../helpers/server.js';
+
+// Each step runs the real CLI (a new Node process through tsx, seconds each on a loaded machine).
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 

@@ -6,9 +6,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ServerProcess, spawnServer, waitFor } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+
+// Each step runs the real CLI (a new Node process through tsx, seconds each on a loaded machine).
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 const folder = mkdtempSync(join(tmpdir(), 'relaykey-tls-'));
 

@@ -3,11 +3,14 @@
 // secret), and a flood of denials cannot flood the log.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HOUR, ManualClock } from '../../src/clock.js';
 import { VERIFICATION_OUTCOMES } from '../../src/domain/verification-outcomes.js';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
+
+// Each step runs the real CLI (a new Node process through tsx, seconds each on a loaded machine).
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 /** The value of one sample in the Prometheus text format, 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
