@@ -14,6 +14,8 @@ export interface Config {
   webhookAllowNetworks: string[];
   /** RELAYKEY_TRUSTED_PROXIES: CIDRs whose own address is never throttled or network-matched (nginx, a re-checking Dovecot). */
   trustedProxies: string[];
+  /** RELAYKEY_DOVEADM_URLS + RELAYKEY_DOVEADM_API_KEY: Dovecot doveadm HTTP APIs told to kick a revoked or held key's sessions. */
+  doveadm: { urls: string[]; apiKey: string } | null;
   /** Where nginx sends an authenticated client, per protocol (RELAYKEY_MAIL_BACKENDS). */
   mailBackends: MailBackendAddresses;
   /** Bound on how stale a cached verify answer may be when no invalidation arrives (ms). */
@@ -130,6 +132,21 @@ function networks(raw: string | undefined, name = 'RELAYKEY_WEBHOOK_ALLOW_NETWOR
   return list;
 }
 
+function doveadm(env: NodeJS.ProcessEnv): Config['doveadm'] {
+  const urls = (env.RELAYKEY_DOVEADM_URLS || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (urls.length === 0) return null;
+  for (const url of urls) {
+    if (!/^https?:\/\/[^/\s]+/.test(url))
+      throw new ConfigError(`RELAYKEY_DOVEADM_URLS must be a comma list of http(s) URLs of doveadm's HTTP API (got "${url}")`);
+  }
+  const apiKey = secretFromEnv(env, 'RELAYKEY_DOVEADM_API_KEY');
+  if (!apiKey) throw new ConfigError('RELAYKEY_DOVEADM_URLS needs RELAYKEY_DOVEADM_API_KEY (doveadm_api_key of those Dovecots)');
+  return { urls: urls.map((url) => url.replace(/\/+$/, '')), apiKey };
+}
+
 /**
  * A secret from `NAME` or from the file named by `NAME_FILE` (Docker and systemd credentials,
  * Kubernetes secrets); surrounding whitespace is dropped. Both at once is a mistake.
@@ -211,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: secretFromEnv(env, 'RELAYKEY_REDIS_URL'),
     webhookAllowNetworks: networks(env.RELAYKEY_WEBHOOK_ALLOW_NETWORKS),
     trustedProxies: networks(env.RELAYKEY_TRUSTED_PROXIES, 'RELAYKEY_TRUSTED_PROXIES'),
+    doveadm: doveadm(env),
     mailBackends: parseMailBackends(env.RELAYKEY_MAIL_BACKENDS),
     verifyCacheTtlMs: integer(env, 'RELAYKEY_VERIFY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     verifyCacheMaxEntries: integer(env, 'RELAYKEY_VERIFY_CACHE_MAX_ENTRIES', 50_000, 1, 100_000_000),

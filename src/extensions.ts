@@ -8,6 +8,7 @@ import { jobsExtension } from './jobs/extension.js';
 import { lifecycleJobs } from './jobs/lifecycle-jobs.js';
 import { jobRegistry } from './jobs/registry.js';
 import { vaultJobs } from './jobs/vault-jobs.js';
+import { doveadmKickExtension } from './protocol/dovecot/doveadm-kick.js';
 import { registerNginxAuthRoute } from './protocol/nginx/auth-http-route.js';
 import { postfixPolicyExtension } from './protocol/postfix/extension.js';
 import { runtimeExtensions } from './runtime.js';
@@ -30,6 +31,8 @@ export function registerExtensions(): void {
   runtimeExtensions.push({ name: 'protocol', surfaces: [registerNginxAuthRoute, registerSessionRoutes, registerStatsRoutes] });
   // Verification stats shared by every node on the database (the console reads them).
   runtimeExtensions.push(verificationStatsSharing());
+  // Dovecot sessions of a revoked or held key are kicked (RELAYKEY_DOVEADM_URLS).
+  runtimeExtensions.push(doveadmKickExtension);
   // The seed API surfaces 001, 002 and 003 beside the native API.
   runtimeExtensions.push(seedSurfacesExtension);
   // Postfix asks which senders and how much (RELAYKEY_POLICY_PORT).

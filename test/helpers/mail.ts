@@ -135,6 +135,7 @@ export async function startDovecot(
   dir: string,
   relaykeyUrl: string,
   verifierToken: string,
+  doveadm: { port: number; apiKey: string } = { port: 0, apiKey: 'unused' },
 ): Promise<ChildService & { ports: DovecotPorts; log: () => string; authSocket: string; home: string }> {
   const ports = { imap: await freePort(), pop3: await freePort(), imapFromNginx: await freePort(), pop3FromNginx: await freePort() };
   for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub), { recursive: true });
@@ -158,6 +159,8 @@ export async function startDovecot(
       IMAP_PROXY_PORT: ports.imapFromNginx,
       POP3_PROXY_PORT: ports.pop3FromNginx,
       PROXY_NETWORK: '127.0.0.1/32',
+      DOVEADM_PORT: doveadm.port,
+      DOVEADM_API_KEY: doveadm.apiKey,
       AUTH_SOCKET: join(dir, 'run', 'sasl-auth'),
       MAIL_UID: 65534,
       MAIL_GID: 65534,

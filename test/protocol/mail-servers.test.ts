@@ -6,12 +6,14 @@
 // Two tenants, Acme and Evil, each with a login alice@<own domain> (the %n collision case).
 // Clients come from their own loopback addresses (curl --interface, swaks --local-interface):
 // nginx is 127.0.0.1, a trusted proxy.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
-import { type ChildService, ensureMailTools, putMessage, run, startDovecot, startNginx, startPostfix, startSmtpSink } from '../helpers/mail.js';
+import { type ChildService, ensureMailTools, freePort, putMessage, run, startDovecot, startNginx, startPostfix, startSmtpSink } from '../helpers/mail.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 
 // curl exit codes: 0 = done, 67 = the server refused the login.
@@ -31,8 +33,11 @@ describe.each(DIALECTS)('mail servers authenticating through relaykey on %s', (d
     ensureMailTools();
     dir = mkdtempSync(join(tmpdir(), 'relaykey-mail-'));
     sink = await startSmtpSink();
+    const doveadm = { port: await freePort(), apiKey: randomBytes(16).toString('hex') };
     server = await startTestServer(dialect, {
       env: {
+        RELAYKEY_DOVEADM_URLS: `http://127.0.0.1:${doveadm.port}`,
+        RELAYKEY_DOVEADM_API_KEY: doveadm.apiKey,
         // nginx (and Dovecot's own re-check, were it to come without PROXY protocol) is 127.0.0.1.
         RELAYKEY_TRUSTED_PROXIES: '127.0.0.1/32',
         RELAYKEY_THROTTLE_IP_LIMIT: '20',
@@ -42,7 +47,7 @@ describe.each(DIALECTS)('mail servers authenticating through relaykey on %s', (d
     });
     acme = await seedTenant(server, 'Acme');
     evil = await seedTenant(server, 'Evil');
-    dovecot = await startDovecot(join(dir, 'dovecot'), server.url, acme.verifier);
+    dovecot = await startDovecot(join(dir, 'dovecot'), server.url, acme.verifier, doveadm);
     postfix = await startPostfix(join(dir, 'postfix'), { relayPort: sink.port, saslSocket: dovecot.authSocket, nginxAddress: '127.0.0.1' });
     nginx = await startNginx(join(dir, 'nginx'), server.url, acme.verifier);
     for (const tenant of [acme, evil]) {
@@ -261,6 +266,33 @@ describe.each(DIALECTS)('mail servers authenticating through relaykey on %s', (d
       expect(evilAlice.code, evilAlice.stderr).toBe(0);
       expect(evilAlice.exists).toBe(0);
     });
+  });
+
+  it("revoking a key kicks its open IMAP session (relaykey calls Dovecot's doveadm HTTP API)", async () => {
+    const revokeMe = await key(acme, ['imap']);
+    const socket = createConnection({ host: '127.0.0.1', port: dovecot.ports.imap, localAddress: '127.0.0.15' });
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += String(chunk);
+    });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const waitFor = async (pattern: RegExp) => {
+      for (let i = 0; i < 100 && !pattern.test(received); i += 1) await new Promise((r) => setTimeout(r, 100));
+      expect(received).toMatch(pattern);
+    };
+    await waitFor(/^\* OK/m);
+    socket.write(`a1 LOGIN "${acme.loginAddress}" "${revokeMe.secret}"\r\n`);
+    await waitFor(/^a1 OK/m);
+    socket.write('a2 SELECT INBOX\r\n');
+    await waitFor(/^a2 OK/m);
+    const revoked = await call(server, 'POST', `/api/v1/tenants/${acme.tenantId}/credentials/${revokeMe.id}/revoke`, {
+      token: acme.bearer,
+      body: { reason: 'stolen' },
+    });
+    expect(revoked.status).toBe(200);
+    const ended = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+    socket.destroy();
+    expect(ended, `${received}\n${dovecot.log().slice(-1500)}`).toBe(true);
   });
 
   describe('3. Postfix submission through nginx (XCLIENT)', () => {
