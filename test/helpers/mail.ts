@@ -207,7 +207,8 @@ export function putMessage(home: string, user: string, name: string, text: strin
  */
 export async function startPostfix(
   dir: string,
-  options: { relayPort: number; saslSocket: string; nginxAddress: string },
+  /** extraMainCf: lines appended to main.cf (a later setting of a parameter wins). */
+  options: { relayPort: number; saslSocket: string; nginxAddress: string; extraMainCf?: string },
 ): Promise<ChildService & { ports: { submission: number; fromNginx: number }; log: () => string }> {
   const ports = { submission: await freePort(), fromNginx: await freePort() };
   const etc = join(dir, 'etc');
@@ -237,7 +238,7 @@ export async function startPostfix(
     NGINX_PORT: ports.fromNginx,
     NGINX_ADDRESS: options.nginxAddress,
   };
-  writeFileSync(join(etc, 'main.cf'), renderTemplate('postfix-main.cf', values));
+  writeFileSync(join(etc, 'main.cf'), renderTemplate('postfix-main.cf', values) + (options.extraMainCf ? `\n${options.extraMainCf}\n` : ''));
   writeFileSync(join(etc, 'master.cf'), renderTemplate('postfix-master.cf', values));
   const child = startChild('/usr/lib/postfix/sbin/master', ['-c', etc, '-d']);
   const log = () => {
