@@ -59,7 +59,7 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('Redis faults', () => {
 
   it('verify p99 stays under 50 ms with Redis killed; a node starts without it; revocations still travel', async () => {
     const [a, b] = nodes as [ServerProcess, ServerProcess];
-    const warm = await load(a.url, 1_000);
+    const warm = await load(a.url, 4_000);
     const before = percentile(warm.latencies, 99);
 
     await redis.kill();
@@ -70,9 +70,11 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('Redis faults', () => {
       `Redis killed: verify p99 ${p99.toFixed(1)} ms over ${during.latencies.length} requests (before: ${before.toFixed(1)} ms; from 0.5 s after the kill: ${percentile(during.steady, 99).toFixed(1)} ms); statuses`,
       Object.fromEntries(during.statuses),
     );
-    // Under 50 ms; on a machine so loaded that the same load had a p99 above 25 ms before the
-    // kill, no worse than twice that (the old behaviour was ~10 s per verification).
-    expect(p99).toBeLessThan(Math.max(50, 2 * before));
+    // Under 50 ms. On a machine so loaded that the same load before the kill already had a p99
+    // near or above that, no worse than three times the p99 before it; and never a wait on Redis
+    // (before: ~10 s per verification while ioredis queued and reconnected).
+    expect(p99).toBeLessThan(Math.max(50, 3 * before));
+    expect(Math.max(...during.latencies)).toBeLessThan(2_000);
     expect([...during.statuses.keys()].sort()).toEqual([200, 401]);
 
     // A node starts while Redis is down.
