@@ -1,3 +1,5 @@
+import type { Static } from 'typebox';
+
 // The console's one client of the relaykey HTTP API: every path the console calls is here.
 // The session token lives in this module's memory only (never in storage, cookies or URLs).
 
@@ -106,27 +108,28 @@ const enc = encodeURIComponent;
 const tenantPath = (tenantId: string) => `/api/v1/tenants/${enc(tenantId)}`;
 const vaultPath = (tenantId: string) => `/api/v1/platform-admin/tenants/${enc(tenantId)}/smtp-credentials`;
 
-// ---- shapes: exactly the native API's responses ----
+// ---- shapes: the native API's reply schemas themselves (src/surfaces/native/replies.ts), so the
+// console cannot drift from what the server sends (tsc -p console fails, and so does
+// test/console/api-types.test.ts). Type-only: nothing of the server is bundled.
 
-export interface Connection {
-  server_name: string;
-  port: number;
-  secure_port: number;
-  enabled: boolean;
-}
+type Replies = typeof import('../../src/surfaces/native/replies.js');
+export type Tenant = Static<Replies['TenantReply']> & { smtp_username?: string };
+export type Connection = Tenant['connection_info']['smtp'];
+export type Login = Static<Replies['LoginReply']>;
+export type OwnedDomain = Static<Replies['DomainReply']>;
+export type Credential = Static<Replies['CredentialReply']>;
+export type CreatedCredential = Static<Replies['IssuedCredentialReply']>;
+export type AuditEvent = Static<Replies['AuditEventReply']>;
+export type ChainCheck = Static<Replies['AuditVerifyReply']>;
+export type WebhookEndpoint = Static<Replies['WebhookReply']>;
+export type WebhookDelivery = Static<Replies['DeliveryReply']>;
+export type DeliveryStatus = WebhookDelivery['status'];
+export type JobRun = Static<Replies['JobRunReply']>;
+export type JobInfo = Static<Replies['JobsReply']>['data'][number];
+
+// ---- shapes not (yet) shared: seed 000, sessions, stats ----
+
 export type Protocol = 'smtp' | 'imap' | 'pop3';
-export interface Tenant {
-  id: string;
-  name: string;
-  domain: string | null;
-  webmail_url: string | null;
-  connection_info: Record<Protocol, Connection>;
-  mail_backends: Partial<Record<Protocol, string>> | null;
-  settings: { inactivity_days: number | null; inactivity_days_by_role: Record<string, number> };
-  created_at: string;
-  updated_at: string;
-  smtp_username?: string;
-}
 export interface TenantInput {
   name?: string;
   domain?: string | null;
@@ -136,39 +139,6 @@ export interface TenantInput {
   mail_backends?: Partial<Record<Protocol, string>> | null;
   settings?: { inactivity_days?: number };
 }
-export interface Login {
-  id: string;
-  tenant_id: string;
-  address: string;
-  created_at: string;
-}
-export interface OwnedDomain {
-  domain: string;
-  tenant_id: string;
-  created_at: string;
-}
-export interface Credential {
-  id: string;
-  tenant_id: string;
-  login_id: string | null;
-  name: string;
-  kind: 'SMTP' | 'API';
-  surface: string;
-  scopes: string[];
-  role: string | null;
-  key_hint: string;
-  status: 'active' | 'held' | 'revoked' | 'expired';
-  held: boolean;
-  expires_at: string | null;
-  revoked_at: string | null;
-  revoked_reason: string | null;
-  grace_until: string | null;
-  created_at: string;
-  last_used_at: string | null;
-}
-export interface CreatedCredential extends Credential {
-  secret: string;
-}
 export interface CredentialInput {
   name: string;
   kind?: 'SMTP' | 'API';
@@ -176,17 +146,6 @@ export interface CredentialInput {
   scopes?: string[];
   role?: string;
   expires_at?: string | null;
-}
-export interface AuditEvent {
-  id: string;
-  seq: number;
-  event: string;
-  actor: { type: string; id: string };
-  occurred_at: string;
-  client_ip: string | null;
-  severity: 'info' | 'warning' | 'critical';
-  target: { type: string; id: string } | null;
-  details: Record<string, unknown>;
 }
 export interface AuditFilter {
   event?: string;
@@ -196,12 +155,6 @@ export interface AuditFilter {
   until?: string;
   page?: number;
   per_page?: number;
-}
-export interface ChainCheck {
-  ok: boolean;
-  chains: number;
-  events: number;
-  problems: { chain: string; event_id: string | null; seq: number | null; problem: string }[];
 }
 export interface SmtpCheckout {
   username: string;
@@ -248,49 +201,6 @@ export interface CredentialSession {
   active: boolean;
   first_seen_at: string;
   last_seen_at: string;
-}
-/** src/surfaces/native/webhook-routes.ts presentWebhook. */
-export interface WebhookEndpoint {
-  id: string;
-  tenant_id: string;
-  url: string;
-  description: string | null;
-  events: string[];
-  enabled: boolean;
-  created_at: string;
-  updated_at: string;
-}
-export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
-/** src/surfaces/native/webhook-routes.ts presentDelivery. */
-export interface WebhookDelivery {
-  id: string;
-  webhook_id: string;
-  event_type: string;
-  event_id: string;
-  status: DeliveryStatus;
-  attempts: number;
-  next_attempt_at: string | null;
-  last_attempt_at: string | null;
-  last_status_code: number | null;
-  last_error: string | null;
-  delivered_at: string | null;
-  created_at: string;
-}
-/** src/surfaces/native/job-routes.ts presentJobRun. */
-export interface JobRun {
-  id: string;
-  job: string;
-  node_id: string;
-  started_at: string;
-  duration_ms: number;
-  items: number;
-  outcome: string;
-  error: string | null;
-}
-export interface JobInfo {
-  job: string;
-  interval_ms: number;
-  last_run: JobRun | null;
 }
 
 /** base64 (the vault's password encoding) -> UTF-8 text. */
