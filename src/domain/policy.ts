@@ -66,6 +66,7 @@ export const POLICY = {
   'credentials.revoke': TENANT,
   'credentials.rotate': TENANT,
   'credentials.sessions': TENANT,
+  'credentials.usage': TENANT,
   // Management tokens.
   'tokens.list': ADMIN,
   'tokens.create': ADMIN,

@@ -305,3 +305,27 @@ export class SendingPolicy {
     return ALLOW;
   }
 }
+
+export interface CredentialUsage {
+  /** Whose counters: the credential's own, or (bound to a login) the login's, shared by its credentials. */
+  subject: 'credential' | 'login';
+  limits: SendingLimits;
+  hour: { windowStart: string; messages: number; recipients: number; rejected: number; deferred: number };
+  day: { windowStart: string; messages: number; recipients: number; rejected: number; deferred: number };
+}
+
+/** What a credential sent in the current hour and day (the counters the policy enforces). */
+export async function credentialUsage(policy: SendingPolicy, context: DomainContext, credential: Credential, tenant: Tenant): Promise<CredentialUsage> {
+  const login = credential.loginId !== null;
+  const key = login ? `login:${credential.loginId}` : `credential:${credential.id}`;
+  const now = context.clock.now();
+  const keys = [windowKey(key, credential.tenantId, 'hour', now), windowKey(key, credential.tenantId, 'day', now)];
+  const [hour, day] = await policy.counters.read(keys);
+  const zero = { messages: 0, recipients: 0, rejected: 0, deferred: 0 };
+  return {
+    subject: login ? 'login' : 'credential',
+    limits: effectiveLimits({ credentials: [credential], tenant }),
+    hour: { windowStart: keys[0]?.windowStart as string, ...(hour ?? zero) },
+    day: { windowStart: keys[1]?.windowStart as string, ...(day ?? zero) },
+  };
+}

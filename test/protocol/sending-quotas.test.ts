@@ -113,4 +113,30 @@ describe.each(cases)('sending quotas on %s with %s counters', (dialect, store, s
     expect(await message(two, own.id, 4)).toEqual(['DUNNO', 'DUNNO', 'DUNNO', 'DUNNO']);
     await call(server, 'PATCH', `/api/v1/tenants/${acme.tenantId}`, { token: acme.adminToken, body: { settings: { sending_limits: {} } } });
   });
+
+  it('usage per credential (current hour and day, rejects and defers) and decisions in /metrics', async () => {
+    const limited = await credential({ sending_limits: { messages_per_hour: 1 } });
+    expect(await message(one, limited.id, 2)).toEqual(['DUNNO', 'DUNNO']);
+    expect(await message(two, limited.id)).toEqual(['DEFER_IF_PERMIT 4.7.1 hourly quota of 1 messages reached']);
+    expect((await one.ask(rcptRequest(identity(limited.id), 'x@elsewhere.test'))).startsWith('REJECT 5.7.1')).toBe(true);
+    const usage = await call(server, 'GET', `/api/v1/tenants/${acme.tenantId}/credentials/${limited.id}/usage`, { token: acme.bearer });
+    expect(usage.status, usage.text).toBe(200);
+    expect(usage.body).toMatchObject({
+      credential_id: limited.id,
+      counted_for: 'credential',
+      limits: { messages_per_hour: 1 },
+      hour: { messages: 1, recipients: 2, rejected: 1, deferred: 1 },
+      day: { messages: 1, recipients: 2, rejected: 1, deferred: 1 },
+    });
+    expect(usage.body.hour.window_start).toBe(new Date(Math.floor(clock.now().getTime() / HOUR) * HOUR).toISOString());
+    // Another tenant's token sees nothing of it.
+    const foreign = await call(server, 'GET', `/api/v1/tenants/${acme.tenantId}/credentials/${limited.id}/usage`, {
+      token: (await seedTenant(server, 'Other')).bearer,
+    });
+    expect(foreign.status).toBe(404);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/relaykey_sending_policy_decisions_total\{verdict="defer"\} [1-9]/);
+    expect(metrics).toMatch(/relaykey_sending_policy_decisions_total\{verdict="reject"\} [1-9]/);
+    expect(metrics).not.toContain('@elsewhere.test');
+  });
 });

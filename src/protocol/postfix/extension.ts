@@ -1,12 +1,18 @@
 // Starts the Postfix policy delegation listener when RELAYKEY_POLICY_PORT is set (off by default).
 import type { RuntimeExtension } from '../../runtime.js';
+import { installSendingPolicyMetrics } from './metrics.js';
 import { type PolicyListener, startPolicyListener } from './policy-listener.js';
+import { registerUsageRoute } from './usage-route.js';
 import { policyDecider } from './policy-service.js';
 
 const listeners = new WeakMap<object, PolicyListener>();
 
 export const postfixPolicyExtension: RuntimeExtension = {
   name: 'postfix-policy',
+  install(runtime) {
+    installSendingPolicyMetrics(runtime);
+  },
+  surfaces: [registerUsageRoute],
   async start(runtime) {
     const { policy } = runtime.config;
     if (policy.port === undefined) return;
