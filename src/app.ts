@@ -11,6 +11,7 @@ import { Type } from 'typebox';
 import type { Services } from './domain/services.js';
 import { AppError } from './errors.js';
 import { installAuthorization } from './surfaces/authorization.js';
+import { installTextFieldChecks } from './surfaces/text-fields.js';
 import { createFastPath } from './surfaces/fast-path.js';
 import { sendError } from './surfaces/http-errors.js';
 import { installRouteDocumentation } from './surfaces/route-documentation.js';
@@ -20,7 +21,7 @@ import { registerAuthRoutes } from './surfaces/native/auth-routes.js';
 import { registerCredentialRoutes } from './surfaces/native/credential-routes.js';
 import { registerDomainRoutes } from './surfaces/native/domain-routes.js';
 import { registerTenantRoutes } from './surfaces/native/tenant-routes.js';
-import { registerTokenRoutes } from './surfaces/native/token-routes.js';
+import { registerTokenRoutes, registerVerifierTokenRoutes } from './surfaces/native/token-routes.js';
 import type { App } from './surfaces/native/types.js';
 
 export type { App };
@@ -59,6 +60,7 @@ export const NATIVE_SURFACES: SurfaceRegistrar[] = [
   registerDomainRoutes,
   registerCredentialRoutes,
   registerTokenRoutes,
+  registerVerifierTokenRoutes,
   registerAuditRoutes,
   registerAuditVerifyRoute,
   registerVerifyRoute,
@@ -102,6 +104,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   installRouteDocumentation(app);
   // After the headers above, before every route: authenticate and authorize (one policy).
   app.decorate('policyRoutes', installAuthorization(app, options.services));
+  installTextFieldChecks(app);
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new AppError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)),

@@ -35,6 +35,12 @@ export interface Config {
   deniedLogPerSecond: number;
   adminSessionMinutes: number;
   reauthMinutes: number;
+  /** An admin session unused this long ends. */
+  adminIdleMinutes: number;
+  /** Live sessions per admin; a sign-in beyond it ends the least recently used. */
+  adminMaxSessions: number;
+  /** Failed admin sign-ins (per account, client IP or session) before waits begin. */
+  adminThrottleAfter: number;
   /** Months between scheduled rotations of a tenant's vaulted SMTP account. */
   smtpRotationMonths: number;
   /** RELAYKEY_JOBS=off: no interval timers (tests run jobs directly). */
@@ -246,6 +252,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deniedLogPerSecond: integer(env, 'RELAYKEY_DENIED_LOG_PER_SECOND', 20, 0, 100_000),
     adminSessionMinutes: integer(env, 'RELAYKEY_ADMIN_SESSION_MINUTES', 720, 1, 43200),
     reauthMinutes: integer(env, 'RELAYKEY_REAUTH_MINUTES', 5, 1, 60),
+    adminIdleMinutes: integer(env, 'RELAYKEY_ADMIN_IDLE_MINUTES', 30, 1, 43200),
+    adminMaxSessions: integer(env, 'RELAYKEY_ADMIN_MAX_SESSIONS', 10, 1, 1000),
+    adminThrottleAfter: integer(env, 'RELAYKEY_ADMIN_THROTTLE_AFTER', 3, 1, 1_000_000),
     smtpRotationMonths: integer(env, 'RELAYKEY_SMTP_ROTATION_MONTHS', 6, 1, 120),
     jobsEnabled: jobsSwitch(env.RELAYKEY_JOBS),
     jobIntervalMs: env.RELAYKEY_JOB_INTERVAL_MS ? integer(env, 'RELAYKEY_JOB_INTERVAL_MS', 0, 50, 86_400_000) : undefined,

@@ -11,6 +11,8 @@ import { createSecretHasher } from './crypto/hashing.js';
 import { derivePepper, loadRootSecret, type RootKeyRing } from './crypto/root-secret.js';
 import { connectionLossLogger, waitForDatabase, watchDatabase } from './database-watch.js';
 import { installDependencyMetrics } from './dependency-metrics.js';
+import { createTotpBox } from './crypto/totp-box.js';
+import { DEFAULT_ADMIN_THROTTLE } from './domain/admin-throttle.js';
 import { createServices, type Services } from './domain/services.js';
 import { FallbackThrottle } from './domain/fallback-throttle.js';
 import { DatabaseSendingCounters, FallbackSendingCounters } from './domain/sending-counters.js';
@@ -132,6 +134,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     hashSecret: createSecretHasher(derivePepper(ring)),
     sessionMinutes: config.adminSessionMinutes,
     reauthMinutes: config.reauthMinutes,
+    adminIdleMinutes: config.adminIdleMinutes,
+    adminMaxSessions: config.adminMaxSessions,
+    adminThrottle: { ...DEFAULT_ADMIN_THROTTLE, freeFailures: config.adminThrottleAfter },
+    totpBox: createTotpBox(ring),
     verifierOptions: {
       cacheTtlMs: config.verifyCacheTtlMs,
       cacheMaxEntries: config.verifyCacheMaxEntries,
@@ -148,6 +154,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     ...(sendingCounters ? { sendingCounters } : {}),
     loginHooks: { onThrottleError },
   });
+  // TOTP secrets stored in plain base32 before they were sealed are sealed now.
+  if (options.migrate !== false) await services.access.sealLegacyTotpSecrets();
   let feed: CredentialChangeFeed | undefined;
   const postgresPool = handle.postgresPool;
   try {
@@ -159,6 +167,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       namespace,
       postgresClient: postgresPool ? async () => (await postgresPool()).dedicatedClient() : undefined,
       redis: redis ? { publisher: redis.client, subscriber: redis.subscriber } : undefined,
+      onAccessChange: () => services.access.clearTokenCache(),
     });
   } catch (error) {
     await redis?.close();

@@ -100,6 +100,51 @@ export function registerCoreCommands(program: Command): void {
       );
     });
 
+  token
+    .command('list')
+    .description("list tokens with their last use: the platform's verifier tokens, or a tenant's tokens with --tenant")
+    .option('--kind <kind>', 'bearer | server | verifier (default: verifier, or every kind with --tenant)')
+    .option('--tenant <id>', "a tenant's bearer tokens and server API keys")
+    .option('--json', 'print one JSON object')
+    .action(async (options: { kind?: string; tenant?: string; json?: boolean }) => {
+      if (options.kind && !['bearer', 'server', 'verifier'].includes(options.kind))
+        throw new AppError('VALIDATION_FAILED', '--kind must be bearer, server or verifier');
+      const tokens = await withRuntime(async (runtime) =>
+        options.tenant
+          ? (await runtime.services.access.listTokens(options.tenant)).filter((t) => !options.kind || t.kind === options.kind)
+          : runtime.services.access.listPlatformTokens((options.kind ?? 'verifier') as TokenKind),
+      );
+      const data = tokens.map((t) => ({
+        id: t.id,
+        kind: t.kind,
+        tenant_id: t.tenantId,
+        name: t.name,
+        key_hint: t.keyHint,
+        created_at: t.createdAt,
+        last_used_at: t.lastUsedAt ?? null,
+        revoked_at: t.revokedAt,
+      }));
+      const lines = data.map(
+        (t) =>
+          `${t.id}  ${t.kind}  ${t.name}  created ${t.created_at}  last used ${t.last_used_at ?? 'never'}${t.revoked_at ? `  REVOKED ${t.revoked_at}` : ''}`,
+      );
+      output(options.json, { data }, lines.length > 0 ? lines.join('\n') : 'no tokens');
+    });
+  token
+    .command('revoke')
+    .description('revoke a token (any kind) by id: every node refuses it within a second')
+    .argument('<id>', 'the token id')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const revoked = await withRuntime(async (runtime) => {
+        const found = await runtime.store.access.findTokenById(id);
+        if (!found) throw new AppError('NOT_FOUND', `token ${id} not found`);
+        await runtime.services.access.revokeToken(found.tenantId, found.id, cliActor);
+        return found;
+      });
+      output(options.json, { id: revoked.id, kind: revoked.kind, revoked: true }, `${revoked.kind} token ${revoked.id} revoked`);
+    });
+
   const audit = program.command('audit').description('the audit trail');
   audit
     .command('verify')

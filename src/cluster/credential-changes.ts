@@ -16,6 +16,8 @@ interface ChangeMessage {
   keyHashes: string[];
   /** Tenants whose mail_backends changed. */
   tenantIds?: string[];
+  /** `access`: a token or admin session was revoked; every node forgets its cached principals. */
+  kind?: 'access';
 }
 
 /** NOTIFY payloads must stay under 8000 bytes: key hashes go out in chunks. */
@@ -37,6 +39,8 @@ export interface FeedOptions {
   postgresClient?: (() => Promise<pg.Client>) | undefined;
   /** A Redis connection to publish on and one to subscribe with (pub/sub needs its own). */
   redis?: { publisher: Redis; subscriber: Redis } | undefined;
+  /** Another node revoked a token or session (or messages may have been missed): drop cached principals. */
+  onAccessChange?: (() => void) | undefined;
 }
 
 function chunks(hashes: string[]): string[][] {
@@ -51,6 +55,7 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
   const dropAll = () => {
     verifier.invalidateAll();
     mailRouter?.invalidateAll();
+    options.onAccessChange?.();
   };
   const channel = `${options.namespace}_credential_changes`;
   const closers: (() => Promise<void>)[] = [];
@@ -60,6 +65,10 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
     try {
       const message = JSON.parse(payload) as ChangeMessage;
       if (message.node === node) return;
+      if (message.kind === 'access') {
+        options.onAccessChange?.();
+        return;
+      }
       for (const keyHash of message.keyHashes) verifier.invalidate(keyHash);
       for (const tenantId of message.tenantIds ?? []) mailRouter?.invalidateTenant(tenantId);
     } catch {
@@ -105,6 +114,13 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
     const message = JSON.stringify({ node, keyHashes: [], tenantIds: [tenantId] } satisfies ChangeMessage);
     for (const publish of publishers) publish(message).catch(warn);
   });
+  const publishAll = (message: string, what: string) => {
+    for (const publish of publishers) {
+      publish(message).catch((error: unknown) => logger.warn({ err: error }, `could not announce ${what} to other nodes; their cache TTL applies`));
+    }
+  };
+  options.context.onAccessChange ??= [];
+  options.context.onAccessChange.push(() => publishAll(JSON.stringify({ node, keyHashes: [], kind: 'access' } satisfies ChangeMessage), 'a token revocation'));
 
   return {
     node,

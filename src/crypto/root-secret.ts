@@ -60,7 +60,7 @@ export function loadRootSecret(options: { masterKey: string | undefined; dataDir
   if (existsSync(path)) {
     return { ring: parseMasterKey(readFileSync(path, 'utf8').split('\n').join(',')), createdKeyFile: null };
   }
-  mkdirSync(options.dataDir, { recursive: true });
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const ring: RootKeyRing = { currentVersion: 1, keys: new Map([[1, randomBytes(32)]]) };
   writeFileSync(path, formatKeyFile(ring), { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);

@@ -5,9 +5,12 @@ import { hash, randomUUID } from 'node:crypto';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { authenticator } from 'otplib';
 import { generateKey, KEY_PREFIXES, keyHint, parseKey } from '../crypto/key-format.js';
+import { PLAIN_TOTP_BOX, type TotpBox } from '../crypto/totp-box.js';
 import { AppError, isDatabaseFault, notFound } from '../errors.js';
+import { AdminThrottle } from './admin-throttle.js';
 import { type DomainContext, recordEvent } from './context.js';
-import type { Actor, Admin, ApiToken, TokenKind } from './types.js';
+import { canonicalIp } from './network.js';
+import type { Actor, Admin, AdminSession, ApiToken, TokenKind } from './types.js';
 
 /**
  * TOTP codes of the current 30 s step and the one on either side (RFC 6238 §5.2): a code typed
@@ -28,8 +31,12 @@ const TOKEN_PREFIX: Record<TokenKind, (typeof KEY_PREFIXES)[keyof typeof KEY_PRE
   verifier: KEY_PREFIXES.verifierToken,
 };
 
-/** How long a token lookup is cached (ms): revoking a token takes effect within it. */
-const TOKEN_CACHE_MS = 5_000;
+/**
+ * How long a token lookup is cached (ms). One second at most: a revocation reaches every node
+ * through the change feed at once, and through this TTL where there is no feed (a CLI revoking
+ * on a shared SQLite file).
+ */
+const TOKEN_CACHE_MS = 1_000;
 
 const ARGON2_OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
@@ -38,20 +45,58 @@ export function actorFor(principal: Principal, ip: string | null): Actor {
   return { type: 'token', id: principal.tokenId, ip };
 }
 
+export interface AccessOptions {
+  sessionMinutes: number;
+  reauthMinutes: number;
+  /** An admin session unused this long ends (RELAYKEY_ADMIN_IDLE_MINUTES). */
+  idleMinutes?: number;
+  /** Live sessions per admin; signing in beyond it ends the least recently used (RELAYKEY_ADMIN_MAX_SESSIONS). */
+  maxSessions?: number;
+  /** Seals TOTP secrets at rest (crypto/totp-box.ts). */
+  totpBox?: TotpBox;
+  throttle?: AdminThrottle;
+  /** While the database is down, a cached token keeps its principal until it is this old (ms). */
+  staleMaxMs?: number;
+  databaseDown?: () => boolean;
+}
+
+/** A session's last use is written at most this often (each request would be a write otherwise). */
+const TOUCH_EVERY_MS = 60_000;
+
+/** Failed sign-ins are audited as one event per account and window, again at 10, 100, 1000... failures. */
+function worthAuditing(count: number): boolean {
+  return count === 1 || (count >= 10 && 10 ** Math.round(Math.log10(count)) === count);
+}
+
 export class AccessService {
   /** Token lookups are cached briefly: management calls should not pay a read each. */
   private readonly tokenCache = new Map<string, { principal: Principal | null; until: number }>();
+  /** Failed attempts per account (or session) and window, for the aggregated audit events. */
+  private readonly failureCounts = new Map<string, { window: number; count: number }>();
+  readonly throttle: AdminThrottle;
+  private readonly totpBox: TotpBox;
 
   constructor(
     private readonly context: DomainContext,
-    private readonly options: {
-      sessionMinutes: number;
-      reauthMinutes: number;
-      /** While the database is down, a cached token keeps its principal until it is this old (ms). */
-      staleMaxMs?: number;
-      databaseDown?: () => boolean;
-    },
-  ) {}
+    private readonly options: AccessOptions,
+  ) {
+    this.throttle = options.throttle ?? new AdminThrottle(context.clock);
+    this.totpBox = options.totpBox ?? PLAIN_TOTP_BOX;
+  }
+
+  /** Forget every cached token (a revocation here or on another node). */
+  clearTokenCache(): void {
+    this.tokenCache.clear();
+  }
+
+  /**
+   * A token or session was revoked: this node forgets its cached principals at once, and the
+   * change feed (cluster/credential-changes.ts) tells every other node to do the same.
+   */
+  private async announceAccessChange(): Promise<void> {
+    this.tokenCache.clear();
+    for (const listener of this.context.onAccessChange ?? []) listener();
+  }
 
   private now(): Date {
     return this.context.clock.now();
@@ -60,11 +105,12 @@ export class AccessService {
   async createAdmin(input: { email: string; password: string; totpSecret?: string | null }, actor: Actor): Promise<Admin> {
     const email = input.email.trim().toLowerCase();
     if (input.password.length < 12) throw new AppError('VALIDATION_FAILED', 'password must be at least 12 characters');
+    const id = randomUUID();
     const admin: Admin = {
-      id: randomUUID(),
+      id,
       email,
       passwordHash: await argonHash(input.password, ARGON2_OPTIONS),
-      totpSecret: input.totpSecret ?? null,
+      totpSecret: input.totpSecret ? this.totpBox.seal(id, input.totpSecret) : null,
       createdAt: this.now().toISOString(),
     };
     await this.context.store.transaction(async (repositories) => {
@@ -83,40 +129,66 @@ export class AccessService {
     return admin;
   }
 
-  private async checkPassword(admin: Admin | null, password: string, totpCode: string | undefined): Promise<void> {
+  /** Checks password and TOTP; answers the TOTP step the code belongs to (null without TOTP). */
+  private async checkPassword(admin: Admin | null, password: string, totpCode: string | undefined): Promise<number | null> {
     // Hash even for an unknown email so timing does not reveal which emails exist.
     if (!admin) {
       await argonHash(password, ARGON2_OPTIONS);
       throw new AppError('INVALID_LOGIN');
     }
     if (!(await argonVerify(admin.passwordHash, password))) throw new AppError('INVALID_LOGIN');
-    if (admin.totpSecret) {
-      if (!totpCode) throw new AppError('TOTP_REQUIRED');
-      if (!totp.check(totpCode, admin.totpSecret)) throw new AppError('INVALID_LOGIN');
-    }
+    if (!admin.totpSecret) return null;
+    if (!totpCode) throw new AppError('TOTP_REQUIRED');
+    const delta = totp.checkDelta(totpCode, this.totpBox.open(admin.id, admin.totpSecret));
+    if (delta === null) throw new AppError('INVALID_LOGIN');
+    const step = Math.floor(Date.now() / 1000 / (totp.options.step ?? 30)) + delta;
+    // Each code is accepted once per admin: a step at or before the last accepted one is refused.
+    if (!(await this.context.store.access.consumeTotpStep(admin.id, step))) throw new AppError('INVALID_LOGIN');
+    return step;
   }
 
-  /** Checks password and TOTP; a failure is audited (warning) before it is thrown. */
+  /**
+   * Checks password and TOTP behind the admin throttle. A throttled attempt is refused (429)
+   * before anything is checked; a failure is counted and audited (warning), aggregated per
+   * account or session and window so that failures cannot grow the audit chain without bound.
+   */
   private async checkPasswordOrRecord(
     admin: Admin | null,
     input: { password: string; totpCode?: string },
     event: string,
     actor: Actor,
-    details?: Record<string, unknown>,
+    keys: { account: string; ip: string | null; session?: string },
+    details: Record<string, unknown> = {},
   ): Promise<void> {
+    const wait = this.throttle.check(keys);
+    if (wait > 0) throw new AppError('RATE_LIMITED', `Too many failed attempts; try again in ${wait} s`, { retryAfterSeconds: wait });
     try {
       await this.checkPassword(admin, input.password, input.totpCode);
+      this.throttle.recordSuccess(keys);
     } catch (error) {
-      await this.context.store.transaction((repositories) =>
-        recordEvent(this.context, repositories, {
-          tenantId: null,
-          event,
-          actor,
-          occurredAt: this.now().toISOString(),
-          severity: 'warning',
-          ...(details ? { details } : {}),
-        }),
-      );
+      if (error instanceof AppError && (error.code === 'INVALID_LOGIN' || error.code === 'TOTP_REQUIRED')) {
+        if (error.code === 'INVALID_LOGIN') this.throttle.recordFailure(keys);
+        const now = this.now();
+        const windowMs = this.throttle.policy.windowMs;
+        const window = Math.floor(now.getTime() / windowMs);
+        const bucket = `${event}:${keys.session ?? admin?.id ?? 'unknown'}`;
+        const counted = this.failureCounts.get(bucket);
+        const count = counted && counted.window === window ? counted.count + 1 : 1;
+        if (this.failureCounts.size > 10_000) this.failureCounts.clear();
+        this.failureCounts.set(bucket, { window, count });
+        if (error.code === 'INVALID_LOGIN' && worthAuditing(count)) {
+          await this.context.store.transaction((repositories) =>
+            recordEvent(this.context, repositories, {
+              tenantId: null,
+              event,
+              actor,
+              occurredAt: now.toISOString(),
+              severity: 'warning',
+              details: { ...details, failures_in_window: count, window_started_at: new Date(window * windowMs).toISOString() },
+            }),
+          );
+        }
+      }
       throw error;
     }
   }
@@ -125,13 +197,17 @@ export class AccessService {
     input: { email: string; password: string; totpCode?: string },
     ip: string | null,
   ): Promise<{ token: string; expiresAt: string; adminId: string }> {
-    const admin = await this.context.store.access.findAdminByEmail(input.email.trim().toLowerCase());
+    const email = input.email.trim().toLowerCase();
+    const admin = await this.context.store.access.findAdminByEmail(email);
     await this.checkPasswordOrRecord(
       admin,
       input,
       'admin.login_failed',
       { type: 'admin', id: admin?.id ?? 'unknown', ip },
-      { email: input.email.slice(0, 320) },
+      { account: email, ip },
+      // The email of an account that exists; never the raw text of an unknown one (it may be a
+      // password typed in the wrong field, or anything else an attacker sends).
+      { email: admin ? admin.email : null, known_account: admin !== null },
     );
     const token = generateKey(KEY_PREFIXES.adminSession);
     const now = this.now();
@@ -140,9 +216,18 @@ export class AccessService {
     const adminId = (admin as Admin).id;
     await this.context.store.transaction(async (repositories) => {
       await repositories.access.insertSession(
-        { id: sessionId, adminId, createdAt: now.toISOString(), expiresAt, revokedAt: null },
+        {
+          id: sessionId,
+          adminId,
+          createdAt: now.toISOString(),
+          expiresAt,
+          revokedAt: null,
+          lastSeenAt: now.toISOString(),
+          clientIp: ip ? canonicalIp(ip) : null,
+        },
         this.context.hashSecret(token),
       );
+      const ended = await this.endSessionsBeyondLimit(repositories.access, adminId, now);
       await recordEvent(this.context, repositories, {
         tenantId: null,
         event: 'admin.login',
@@ -150,9 +235,85 @@ export class AccessService {
         occurredAt: now.toISOString(),
         targetType: 'admin_session',
         targetId: sessionId,
+        ...(ended.length > 0 ? { details: { ended_sessions: ended } } : {}),
       });
     });
     return { token, expiresAt, adminId };
+  }
+
+  /** Beyond the session limit, the least recently used live sessions of the admin end. */
+  private async endSessionsBeyondLimit(repository: DomainContext['store']['access'], adminId: string, now: Date): Promise<string[]> {
+    const max = this.options.maxSessions;
+    if (!max) return [];
+    const live = (await repository.listSessions(adminId)).filter((session) => this.isLive(session, now.getTime()));
+    if (live.length <= max) return [];
+    const oldest = live.sort((a, b) => (a.lastSeenAt ?? a.createdAt).localeCompare(b.lastSeenAt ?? b.createdAt)).slice(0, live.length - max);
+    for (const session of oldest) await repository.revokeSession(session.id, now.toISOString());
+    return oldest.map((session) => session.id);
+  }
+
+  /** Unrevoked, unexpired and used within the idle timeout. */
+  isLive(session: AdminSession, nowMs: number): boolean {
+    if (session.revokedAt) return false;
+    if (session.expiresAt <= new Date(nowMs).toISOString()) return false;
+    const idle = this.options.idleMinutes;
+    if (idle) {
+      const lastSeen = Date.parse(session.lastSeenAt ?? session.createdAt);
+      if (lastSeen + idle * 60_000 <= nowMs) return false;
+    }
+    return true;
+  }
+
+  /** The admin's sessions, newest first, with which one is the caller's. */
+  async listSessions(principal: Principal): Promise<Array<AdminSession & { current: boolean; live: boolean }>> {
+    if (principal.type !== 'admin') throw new AppError('FORBIDDEN', 'only an admin has sessions');
+    const nowMs = this.now().getTime();
+    const sessions = await this.context.store.access.listSessions(principal.adminId);
+    return sessions
+      .map((session) => ({ ...session, current: session.id === principal.sessionId, live: this.isLive(session, nowMs) }))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /** Ends one session of the caller's admin (404 for another admin's), or all of them but none kept. */
+  async endSessions(principal: Principal, which: { id: string } | { all: true; keepCurrent: boolean }, ip: string | null): Promise<number> {
+    if (principal.type !== 'admin') throw new AppError('FORBIDDEN', 'only an admin has sessions');
+    const now = this.now().toISOString();
+    let ended: string[] = [];
+    await this.context.store.transaction(async (repositories) => {
+      const sessions = await repositories.access.listSessions(principal.adminId);
+      if ('id' in which) {
+        const session = sessions.find((s) => s.id === which.id);
+        if (!session) throw notFound('session');
+        if (session.revokedAt) throw new AppError('INVALID_STATE', 'the session has already ended');
+        ended = [session.id];
+      } else {
+        ended = sessions.filter((s) => !s.revokedAt && !(which.keepCurrent && s.id === principal.sessionId)).map((s) => s.id);
+      }
+      for (const id of ended) await repositories.access.revokeSession(id, now);
+      await recordEvent(this.context, repositories, {
+        tenantId: null,
+        event: 'id' in which ? 'admin.session_ended' : 'admin.sessions_ended',
+        actor: actorFor(principal, ip),
+        occurredAt: now,
+        targetType: 'admin_session',
+        targetId: 'id' in which ? which.id : principal.sessionId,
+        details: { ended_sessions: ended },
+      });
+    });
+    await this.announceAccessChange();
+    return ended.length;
+  }
+
+  /** Seals TOTP secrets stored in plain text before sealing existed (run at start-up). */
+  async sealLegacyTotpSecrets(): Promise<number> {
+    const admins = await this.context.store.access.listAdmins();
+    let sealed = 0;
+    for (const admin of admins) {
+      if (!admin.totpSecret || this.totpBox.isSealed(admin.totpSecret)) continue;
+      await this.context.store.access.setTotpSecret(admin.id, this.totpBox.seal(admin.id, admin.totpSecret));
+      sealed += 1;
+    }
+    return sealed;
   }
 
   async logout(principal: Principal, ip: string | null): Promise<void> {
@@ -168,13 +329,17 @@ export class AccessService {
         targetId: principal.sessionId,
       });
     });
-    this.tokenCache.clear();
+    await this.announceAccessChange();
   }
 
   async reauth(principal: Principal, input: { password: string; totpCode?: string }, ip: string | null): Promise<{ reauthToken: string; expiresAt: string }> {
     if (principal.type !== 'admin') throw new AppError('FORBIDDEN', 'reauthentication is for admin sessions');
     const admin = await this.context.store.access.findAdminById(principal.adminId);
-    await this.checkPasswordOrRecord(admin, input, 'admin.reauth_failed', actorFor(principal, ip));
+    await this.checkPasswordOrRecord(admin, input, 'admin.reauth_failed', actorFor(principal, ip), {
+      account: admin?.email ?? principal.adminId,
+      ip,
+      session: principal.sessionId,
+    });
     const reauthToken = generateKey(KEY_PREFIXES.reauthToken);
     const now = this.now();
     const expiresAt = new Date(now.getTime() + this.options.reauthMinutes * 60_000).toISOString();
@@ -248,9 +413,14 @@ export class AccessService {
     return this.context.store.access.listTokens(tenantId);
   }
 
-  async revokeToken(tenantId: string, id: string, actor: Actor): Promise<void> {
+  listPlatformTokens(kind: TokenKind = 'verifier'): Promise<ApiToken[]> {
+    return this.context.store.access.listPlatformTokens(kind);
+  }
+
+  /** Revokes a tenant's token (tenantId) or a platform token (null); on every node within a second. */
+  async revokeToken(tenantId: string | null, id: string, actor: Actor): Promise<void> {
     await this.context.store.transaction(async (repositories) => {
-      const token = await repositories.access.findToken(tenantId, id);
+      const token = tenantId === null ? await repositories.access.findPlatformToken(id) : await repositories.access.findToken(tenantId, id);
       if (!token) throw notFound('token');
       if (token.revokedAt) throw new AppError('INVALID_STATE', 'the token is already revoked');
       await repositories.access.revokeToken(id, this.now().toISOString());
@@ -265,7 +435,7 @@ export class AccessService {
         details: { kind: token.kind, name: token.name },
       });
     });
-    this.tokenCache.clear();
+    await this.announceAccessChange();
   }
 
   /** Resolves a presented token to a principal, or null. Garbled tokens never reach the database. */
@@ -296,19 +466,28 @@ export class AccessService {
     let principal: Principal | null = null;
     if (parsed.prefix === KEY_PREFIXES.adminSession) {
       const session = await this.context.store.access.findSessionByHash(keyHash);
-      if (session && !session.revokedAt && session.expiresAt > new Date(nowMs).toISOString()) {
+      if (session && this.isLive(session, nowMs)) {
         principal = { type: 'admin', adminId: session.adminId, sessionId: session.id };
+        // The idle timeout counts from the last use, written at most once a minute.
+        if (Date.parse(session.lastSeenAt ?? session.createdAt) + TOUCH_EVERY_MS <= nowMs) {
+          await this.context.store.access.touchSession(session.id, new Date(nowMs).toISOString());
+        }
       }
-      // Sessions are not cached: expiry and sign-out must hold to the second.
+      // Sessions are not cached: expiry, idle timeout and sign-out hold to the second on every node.
       return principal;
     }
     const token = await this.context.store.access.findTokenByHash(keyHash);
+    if (token && !token.revokedAt && (!token.lastUsedAt || Date.parse(token.lastUsedAt) + TOUCH_EVERY_MS <= nowMs)) {
+      await this.context.store.access.touchToken(token.id, new Date(nowMs).toISOString());
+    }
     if (token && !token.revokedAt) {
       if (token.kind === 'bearer' && token.tenantId) principal = { type: 'bearer', tokenId: token.id, tenantId: token.tenantId, loginId: token.loginId };
       else if (token.kind === 'server' && token.tenantId) principal = { type: 'server', tokenId: token.id, tenantId: token.tenantId };
       else if (token.kind === 'verifier') principal = { type: 'verifier', tokenId: token.id };
     }
     if (this.tokenCache.size > 10_000) this.tokenCache.clear();
+    // One second at most: a revocation reaches every node through the change feed at once, and
+    // through this TTL where there is no feed (a CLI revoking on a shared SQLite file).
     this.tokenCache.set(cacheKey, { principal, until: nowMs + TOKEN_CACHE_MS });
     return principal;
   }

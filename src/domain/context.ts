@@ -21,6 +21,8 @@ export interface DomainContext {
   onCredentialChange: CredentialChangeListener[];
   onTenantChange: TenantChangeListener[];
   onRecordedEvent: RecordedEventHook[];
+  /** Called after a commit that revokes a token or an admin session (the change feed listens). */
+  onAccessChange?: Array<() => void>;
 }
 
 export function announceCredentialChange(context: DomainContext, tenantId: string, keyHashes: string[]): void {

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { randomBase62 } from '../crypto/base62.js';
 import { generateKey, KEY_PREFIXES, type KeyPrefix, keyHint } from '../crypto/key-format.js';
+import { widening } from './policy.js';
 import { AppError, notFound } from '../errors.js';
 import type { Repositories } from '../storage/store.js';
 import { announceCredentialChange, type DomainContext, recordEvent } from './context.js';
@@ -198,6 +199,9 @@ export class CredentialService {
       const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
       if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be changed');
       if (changes.scopes && current.role) throw new AppError('INVALID_STATE', 'scopes of a role-based credential come from its role');
+      // A login-bound caller may only narrow (domain/policy.ts).
+      const widens = widening(scope.loginId ? 'bound-bearer' : 'admin', current, changes);
+      if (widens) throw new AppError('FORBIDDEN', widens);
       if (changes.allowedSenders) {
         const bound = scope.loginId && current.loginId ? await loginAddresses(repositories, scope.tenantId, current.loginId) : undefined;
         changes = { ...changes, allowedSenders: await checkAllowedSenders(repositories, scope.tenantId, changes.allowedSenders, bound) };
@@ -227,8 +231,14 @@ export class CredentialService {
   }
 
   async setHeld(scope: CredentialScope, id: string, held: boolean, actor: Actor): Promise<Credential> {
+    let ended: string[] = [];
     const updated = await this.context.store.transaction(async (repositories) => {
       const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
+      // Holding the old end of a rotation still in its grace period ends the chain's grace periods.
+      if (current.status === 'revoked' && held) {
+        ended = await this.endChainGrace(repositories, current, 'held during its grace period', actor);
+        if (ended.length > 0) return (await repositories.credentials.findById(scope.tenantId, id)) as Credential;
+      }
       if (current.status === 'revoked') throw new AppError('INVALID_STATE', 'a revoked credential cannot be held or released');
       if (current.held === held) return current;
       const next = await repositories.credentials.update(id, { held, updatedAt: this.now() }, { onlyIfActive: true });
@@ -245,7 +255,7 @@ export class CredentialService {
       });
       return next;
     });
-    announceCredentialChange(this.context, scope.tenantId, [updated.keyHash]);
+    announceCredentialChange(this.context, scope.tenantId, [updated.keyHash, ...ended]);
     return updated;
   }
 
@@ -277,15 +287,63 @@ export class CredentialService {
     return next;
   }
 
+  /**
+   * Revokes; or, for a credential revoked by a rotation whose grace period still runs, ends it.
+   * Either way every grace period of the credential's rotation chain ends at once: after
+   * revoking either end of a rotation, no secret of the chain verifies on any node.
+   */
   async revoke(scope: CredentialScope, id: string, reason: string, actor: Actor): Promise<Credential> {
-    const revoked = await this.context.store.transaction(async (repositories) => {
+    const { revoked, keyHashes } = await this.context.store.transaction(async (repositories) => {
       const current = this.changeable(this.visible(await repositories.credentials.findById(scope.tenantId, id), scope));
+      const ended = await this.endChainGrace(repositories, current, reason, actor);
+      if (current.status === 'revoked') {
+        if (ended.length === 0) throw new AppError('INVALID_STATE', 'the credential is already revoked');
+        return { revoked: (await repositories.credentials.findById(scope.tenantId, id)) as Credential, keyHashes: ended };
+      }
       const next = await this.revokeWithin(repositories, current, reason, actor);
       if (!next) throw new AppError('INVALID_STATE', 'the credential is already revoked');
-      return next;
+      return { revoked: next, keyHashes: [...ended, next.keyHash] };
     });
-    announceCredentialChange(this.context, scope.tenantId, [revoked.keyHash]);
+    announceCredentialChange(this.context, scope.tenantId, keyHashes);
     return revoked;
+  }
+
+  /** Ends the running grace periods of every credential in the rotation chain; answers their key hashes. */
+  private async endChainGrace(repositories: Repositories, start: Credential, reason: string, actor: Actor): Promise<string[]> {
+    const now = this.now();
+    const chain = new Map<string, Credential>([[start.id, start]]);
+    // Back through the predecessors, then forward through the successors of every member.
+    let back: Credential | null = start;
+    while (back?.replacesId && !chain.has(back.replacesId)) {
+      back = await repositories.credentials.findById(start.tenantId, back.replacesId);
+      if (back) chain.set(back.id, back);
+    }
+    const queue = [...chain.values()];
+    while (queue.length > 0) {
+      const member = queue.shift() as Credential;
+      for (const next of await repositories.credentials.findSuccessors(start.tenantId, member.id)) {
+        if (chain.has(next.id)) continue;
+        chain.set(next.id, next);
+        queue.push(next);
+      }
+    }
+    const ended: string[] = [];
+    for (const member of chain.values()) {
+      if (member.status !== 'revoked' || !member.graceUntil || member.graceUntil <= now) continue;
+      await repositories.credentials.update(member.id, { graceUntil: null, updatedAt: now });
+      await recordEvent(this.context, repositories, {
+        tenantId: member.tenantId,
+        event: 'credential.grace_ended',
+        actor,
+        occurredAt: now,
+        severity: 'warning',
+        targetType: 'credential',
+        targetId: member.id,
+        details: { name: member.name, reason, grace_until_was: member.graceUntil, ended_through: start.id },
+      });
+      ended.push(member.keyHash);
+    }
+    return ended;
   }
 
   /**

@@ -1,4 +1,5 @@
 // Client network checks for credentials restricted to CIDR lists.
+import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 export function isValidCidr(cidr: string): boolean {
@@ -10,8 +11,9 @@ export function isValidCidr(cidr: string): boolean {
   }
 }
 
+/** Canonical address text only (dotted-decimal IPv4 without leading zeros, IPv6): no octal, hex or integer forms. */
 export function isValidIp(ip: string): boolean {
-  return ipaddr.isValid(ip);
+  return isIP(ip) !== 0;
 }
 
 function normalise(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
@@ -21,6 +23,7 @@ function normalise(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv
 
 export function ipInNetworks(ip: string, cidrs: readonly string[]): boolean {
   let address: ipaddr.IPv4 | ipaddr.IPv6;
+  if (isIP(ip) === 0) return false;
   try {
     address = normalise(ipaddr.parse(ip));
   } catch {
@@ -40,4 +43,15 @@ export function ipInNetworks(ip: string, cidrs: readonly string[]): boolean {
     }
   }
   return false;
+}
+
+/**
+ * One text per address, for counters and keys: IPv4-mapped IPv6 becomes IPv4, IPv6 is in its
+ * canonical compressed lower-case form, spaces are dropped. Unparsable text is kept (trimmed,
+ * lower-cased) so that it still counts, under a form of its own.
+ */
+export function canonicalIp(ip: string | null | undefined): string {
+  const text = (ip ?? '').trim().toLowerCase();
+  if (!ipaddr.isValid(text)) return text;
+  return normalise(ipaddr.parse(text)).toString();
 }

@@ -154,12 +154,13 @@ export interface CredentialBounds {
 }
 
 /**
- * A login-bound bearer may only narrow its credentials: fewer scopes, more restrictive
- * networks, an earlier expiry. Returns the reason a change widens, or null when it does not.
+ * A login-bound bearer may only narrow its credentials: fewer scopes, a subset of its allowed
+ * networks (the same CIDR texts; a narrower CIDR written differently is refused), an earlier
+ * expiry. Returns the reason a change widens, or null when it does not.
  * Other principals (admins, unbound tenant bearers) may change anything.
  */
-export function widening(principal: Principal, before: CredentialBounds, change: Partial<CredentialBounds>): string | null {
-  if (kindOf(principal) !== 'bound-bearer') return null;
+export function widening(kind: PrincipalKind, before: CredentialBounds, change: Partial<CredentialBounds>): string | null {
+  if (kind !== 'bound-bearer') return null;
   if (change.scopes !== undefined) {
     const added = change.scopes.filter((scope) => !before.scopes.includes(scope));
     if (added.length > 0) return `a login-bound token may not add scopes (${added.join(', ')})`;

@@ -2,7 +2,9 @@
 import type { Clock } from '../clock.js';
 import type { SecretHasher } from '../crypto/hashing.js';
 import type { Store } from '../storage/store.js';
+import type { TotpBox } from '../crypto/totp-box.js';
 import { AccessService } from './access.js';
+import { AdminThrottle, type AdminThrottlePolicy, DEFAULT_ADMIN_THROTTLE } from './admin-throttle.js';
 import type { DomainContext } from './context.js';
 import { CredentialService } from './credentials.js';
 import { DomainService } from './domains.js';
@@ -47,6 +49,10 @@ export interface ServiceOptions {
   hashSecret: SecretHasher;
   sessionMinutes: number;
   reauthMinutes: number;
+  adminIdleMinutes?: number;
+  adminMaxSessions?: number;
+  adminThrottle?: AdminThrottlePolicy;
+  totpBox?: TotpBox;
   verifierOptions?: VerifierOptions;
   usageFlushMs?: number;
   mailBackends?: MailBackendAddresses;
@@ -86,7 +92,15 @@ export function createServices(options: ServiceOptions): Services {
     domains: new DomainService(context),
     provisioning: new ProvisioningService(tenants),
     credentials,
-    access: new AccessService(context, { sessionMinutes: options.sessionMinutes, reauthMinutes: options.reauthMinutes, ...outage }),
+    access: new AccessService(context, {
+      sessionMinutes: options.sessionMinutes,
+      reauthMinutes: options.reauthMinutes,
+      ...outage,
+      ...(options.adminIdleMinutes ? { idleMinutes: options.adminIdleMinutes } : {}),
+      ...(options.adminMaxSessions ? { maxSessions: options.adminMaxSessions } : {}),
+      ...(options.totpBox ? { totpBox: options.totpBox } : {}),
+      throttle: new AdminThrottle(options.clock, options.adminThrottle ?? DEFAULT_ADMIN_THROTTLE),
+    }),
     verifier,
     usage,
     sessions: new SessionReads(context, credentials),

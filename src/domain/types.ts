@@ -100,6 +100,8 @@ export interface ApiToken {
   keyHint: string;
   createdAt: string;
   revokedAt: string | null;
+  /** Written at most once a minute per node (an authentication that missed the token cache). */
+  lastUsedAt?: string | null;
 }
 
 export interface Admin {
@@ -116,6 +118,8 @@ export interface AdminSession {
   createdAt: string;
   expiresAt: string;
   revokedAt: string | null;
+  lastSeenAt: string | null;
+  clientIp: string | null;
 }
 
 /** Who did something: recorded on every audit event. */

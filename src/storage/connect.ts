@@ -1,6 +1,6 @@
 // Opens the database for either dialect; code above this file never asks which one it is on
 // except through `dialect` where SQL really differs (row locks).
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { statfsSync } from 'node:fs';
@@ -149,13 +149,34 @@ const AUTO_CHECKPOINT_PAGES = 1000;
 /** A WAL file larger than this is cut back to it once fully checkpointed (bytes). */
 const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
+/**
+ * The database holds every key hash and the vault: its directory is 0700 and its files 0600.
+ * The umask is narrowed while the file is created; SQLite creates the -wal and -shm files with
+ * the database file's own mode, and files left wider by an older version are narrowed here.
+ */
+function openPrivately(file: string): SQLite.Database {
+  const previous = process.umask(0o077);
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    return new SQLite(file);
+  } finally {
+    process.umask(previous);
+  }
+}
+
+function restrictFiles(file: string): void {
+  // A shared sticky directory (/tmp) is left alone: only a directory of the database's own is narrowed.
+  if ((statSync(dirname(file)).mode & 0o1000) === 0) chmodSync(dirname(file), 0o700);
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(path)) chmodSync(path, 0o600);
+}
+
 export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHandle {
   const health = new DatabaseHealth();
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    const sqlite = new SQLite(file);
+    const sqlite = file === ':memory:' ? new SQLite(file) : openPrivately(file);
     sqlite.pragma('journal_mode = WAL');
+    if (file !== ':memory:') restrictFiles(file);
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');

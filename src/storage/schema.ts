@@ -87,6 +87,8 @@ export interface AdminsTable {
   password_hash: string;
   totp_secret: string | null;
   created_at: string;
+  /** The TOTP time step last accepted (a code is accepted once); null before the first. */
+  totp_last_step: number | string | null;
 }
 
 export interface AdminSessionsTable {
@@ -96,6 +98,8 @@ export interface AdminSessionsTable {
   created_at: string;
   expires_at: string;
   revoked_at: string | null;
+  last_seen_at: string | null;
+  client_ip: string | null;
 }
 
 export interface ReauthTokensTable {

@@ -10,6 +10,13 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
 export function makeAjv(coerceTypes: boolean | 'array'): Ajv {
   const ajv = new Ajv({ coerceTypes, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
   addFormats(ajv);
+  // RFC 3339 allows a leap second (`23:59:60`), which no Date can hold: such a time would pass
+  // validation and fail later as a 500. A date-time must also be one JavaScript can represent.
+  const dateTime = ajv.formats['date-time'];
+  const check = typeof dateTime === 'object' && dateTime && 'validate' in dateTime ? dateTime.validate : dateTime;
+  if (typeof check === 'function') {
+    ajv.addFormat('date-time', { type: 'string', validate: (text: string) => (check as (t: string) => boolean)(text) && Number.isFinite(Date.parse(text)) });
+  }
   return ajv;
 }
 

@@ -87,6 +87,10 @@ export async function startTestServer(dialect: DialectName, options: StartOption
     // the throttle's own tests set their limits explicitly.
     RELAYKEY_THROTTLE_IP_LIMIT: '100000',
     RELAYKEY_THROTTLE_USERNAME_LIMIT: '100000',
+    // Likewise the admin sign-in throttle (its tests set it), and the admin idle timeout for
+    // suites that move their clock by hours or days.
+    RELAYKEY_ADMIN_THROTTLE_AFTER: '100000',
+    RELAYKEY_ADMIN_IDLE_MINUTES: '43200',
     // Background job timers make writes a test did not ask for; tests run jobs directly
     // (or set RELAYKEY_JOBS=on, as the multi-process tests do).
     RELAYKEY_JOBS: 'off',

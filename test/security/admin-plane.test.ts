@@ -58,8 +58,8 @@ describe.each(DIALECTS)('admin plane on %s', (dialect) => {
       ['reauth', re],
       ['tenants', await call(server, 'GET', '/api/v1/tenants', { token: seed.adminToken })],
       ['tenants unauthenticated', await call(server, 'GET', '/api/v1/tenants')],
-      ['verify', await call(server, 'POST', '/api/v1/verify', { token: seed.verifier, body: { username: 'x', password: 'y' } })],
-      ['verify unauthenticated', await call(server, 'POST', '/api/v1/verify', { body: { username: 'x', password: 'y' } })],
+      ['verify', await call(server, 'POST', '/api/v1/verify', { token: seed.verifier, body: { username: 'x', password: 'y', protocol: 'smtp' } })],
+      ['verify unauthenticated', await call(server, 'POST', '/api/v1/verify', { body: { username: 'x', password: 'y', protocol: 'smtp' } })],
       ['docs', await call(server, 'GET', '/docs/static/index.html')],
       ['openapi', await call(server, 'GET', '/openapi.json')],
     ] as const) {
@@ -84,6 +84,41 @@ describe.each(DIALECTS)('admin plane on %s', (dialect) => {
       const response = await call(server, method, path, body === undefined ? {} : { body });
       expect(response.status, `${method} ${path}`).toBe(401);
       expect(response.body.error.code).toBe('UNAUTHENTICATED');
+    }
+  });
+});
+
+describe('file modes of the SQLite database', () => {
+  it('the data directory is 0700 and the database, -wal and -shm files 0600, even when they were wider', async () => {
+    const { mkdtempSync, statSync, chmodSync, writeFileSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = join(mkdtempSync(join(tmpdir(), 'relaykey-modes-')), 'data');
+    const server = await startTestServer('sqlite', { env: { RELAYKEY_DATABASE_URL: `sqlite:${join(dir, 'relaykey.db')}`, RELAYKEY_DATA_DIR: dir } });
+    try {
+      await seedTenant(server, 'Modes');
+      const mode = (path: string) => statSync(path).mode & 0o777;
+      expect(mode(dir)).toBe(0o700);
+      for (const file of ['relaykey.db', 'relaykey.db-wal', 'relaykey.db-shm']) {
+        expect(existsSync(join(dir, file)), file).toBe(true);
+        expect(mode(join(dir, file)), file).toBe(0o600);
+      }
+    } finally {
+      await server.close();
+    }
+    // A database left 0644 in a 0755 directory by an older version is narrowed at the next start.
+    const old = join(mkdtempSync(join(tmpdir(), 'relaykey-modes-')), 'data');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(old, { mode: 0o755 });
+    chmodSync(old, 0o755);
+    writeFileSync(join(old, 'relaykey.db'), '', { mode: 0o644 });
+    chmodSync(join(old, 'relaykey.db'), 0o644);
+    const again = await startTestServer('sqlite', { env: { RELAYKEY_DATABASE_URL: `sqlite:${join(old, 'relaykey.db')}`, RELAYKEY_DATA_DIR: old } });
+    try {
+      expect(statSync(old).mode & 0o777).toBe(0o700);
+      expect(statSync(join(old, 'relaykey.db')).mode & 0o777).toBe(0o600);
+    } finally {
+      await again.close();
     }
   });
 });

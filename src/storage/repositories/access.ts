@@ -13,11 +13,20 @@ function toToken(row: Selectable<ApiTokensTable>): ApiToken {
     keyHint: row.key_hint,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
   };
 }
 
 function toSession(row: Selectable<AdminSessionsTable>): AdminSession {
-  return { id: row.id, adminId: row.admin_id, createdAt: row.created_at, expiresAt: row.expires_at, revokedAt: row.revoked_at };
+  return {
+    id: row.id,
+    adminId: row.admin_id,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    lastSeenAt: row.last_seen_at,
+    clientIp: row.client_ip,
+  };
 }
 
 export class AccessRepository {
@@ -48,6 +57,27 @@ export class AccessRepository {
   async listTokens(tenantId: string): Promise<ApiToken[]> {
     const rows = await this.db.selectFrom('api_tokens').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute();
     return rows.map(toToken);
+  }
+
+  /** Platform tokens (verifier), oldest first. */
+  async listPlatformTokens(kind: TokenKind): Promise<ApiToken[]> {
+    const rows = await this.db.selectFrom('api_tokens').selectAll().where('tenant_id', 'is', null).where('kind', '=', kind).orderBy('created_at').execute();
+    return rows.map(toToken);
+  }
+
+  async findPlatformToken(id: string): Promise<ApiToken | null> {
+    const row = await this.db.selectFrom('api_tokens').selectAll().where('tenant_id', 'is', null).where('id', '=', id).executeTakeFirst();
+    return row ? toToken(row) : null;
+  }
+
+  async findTokenById(id: string): Promise<ApiToken | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toToken(row) : null;
+  }
+
+  async touchToken(id: string, at: string): Promise<void> {
+    await this.db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', id).execute();
   }
 
   async findToken(tenantId: string, id: string): Promise<ApiToken | null> {
@@ -92,8 +122,39 @@ export class AccessRepository {
         created_at: session.createdAt,
         expires_at: session.expiresAt,
         revoked_at: null,
+        last_seen_at: session.lastSeenAt,
+        client_ip: session.clientIp,
       })
       .execute();
+  }
+
+  async listSessions(adminId: string): Promise<AdminSession[]> {
+    const rows = await this.db.selectFrom('admin_sessions').selectAll().where('admin_id', '=', adminId).orderBy('created_at').execute();
+    return rows.map(toSession);
+  }
+
+  async touchSession(id: string, at: string): Promise<void> {
+    await this.db.updateTable('admin_sessions').set({ last_seen_at: at }).where('id', '=', id).execute();
+  }
+
+  /** Records the TOTP step as used; false when it (or a later one) was used already. */
+  async consumeTotpStep(adminId: string, step: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('admins')
+      .set({ totp_last_step: step })
+      .where('id', '=', adminId)
+      .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async listAdmins(): Promise<Admin[]> {
+    const rows = await this.db.selectFrom('admins').selectAll().orderBy('created_at').execute();
+    return rows.map((row) => ({ id: row.id, email: row.email, passwordHash: row.password_hash, totpSecret: row.totp_secret, createdAt: row.created_at }));
+  }
+
+  async setTotpSecret(adminId: string, stored: string): Promise<void> {
+    await this.db.updateTable('admins').set({ totp_secret: stored }).where('id', '=', adminId).execute();
   }
 
   async findSessionByHash(tokenHash: string): Promise<AdminSession | null> {
@@ -102,7 +163,7 @@ export class AccessRepository {
   }
 
   async revokeSession(id: string, at: string): Promise<void> {
-    await this.db.updateTable('admin_sessions').set({ revoked_at: at }).where('id', '=', id).execute();
+    await this.db.updateTable('admin_sessions').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
   }
 
   async insertReauth(id: string, sessionId: string, tokenHash: string, createdAt: string, expiresAt: string): Promise<void> {

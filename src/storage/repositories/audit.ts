@@ -33,6 +33,8 @@ export interface AuditFilter {
   targetId?: string;
   since?: string;
   until?: string;
+  /** Only events about this login and its credentials, or done by this token (a login-bound bearer's view). */
+  aboutLogin?: { loginId: string; tokenId: string };
 }
 
 export class AuditRepository {
@@ -95,6 +97,17 @@ export class AuditRepository {
     if (filter.targetId) base = base.where('target_id', '=', filter.targetId);
     if (filter.since) base = base.where('occurred_at', '>=', filter.since);
     if (filter.until) base = base.where('occurred_at', '<', filter.until);
+    const about = filter.aboutLogin;
+    if (about && filter.tenantId !== null) {
+      const tenantId = filter.tenantId;
+      base = base.where((eb) =>
+        eb.or([
+          eb('target_id', '=', about.loginId),
+          eb('actor_id', '=', about.tokenId),
+          eb('target_id', 'in', eb.selectFrom('credentials').select('id').where('tenant_id', '=', tenantId).where('login_id', '=', about.loginId)),
+        ]),
+      );
+    }
     const countRow = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
     const rows = await base
       .selectAll()

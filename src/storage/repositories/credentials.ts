@@ -354,6 +354,12 @@ export class CredentialRepository {
     return row ? toCredential(row) : null;
   }
 
+  /** The credentials issued to replace this one (its successors in a rotation chain). */
+  async findSuccessors(tenantId: string, id: string): Promise<Credential[]> {
+    const rows = await this.db.selectFrom('credentials').selectAll().where('tenant_id', '=', tenantId).where('replaces_id', '=', id).execute();
+    return rows.map(toCredential);
+  }
+
   async findById(tenantId: string, id: string): Promise<Credential | null> {
     const row = await this.db.selectFrom('credentials').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
     return row ? toCredential(row) : null;

@@ -1,6 +1,7 @@
 // The audit trail of a tenant, or of the platform (admins), filtered and paged (newest first).
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { Principal } from '../../domain/access.js';
 import type { Services } from '../../domain/services.js';
 import type { Severity } from '../../domain/types.js';
 import { requirePrincipal, requireTenantPrincipal } from '../authentication.js';
@@ -33,10 +34,12 @@ type AuditQueryValues = {
   until?: string;
 };
 
-async function listEvents(services: Services, tenantId: string | null, q: AuditQueryValues) {
+async function listEvents(services: Services, tenantId: string | null, q: AuditQueryValues, principal?: Principal) {
   const page = await services.context.store.audit.list(
     {
       tenantId,
+      // A login-bound bearer sees only the events about its own login and credentials.
+      ...(principal?.type === 'bearer' && principal.loginId ? { aboutLogin: { loginId: principal.loginId, tokenId: principal.tokenId } } : {}),
       ...(q.event ? { events: q.event.split(',').filter(Boolean) } : {}),
       ...(q.severity ? { severity: q.severity as Severity } : {}),
       ...(q.actor ? { actorId: q.actor } : {}),
@@ -63,8 +66,8 @@ export function registerAuditRoutes(app: App, services: Services): void {
       },
     },
     async (request) => {
-      await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
-      return listEvents(services, request.params.tenantId, request.query);
+      const principal = await requireTenantPrincipal(services, request, request.params.tenantId, ['admin', 'bearer']);
+      return listEvents(services, request.params.tenantId, request.query, principal);
     },
   );
 

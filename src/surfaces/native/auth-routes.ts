@@ -59,6 +59,61 @@ export function registerAuthRoutes(app: App, services: Services): void {
     },
   );
 
+  app.get(
+    '/api/v1/auth/sessions',
+    { config: { action: 'auth.sessions.list' }, schema: { tags: ['auth'], summary: "List this admin's sessions (the caller's is marked current)" } },
+    async (request) => {
+      const principal = await requirePrincipal(services, request, ['admin']);
+      const sessions = await services.access.listSessions(principal);
+      return {
+        data: sessions.map((session) => ({
+          id: session.id,
+          created_at: session.createdAt,
+          expires_at: session.expiresAt,
+          last_seen_at: session.lastSeenAt,
+          client_ip: session.clientIp,
+          revoked_at: session.revokedAt,
+          live: session.live,
+          current: session.current,
+        })),
+      };
+    },
+  );
+
+  app.delete(
+    '/api/v1/auth/sessions/:sessionId',
+    {
+      config: { action: 'auth.sessions.revoke' },
+      schema: {
+        tags: ['auth'],
+        summary: 'End one session of this admin (on every node at once)',
+        params: Type.Object({ sessionId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => {
+      const principal = await requirePrincipal(services, request, ['admin']);
+      await services.access.endSessions(principal, { id: request.params.sessionId }, request.ip);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/api/v1/auth/sessions/end-all',
+    {
+      config: { action: 'auth.sessions.revoke' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign out everywhere: end every session of this admin (keep_current=true keeps the caller’s)',
+        querystring: Type.Object({ keep_current: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      const principal = await requirePrincipal(services, request, ['admin']);
+      const ended = await services.access.endSessions(principal, { all: true, keepCurrent: request.query.keep_current ?? false }, request.ip);
+      return { ended };
+    },
+  );
+
   app.post(
     '/api/v1/auth/logout',
     { config: { action: 'auth.logout' }, schema: { tags: ['auth'], summary: 'Sign out this admin session', response: replies({ 204: NoContent }) } },

@@ -102,6 +102,7 @@ export function presentToken(token: ApiToken): Static<typeof TokenReply> {
     key_hint: token.keyHint,
     created_at: token.createdAt,
     revoked_at: token.revokedAt,
+    last_used_at: token.lastUsedAt ?? null,
   };
 }
 

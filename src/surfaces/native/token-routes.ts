@@ -91,3 +91,44 @@ export function registerTokenRoutes(app: App, services: Services): void {
     },
   );
 }
+
+export function registerVerifierTokenRoutes(app: App, services: Services): void {
+  app.get(
+    '/api/v1/verifier-tokens',
+    {
+      config: { action: 'verifier-tokens.list' },
+      schema: { tags: ['tokens'], summary: 'List verifier tokens, live and revoked, with their last use (admin)' },
+    },
+    async (request) => {
+      await requirePrincipal(services, request, ['admin']);
+      const tokens = await services.access.listPlatformTokens('verifier');
+      return {
+        data: tokens.map((token) => ({
+          id: token.id,
+          name: token.name,
+          key_hint: token.keyHint,
+          created_at: token.createdAt,
+          last_used_at: token.lastUsedAt ?? null,
+          revoked_at: token.revokedAt,
+        })),
+      };
+    },
+  );
+
+  app.delete(
+    '/api/v1/verifier-tokens/:tokenId',
+    {
+      config: { action: 'verifier-tokens.revoke' },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Revoke a verifier token: every node refuses it within a second (admin)',
+        params: Type.Object({ tokenId: Uuid }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => {
+      await requirePrincipal(services, request, ['admin']);
+      await services.access.revokeToken(null, request.params.tokenId, actorOf(request));
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,4 +1,5 @@
 // POST /api/v1/verify: the JSON verification endpoint for mail servers and gateways.
+import { isIP } from 'node:net';
 import { type Static, Type } from 'typebox';
 import type { Protocol } from '../../domain/scopes.js';
 import type { Services } from '../../domain/services.js';
@@ -12,6 +13,11 @@ export type VerifyBodyValue = Static<typeof VerifyBody>;
 
 /** The answer to a validated verify body from an authenticated verifier; shared by the Fastify route and the fast path. */
 export async function verifyAnswer(services: Services, body: VerifyBodyValue, remoteIp: string | undefined): Promise<{ status: 200 | 401; body: object }> {
+  // Only canonical address text counts as an address: octal, hex or integer forms of IPv4
+  // (`0177.0.0.1`, `0x7f.1`, `2130706433`) are refused, not read as some other address.
+  if (body.client_ip && isIP(body.client_ip) === 0) {
+    throw new AppError('VALIDATION_FAILED', 'client_ip must be an IPv4 address in dotted decimal or an IPv6 address');
+  }
   const outcome = await services.logins.attempt({
     username: body.username,
     password: body.password,

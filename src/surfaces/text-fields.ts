@@ -1,0 +1,46 @@
+// Free-text fields (names, reasons, descriptions, emails and addresses, incident ids, metadata)
+// are checked after validation, the same way on every surface: control characters (CR/LF, NUL,
+// ANSI escapes) and bidirectional overrides are refused, and so is text that carries a key in
+// relaykey's format (a secret pasted into a name would otherwise be written to the audit trail).
+import type { FastifyRequest } from 'fastify';
+import { parseKey } from '../crypto/key-format.js';
+import { AppError } from '../errors.js';
+import type { App } from './native/types.js';
+
+const TEXT_FIELDS = new Set(['name', 'reason', 'description', 'email', 'address', 'incident_id', 'device_id', 'deviceId', 'platform', 'domain']);
+/** C0 and C1 controls, DEL, and the bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069). */
+// Built from text: a regular expression literal with control characters is what the linter refuses.
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const KEY_LIKE = /[a-z]{2,5}_[0-9A-Za-z]{38}/g;
+
+function containsKey(text: string): boolean {
+  for (const match of text.matchAll(KEY_LIKE)) if (parseKey(match[0])) return true;
+  return false;
+}
+
+/** Throws a 400 naming the field when `text` may not be stored. */
+export function checkText(field: string, text: string): void {
+  if (FORBIDDEN.test(text)) {
+    throw new AppError('VALIDATION_FAILED', `${field} contains a control character or a bidirectional override; remove it`);
+  }
+  if (containsKey(text)) throw new AppError('VALIDATION_FAILED', `${field} contains what looks like a relaykey key; secrets may not be put in text fields`);
+}
+
+function checkBody(body: unknown): void {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return;
+  for (const [field, value] of Object.entries(body as Record<string, unknown>)) {
+    if (typeof value === 'string' && TEXT_FIELDS.has(field)) checkText(field, value);
+    if (field === 'metadata' && value && typeof value === 'object') {
+      for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
+        checkText(`metadata key ${JSON.stringify(key.slice(0, 40))}`, key);
+        if (typeof entry === 'string') checkText(`metadata.${key.slice(0, 40)}`, entry);
+      }
+    }
+  }
+}
+
+export function installTextFieldChecks(app: App): void {
+  app.addHook('preHandler', async (request: FastifyRequest) => {
+    checkBody(request.body);
+  });
+}

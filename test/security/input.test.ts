@@ -1,0 +1,85 @@
+// Bad input an attacker sends on purpose answers 400 with a code, never a 500, and is not stored:
+// leap-second timestamps, key-shaped text in names, reasons and emails, control characters and
+// bidi overrides, and client addresses in octal, hex or integer form.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKey, KEY_PREFIXES } from '../../src/crypto/key-format.js';
+import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
+import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
+import { databaseFingerprint } from '../helpers/snapshot.js';
+
+describe.each(DIALECTS)('hostile input on %s', (dialect) => {
+  let server: TestServer;
+  let seed: SeededTenant;
+  let credentialPath: string;
+  const keyText = generateKey(KEY_PREFIXES.bearerToken);
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect);
+    seed = await seedTenant(server, 'Input');
+    const created = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, {
+      token: seed.adminToken,
+      body: { name: 'k', scopes: ['smtp'] },
+    });
+    credentialPath = `/api/v1/tenants/${seed.tenantId}/credentials/${created.body.id}`;
+  });
+  afterAll(async () => server?.close());
+
+  async function refused(method: string, path: string, body: unknown, token = seed.adminToken) {
+    const before = await databaseFingerprint(server);
+    const response = await call(server, method, path, { token, ...(body === undefined ? {} : { body }) });
+    expect(response.status, `${method} ${path} ${JSON.stringify(body)}: ${response.text}`).toBe(400);
+    expect(response.body.error.code).toBe('VALIDATION_FAILED');
+    expect(response.text).not.toContain(keyText);
+    expect(await databaseFingerprint(server)).toBe(before);
+    return response;
+  }
+
+  it('a leap-second timestamp in expires_at or in audit since/until is a 400', async () => {
+    const leap = '2030-06-30T23:59:60Z';
+    await refused('POST', `/api/v1/tenants/${seed.tenantId}/credentials`, { name: 'x', scopes: ['smtp'], expires_at: leap });
+    await refused('PATCH', credentialPath, { expires_at: leap });
+    await refused('GET', `/api/v1/tenants/${seed.tenantId}/audit-events?since=${encodeURIComponent(leap)}`, undefined);
+    await refused('GET', `/api/v1/audit-events?until=${encodeURIComponent(leap)}`, undefined);
+  });
+
+  it('key-shaped text (a valid rk_ key) in a name, a reason or a login email is a 400 and is not stored', async () => {
+    await refused('POST', `/api/v1/tenants/${seed.tenantId}/credentials`, { name: `copy of ${keyText}`, scopes: ['smtp'] });
+    await refused('PATCH', credentialPath, { name: keyText });
+    await refused('POST', `${credentialPath}/revoke`, { reason: `leaked ${keyText}` });
+    await refused('POST', `/api/v1/tenants/${seed.tenantId}/tokens`, { kind: 'bearer', name: keyText });
+    const login = await call(server, 'POST', '/api/v1/auth/login', { body: { email: keyText, password: 'whatever it is' } });
+    expect(login.status).toBe(400);
+    expect(login.body.error.code).toBe('VALIDATION_FAILED');
+    const rows = await server.sql<{ details: string }>('SELECT details FROM audit_events');
+    expect(JSON.stringify(rows)).not.toContain(keyText);
+  });
+
+  it('a failed sign-in with an email that is not an email is audited without the raw value', async () => {
+    const response = await call(server, 'POST', '/api/v1/auth/login', { body: { email: 'not an email <script>', password: 'whatever it is' } });
+    expect(response.status).toBe(401);
+    const rows = await server.sql<{ details: string }>("SELECT details FROM audit_events WHERE event = 'admin.login_failed'");
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(rows)).not.toContain('<script>');
+  });
+
+  it('control characters and bidi overrides in names and reasons are a 400', async () => {
+    for (const bad of ['two\r\nlines', 'nul\u0000byte', 'ansi \u001b[31mred', 'bell\u0007', 'c1\u0085', 'rtl \u202e evil', 'isolate \u2066x\u2069']) {
+      await refused('POST', `/api/v1/tenants/${seed.tenantId}/credentials`, { name: bad, scopes: ['smtp'] });
+      await refused('POST', `${credentialPath}/revoke`, { reason: bad });
+    }
+    // Ordinary text in any script still works.
+    const fine = await call(server, 'PATCH', credentialPath, { token: seed.adminToken, body: { name: 'Ünïcode 名前 — ok' } });
+    expect(fine.status).toBe(200);
+  });
+
+  it('client_ip in octal, hex or integer form is refused, not taken as an address', async () => {
+    for (const ip of ['0177.0.0.1', '0x7f.0.0.1', '0x7f000001', '2130706433', '127.1', '010.0.0.1']) {
+      const response = await verify(server, seed.verifier, { username: 'x', password: 'nothing-valid-here', protocol: 'smtp', client_ip: ip });
+      expect(response.status, ip).toBe(400);
+      expect(response.body.error.code).toBe('VALIDATION_FAILED');
+    }
+    for (const ip of ['192.0.2.1', '2001:db8::1', '::ffff:192.0.2.1']) {
+      expect((await verify(server, seed.verifier, { username: 'x', password: 'nothing-valid-here', protocol: 'smtp', client_ip: ip })).status, ip).toBe(401);
+    }
+  });
+});
