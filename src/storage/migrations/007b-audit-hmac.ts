@@ -8,6 +8,9 @@ type Dialect = 'sqlite' | 'postgres';
 
 export async function up(db: Kysely<unknown>, _dialect: Dialect): Promise<void> {
   await db.schema.alterTable('audit_chain_heads').addColumn('head_mac', 'text').execute();
-  await db.schema.alterTable('audit_chain_heads').addColumn('legacy_events', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('audit_chain_heads')
+    .addColumn('legacy_events', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await sql`UPDATE audit_chain_heads SET legacy_events = event_count`.execute(db);
 }

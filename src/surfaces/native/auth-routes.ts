@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import { requirePrincipal } from '../authentication.js';
 import type { App } from './types.js';
-import { AdminTokenReply, NoContent, ReauthTokenReply, replies } from './replies.js';
+import { AdminSessionReply, AdminTokenReply, ListOf, NoContent, ReauthTokenReply, replies } from './replies.js';
 
 const TotpCode = Type.String({ pattern: '^[0-9]{6,8}$' });
 
@@ -61,7 +61,10 @@ export function registerAuthRoutes(app: App, services: Services): void {
 
   app.get(
     '/api/v1/auth/sessions',
-    { config: { action: 'auth.sessions.list' }, schema: { tags: ['auth'], summary: "List this admin's sessions (the caller's is marked current)" } },
+    {
+      config: { action: 'auth.sessions.list' },
+      schema: { tags: ['auth'], summary: "List this admin's sessions (the caller's is marked current)", response: replies({ 200: ListOf(AdminSessionReply) }) },
+    },
     async (request) => {
       const principal = await requirePrincipal(services, request, ['admin']);
       const sessions = await services.access.listSessions(principal);
@@ -88,12 +91,13 @@ export function registerAuthRoutes(app: App, services: Services): void {
         tags: ['auth'],
         summary: 'End one session of this admin (on every node at once)',
         params: Type.Object({ sessionId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+        response: replies({ 204: NoContent }),
       },
     },
     async (request, reply) => {
       const principal = await requirePrincipal(services, request, ['admin']);
       await services.access.endSessions(principal, { id: request.params.sessionId }, request.ip);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -105,6 +109,7 @@ export function registerAuthRoutes(app: App, services: Services): void {
         tags: ['auth'],
         summary: 'Sign out everywhere: end every session of this admin (keep_current=true keeps the caller’s)',
         querystring: Type.Object({ keep_current: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        response: replies({ 200: Type.Object({ ended: Type.Integer() }, { additionalProperties: false }) }),
       },
     },
     async (request) => {

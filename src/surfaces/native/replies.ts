@@ -144,6 +144,26 @@ export const TokenReply = Type.Object(
     key_hint: Type.String(),
     created_at: Timestamp,
     revoked_at: NullableTimestamp,
+    last_used_at: NullableTimestamp,
+  },
+  { additionalProperties: false },
+);
+
+export const VerifierTokenReply = Type.Object(
+  { id: Type.String(), name: Type.String(), key_hint: Type.String(), created_at: Timestamp, last_used_at: NullableTimestamp, revoked_at: NullableTimestamp },
+  { additionalProperties: false },
+);
+
+export const AdminSessionReply = Type.Object(
+  {
+    id: Type.String(),
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    last_seen_at: NullableTimestamp,
+    client_ip: NullableString,
+    revoked_at: NullableTimestamp,
+    live: Type.Boolean(),
+    current: Type.Boolean(),
   },
   { additionalProperties: false },
 );

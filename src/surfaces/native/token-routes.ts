@@ -5,7 +5,7 @@ import { actorOf, requirePrincipal, requireTenantPrincipal } from '../authentica
 import { presentToken } from './presenters.js';
 import { Name, TenantParams, Uuid } from './schemas.js';
 import type { App } from './types.js';
-import { IssuedTokenReply, ListOf, NoContent, replies, TokenReply } from './replies.js';
+import { IssuedTokenReply, ListOf, NoContent, replies, TokenReply, VerifierTokenReply } from './replies.js';
 
 export function registerTokenRoutes(app: App, services: Services): void {
   app.get(
@@ -97,7 +97,11 @@ export function registerVerifierTokenRoutes(app: App, services: Services): void 
     '/api/v1/verifier-tokens',
     {
       config: { action: 'verifier-tokens.list' },
-      schema: { tags: ['tokens'], summary: 'List verifier tokens, live and revoked, with their last use (admin)' },
+      schema: {
+        tags: ['tokens'],
+        summary: 'List verifier tokens, live and revoked, with their last use (admin)',
+        response: replies({ 200: ListOf(VerifierTokenReply) }),
+      },
     },
     async (request) => {
       await requirePrincipal(services, request, ['admin']);
@@ -123,12 +127,13 @@ export function registerVerifierTokenRoutes(app: App, services: Services): void 
         tags: ['tokens'],
         summary: 'Revoke a verifier token: every node refuses it within a second (admin)',
         params: Type.Object({ tokenId: Uuid }, { additionalProperties: false }),
+        response: replies({ 204: NoContent }),
       },
     },
     async (request, reply) => {
       await requirePrincipal(services, request, ['admin']);
       await services.access.revokeToken(null, request.params.tokenId, actorOf(request));
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 }
