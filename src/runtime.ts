@@ -11,7 +11,9 @@ import { createSecretHasher } from './crypto/hashing.js';
 import { derivePepper, loadRootSecret, type RootKeyRing } from './crypto/root-secret.js';
 import { connectionLossLogger, waitForDatabase, watchDatabase } from './database-watch.js';
 import { installDependencyMetrics } from './dependency-metrics.js';
+import { createAuditKeys } from './crypto/audit-keys.js';
 import { createTotpBox } from './crypto/totp-box.js';
+import { sealAuditHeads } from './domain/audit.js';
 import { DEFAULT_ADMIN_THROTTLE } from './domain/admin-throttle.js';
 import { createServices, type Services } from './domain/services.js';
 import { FallbackThrottle } from './domain/fallback-throttle.js';
@@ -138,6 +140,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     adminMaxSessions: config.adminMaxSessions,
     adminThrottle: { ...DEFAULT_ADMIN_THROTTLE, freeFailures: config.adminThrottleAfter },
     totpBox: createTotpBox(ring),
+    auditKeys: createAuditKeys(ring),
     verifierOptions: {
       cacheTtlMs: config.verifyCacheTtlMs,
       cacheMaxEntries: config.verifyCacheMaxEntries,
@@ -155,7 +158,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     loginHooks: { onThrottleError },
   });
   // TOTP secrets stored in plain base32 before they were sealed are sealed now.
-  if (options.migrate !== false) await services.access.sealLegacyTotpSecrets();
+  if (options.migrate !== false) {
+    await services.access.sealLegacyTotpSecrets();
+    // Chain heads written before the audit key existed get their MAC now.
+    await sealAuditHeads(store, createAuditKeys(ring));
+  }
   let feed: CredentialChangeFeed | undefined;
   const postgresPool = handle.postgresPool;
   try {

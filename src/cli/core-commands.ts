@@ -155,7 +155,7 @@ export function registerCoreCommands(program: Command): void {
       const result = await withRuntime(async (runtime) => {
         if (options.tenant !== undefined && !(await runtime.store.tenants.findById(options.tenant)))
           throw new AppError('NOT_FOUND', `tenant ${options.tenant.slice(0, 100)} not found`);
-        return verifyAuditChains(runtime.store, options.tenant);
+        return verifyAuditChains(runtime.store, options.tenant, runtime.services.context.auditKeys);
       });
       const ok = result.problems.length === 0;
       const lines = result.problems.map((p) => `chain ${p.chain}: ${p.eventId ? `event ${p.eventId} (seq ${p.seq})` : 'end of chain'}: ${p.problem}`);

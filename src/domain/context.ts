@@ -1,5 +1,6 @@
 // What every domain service is built with: storage, time, secret hashing and change signals.
 import type { Clock } from '../clock.js';
+import type { AuditKeys } from '../crypto/audit-keys.js';
 import type { SecretHasher } from '../crypto/hashing.js';
 import type { Repositories, Store } from '../storage/store.js';
 import { type AuditInput, appendAudit } from './audit.js';
@@ -23,6 +24,8 @@ export interface DomainContext {
   onRecordedEvent: RecordedEventHook[];
   /** Called after a commit that revokes a token or an admin session (the change feed listens). */
   onAccessChange?: Array<() => void>;
+  /** Keys the audit chain (HMAC); without it (domain unit tests) events are chained with plain SHA-256. */
+  auditKeys?: AuditKeys;
 }
 
 export function announceCredentialChange(context: DomainContext, tenantId: string, keyHashes: string[]): void {
@@ -35,7 +38,7 @@ export function announceTenantChange(context: DomainContext, tenantId: string): 
 
 /** Appends the audit event and runs the in-transaction hooks; call it inside the change's transaction. */
 export async function recordEvent(context: DomainContext, repositories: Repositories, input: AuditInput): Promise<AuditEvent> {
-  const event = await appendAudit(repositories, input);
+  const event = await appendAudit(repositories, input, context.auditKeys);
   for (const hook of context.onRecordedEvent) await hook(repositories, event);
   return event;
 }

@@ -2,6 +2,7 @@
 import type { Clock } from '../clock.js';
 import type { SecretHasher } from '../crypto/hashing.js';
 import type { Store } from '../storage/store.js';
+import type { AuditKeys } from '../crypto/audit-keys.js';
 import type { TotpBox } from '../crypto/totp-box.js';
 import { AccessService } from './access.js';
 import { AdminThrottle, type AdminThrottlePolicy, DEFAULT_ADMIN_THROTTLE } from './admin-throttle.js';
@@ -53,6 +54,7 @@ export interface ServiceOptions {
   adminMaxSessions?: number;
   adminThrottle?: AdminThrottlePolicy;
   totpBox?: TotpBox;
+  auditKeys?: AuditKeys;
   verifierOptions?: VerifierOptions;
   usageFlushMs?: number;
   mailBackends?: MailBackendAddresses;
@@ -78,6 +80,7 @@ export function createServices(options: ServiceOptions): Services {
     onCredentialChange: [],
     onTenantChange: [],
     onRecordedEvent: [],
+    ...(options.auditKeys ? { auditKeys: options.auditKeys } : {}),
   };
   const tenants = new TenantService(context);
   const credentials = new CredentialService(context);

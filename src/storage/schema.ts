@@ -132,6 +132,10 @@ export interface AuditChainHeadsTable {
   chain: string;
   last_hash: string;
   event_count: number;
+  /** HMAC of (chain, last_hash, event_count, legacy_events) under the audit key; null until sealed. */
+  head_mac: string | null;
+  /** Events written before the chain was keyed (plain SHA-256). */
+  legacy_events: Generated<number>;
 }
 
 export interface SmtpAccountsTable {

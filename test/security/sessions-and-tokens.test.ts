@@ -89,7 +89,7 @@ describe.each(DIALECTS)('admin sessions and verifier tokens on %s', (dialect) =>
     expect((await call(server, 'GET', '/api/v1/verifier-tokens', { token: seed.bearer })).status).toBe(403);
   });
 
-  it('relaykey token list and token revoke', async () => {
+  it('relaykey token list and token revoke', { timeout: 240_000 }, async () => {
     const listed = await server.cliJson<{ data: { id: string; name: string; revoked_at: string | null; last_used_at: string | null }[] }>(['token', 'list']);
     const live = listed.data.find((t) => t.name === 'mx2 hook');
     expect(live?.revoked_at).toBeNull();

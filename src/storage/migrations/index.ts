@@ -6,6 +6,7 @@ import * as jobIndexes from './004-job-indexes.js';
 import * as tenantDomains from './005-tenant-domains.js';
 import * as webhookOrder from './006-webhook-order.js';
 import * as adminSecurity from './007-admin-security.js';
+import * as auditHmac from './007b-audit-hmac.js';
 import * as instanceFacts from './008-instance-facts.js';
 import * as verificationStats from './008b-verification-stats.js';
 import * as tenantCredentialNumbers from './009-tenant-credential-numbers.js';
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '005-tenant-domains': tenantDomains,
   '006-webhook-order': webhookOrder,
   '007-admin-security': adminSecurity,
+  '007b-audit-hmac': auditHmac,
   '008-instance-facts': instanceFacts,
   '008b-verification-stats': verificationStats,
   '009-tenant-credential-numbers': tenantCredentialNumbers,

@@ -1,7 +1,7 @@
 // Audit events: append-only rows chained per tenant; the chain head is locked while appending.
 import type { Kysely, Selectable } from 'kysely';
 import type { AuditEvent, Page, PageRequest, Severity } from '../../domain/types.js';
-import type { AuditEventsTable, Database } from '../schema.js';
+import type { AuditChainHeadsTable, AuditEventsTable, Database } from '../schema.js';
 import { parseJson } from './json.js';
 
 export function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEvent {
@@ -37,6 +37,18 @@ export interface AuditFilter {
   aboutLogin?: { loginId: string; tokenId: string };
 }
 
+export interface ChainHead {
+  chain: string;
+  lastHash: string;
+  count: number;
+  headMac: string | null;
+  legacyEvents: number;
+}
+
+function toHead(row: Selectable<AuditChainHeadsTable>): ChainHead {
+  return { chain: row.chain, lastHash: row.last_hash, count: Number(row.event_count), headMac: row.head_mac, legacyEvents: Number(row.legacy_events) };
+}
+
 export class AuditRepository {
   constructor(
     private readonly db: Kysely<Database>,
@@ -44,11 +56,11 @@ export class AuditRepository {
   ) {}
 
   /** Reads (and on PostgreSQL row-locks) the chain head so concurrent appends cannot fork the chain. */
-  async lockHead(chain: string): Promise<{ lastHash: string; count: number } | null> {
+  async lockHead(chain: string): Promise<ChainHead | null> {
     let query = this.db.selectFrom('audit_chain_heads').selectAll().where('chain', '=', chain);
     if (this.lockRows) query = query.forUpdate();
     const row = await query.executeTakeFirst();
-    return row ? { lastHash: row.last_hash, count: Number(row.event_count) } : null;
+    return row ? toHead(row) : null;
   }
 
   async createHead(chain: string): Promise<boolean> {
@@ -60,8 +72,12 @@ export class AuditRepository {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  async setHead(chain: string, lastHash: string, count: number): Promise<void> {
-    await this.db.updateTable('audit_chain_heads').set({ last_hash: lastHash, event_count: count }).where('chain', '=', chain).execute();
+  async setHead(chain: string, lastHash: string, count: number, headMac: string | null): Promise<void> {
+    await this.db.updateTable('audit_chain_heads').set({ last_hash: lastHash, event_count: count, head_mac: headMac }).where('chain', '=', chain).execute();
+  }
+
+  async setHeadMac(chain: string, headMac: string): Promise<void> {
+    await this.db.updateTable('audit_chain_heads').set({ head_mac: headMac }).where('chain', '=', chain).execute();
   }
 
   async insert(event: Omit<AuditEvent, 'seq'>): Promise<void> {
@@ -118,9 +134,9 @@ export class AuditRepository {
     return { items: rows.map(toAuditEvent), total: Number(countRow.count), page: request.page, perPage: request.perPage };
   }
 
-  async listChains(): Promise<{ chain: string; lastHash: string; count: number }[]> {
+  async listChains(): Promise<ChainHead[]> {
     const rows = await this.db.selectFrom('audit_chain_heads').selectAll().orderBy('chain').execute();
-    return rows.map((r) => ({ chain: r.chain, lastHash: r.last_hash, count: Number(r.event_count) }));
+    return rows.map(toHead);
   }
 
   async *streamChain(chain: string, batchSize = 1000): AsyncGenerator<AuditEvent> {

@@ -23,7 +23,7 @@ export function registerAuditVerifyRoute(app: App, services: Services): void {
       await requirePrincipal(services, request, ['admin']);
       const tenantId = request.query.tenant_id;
       if (tenantId) await services.tenants.get(tenantId);
-      const result = await verifyAuditChains(services.context.store, tenantId);
+      const result = await verifyAuditChains(services.context.store, tenantId, services.context.auditKeys);
       return {
         ok: result.problems.length === 0,
         chains: result.chains,
