@@ -17,7 +17,13 @@ export function addressAllowed(address: string, allowNetworks: readonly string[]
   } catch {
     return false;
   }
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    // IPv4-mapped (::ffff:a.b.c.d) and the deprecated IPv4-compatible form (::a.b.c.d) name an
+    // IPv4 address: judge that address.
+    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
+    else if (v6.parts.slice(0, 6).every((part) => part === 0)) return false;
+  }
   return parsed.range() === 'unicast';
 }
 
@@ -32,6 +38,8 @@ export function urlProblem(raw: string, allowNetworks: readonly string[]): strin
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'url must use http or https';
   if (url.username || url.password) return 'url must not carry credentials';
   const host = url.hostname.replace(/^\[|\]$/g, '');
+  // `localhost`, with or without the root's trailing dot, and every name under it is loopback.
+  if (/(^|\.)localhost\.?$/i.test(host)) return `url points at ${host}, a loopback name`;
   if (ipaddr.isValid(host) && !addressAllowed(host, allowNetworks)) {
     return `url points at ${host}, a loopback, private, link-local or reserved address (see RELAYKEY_WEBHOOK_ALLOW_NETWORKS)`;
   }

@@ -1,4 +1,5 @@
 // Tenants and their mailbox logins.
+import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { Login, Page, PageRequest, Tenant } from '../../domain/types.js';
 import type { Database, LoginsTable, TenantsTable } from '../schema.js';
@@ -58,7 +59,8 @@ export class TenantRepository {
     let query = this.db.selectFrom('tenants');
     if (request.search) {
       const pattern = `%${request.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      query = query.where((eb) => eb.or([eb(eb.fn('lower', ['name']), 'like', eb.val(pattern)), eb(eb.fn('lower', ['domain']), 'like', eb.val(pattern))]));
+      // ESCAPE is explicit: SQLite's LIKE has no escape character unless one is named.
+      query = query.where(sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(domain) like ${pattern} escape '\\')`);
     }
     const countRow = await query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
     const rows = await query

@@ -1,4 +1,5 @@
 // Tenants and their mailbox logins.
+import { isIP } from 'node:net';
 import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import type { TenantInput } from '../../domain/tenants.js';
@@ -52,6 +53,20 @@ function toSettings(body: SettingsBody | undefined): TenantInput['settings'] {
   };
 }
 
+/** Each backend is an IP address (canonical text, IPv6 in brackets) and a port 1-65535. */
+function checkBackends(backends: Record<string, string | undefined> | null): MailBackends | null {
+  for (const [protocol, value] of Object.entries(backends ?? {})) {
+    if (value === undefined) continue;
+    const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value);
+    const port = Number(match?.[2]);
+    if (!match || isIP(match[1] as string) === 0 || (isIP(match[1] as string) === 6 && !value.startsWith('['))) {
+      throw new AppError('VALIDATION_FAILED', `mail_backends.${protocol}: "${value.slice(0, 60)}" is not an IP address and port (IPv6 in brackets)`);
+    }
+    if (port < 1 || port > 65535) throw new AppError('VALIDATION_FAILED', `mail_backends.${protocol}: port ${port} is not between 1 and 65535`);
+  }
+  return backends as MailBackends | null;
+}
+
 export function registerTenantRoutes(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants',
@@ -95,7 +110,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
           domain: body.domain ?? null,
           webmailUrl: body.webmail_url ?? null,
           connectionInfo: toConnectionPatch(body.connection_info),
-          mailBackends: (body.mail_backends ?? null) as MailBackends | null,
+          mailBackends: checkBackends(body.mail_backends ?? null),
           settings: toSettings(body.settings as SettingsBody | undefined) ?? {},
           ...(body.smtp_username ? { smtpUsername: body.smtp_username } : {}),
         },
@@ -137,7 +152,7 @@ export function registerTenantRoutes(app: App, services: Services): void {
         ...(body.domain !== undefined ? { domain: body.domain } : {}),
         ...(body.webmail_url !== undefined ? { webmailUrl: body.webmail_url } : {}),
         ...(body.connection_info !== undefined ? { connectionInfo: toConnectionPatch(body.connection_info) } : {}),
-        ...(body.mail_backends !== undefined ? { mailBackends: body.mail_backends as MailBackends | null } : {}),
+        ...(body.mail_backends !== undefined ? { mailBackends: checkBackends(body.mail_backends) } : {}),
         ...(body.settings !== undefined ? { settings: toSettings(body.settings as SettingsBody) } : {}),
       };
       return presentTenant(await services.tenants.update(request.params.tenantId, patch, actorOf(request)));
