@@ -38,8 +38,10 @@ export function urlProblem(raw: string, allowNetworks: readonly string[]): strin
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'url must use http or https';
   if (url.username || url.password) return 'url must not carry credentials';
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  // `localhost`, with or without the root's trailing dot, and every name under it is loopback.
-  if (/(^|\.)localhost\.?$/i.test(host)) return `url points at ${host}, a loopback name`;
+  // `localhost.` (with the root's trailing dot, which DNS may not resolve at save time) and every
+  // name under `localhost` are loopback (RFC 6761); plain `localhost` is refused once resolved.
+  const loopbackAllowed = ipInNetworks('127.0.0.1', allowNetworks) || ipInNetworks('::1', allowNetworks);
+  if (!loopbackAllowed && /^localhost\.$|\.localhost\.?$/i.test(host)) return `url points at ${host}, a loopback name (see RELAYKEY_WEBHOOK_ALLOW_NETWORKS)`;
   if (ipaddr.isValid(host) && !addressAllowed(host, allowNetworks)) {
     return `url points at ${host}, a loopback, private, link-local or reserved address (see RELAYKEY_WEBHOOK_ALLOW_NETWORKS)`;
   }

@@ -83,3 +83,42 @@ describe.each(DIALECTS)('hostile input on %s', (dialect) => {
     }
   });
 });
+
+describe('control-plane address checks', () => {
+  it('webhook URLs at IPv4-compatible IPv6 or localhost. are refused at save', async () => {
+    const { urlProblem } = await import('../../src/webhooks/target-safety.js');
+    for (const url of ['http://[::127.0.0.1]/', 'http://[::7f00:1]/hook', 'http://localhost./', 'http://LOCALHOST./', 'http://a.localhost/']) {
+      expect(urlProblem(url, []), url).not.toBeNull();
+    }
+    expect(urlProblem('https://hooks.example.com/x', [])).toBeNull();
+  });
+});
+
+describe.each(DIALECTS)('tenant settings checks on %s', (dialect) => {
+  let server: TestServer;
+  let seed: SeededTenant;
+  beforeAll(async () => {
+    server = await startTestServer(dialect);
+    seed = await seedTenant(server, 'Backends');
+  });
+  afterAll(async () => server?.close());
+
+  it('mail_backends must be an IP address and a port 1-65535', async () => {
+    for (const backend of ['999.0.0.1:25', '192.0.2.1:99999', '192.0.2.1:0', '0x7f.0.0.1:25', '::1:25']) {
+      const response = await call(server, 'PATCH', `/api/v1/tenants/${seed.tenantId}`, { token: seed.adminToken, body: { mail_backends: { smtp: backend } } });
+      expect(response.status, backend).toBe(400);
+    }
+    for (const backend of ['192.0.2.1:25', '[2001:db8::1]:587']) {
+      const response = await call(server, 'PATCH', `/api/v1/tenants/${seed.tenantId}`, { token: seed.adminToken, body: { mail_backends: { smtp: backend } } });
+      expect(response.status, `${backend}: ${response.text}`).toBe(200);
+    }
+  });
+
+  it('tenant search treats % and _ as text on both databases', async () => {
+    await call(server, 'POST', '/api/v1/tenants', { token: seed.adminToken, body: { name: 'Percent 100% Co' } });
+    await call(server, 'POST', '/api/v1/tenants', { token: seed.adminToken, body: { name: 'Percent 1000 Co' } });
+    const found = await call(server, 'GET', `/api/v1/tenants?search=${encodeURIComponent('100%')}`, { token: seed.adminToken });
+    expect(found.status).toBe(200);
+    expect(found.body.data.map((t: { name: string }) => t.name)).toEqual(['Percent 100% Co']);
+  });
+});
