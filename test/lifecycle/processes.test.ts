@@ -86,6 +86,9 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
     'three nodes on one schema: every due revocation, warning, expiry, delivery and SMTP rotation happens exactly once',
     async () => {
       const { control, seed, env } = await setUp();
+      // Native credentials fall under the inactivity rule only where the tenant names a period.
+      const period = await call(control, 'PATCH', `/api/v1/tenants/${seed.tenantId}`, { token: seed.adminToken, body: { settings: { inactivity_days: 90 } } });
+      expect(period.status, period.text).toBe(200);
       const make = async (name: string) =>
         (await call(control, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, { token: seed.bearer, body: { name, scopes: ['smtp'] } })).body
           .id as string;
