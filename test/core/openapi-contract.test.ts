@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/api.js';
+import { checkDocumentedResponse } from '../helpers/response-check.js';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
 
 const execFileAsync = promisify(execFile);
@@ -104,4 +105,17 @@ describe('the OpenAPI document', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('the suite checks every answer of call() against it: a reply that breaks its schema, or an undocumented status, fails', async () => {
+    const json = new Headers({ 'content-type': 'application/json; charset=utf-8' });
+    const answer = (status: number, body: unknown) => ({ status, headers: json, body, text: JSON.stringify(body) });
+    await expect(checkDocumentedResponse(server, 'GET', '/healthz', answer(200, { status: 'ok' }))).resolves.toBeUndefined();
+    await expect(checkDocumentedResponse(server, 'GET', '/healthz', answer(200, { status: 'fine' }))).rejects.toThrow(/documented schema/);
+    await expect(checkDocumentedResponse(server, 'GET', '/healthz', answer(200, { status: 'ok', extra: 1 }))).rejects.toThrow(/documented schema/);
+    const error = { error: { code: 'NOT_FOUND', message: 'credential not found', request_id: 'r' } };
+    const credential = `/api/v1/tenants/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/credentials/x`;
+    await expect(checkDocumentedResponse(server, 'GET', credential, answer(404, error))).resolves.toBeUndefined();
+    await expect(checkDocumentedResponse(server, 'GET', credential, answer(404, { message: 'nope' }))).rejects.toThrow(/documented schema/);
+    await expect(checkDocumentedResponse(server, 'POST', '/api/v1/verify', answer(302, {}))).rejects.toThrow(/not documented/);
+  });
 });

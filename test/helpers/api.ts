@@ -1,4 +1,5 @@
 // A small JSON client over real HTTP, plus fixtures that seed a tenant the way an operator would.
+import { checkDocumentedResponse } from './response-check.js';
 import type { TestServer } from './server.js';
 
 export interface ApiResponse<T = any> {
@@ -32,7 +33,9 @@ export async function call<T = any>(
   } catch {
     // not JSON: keep the text
   }
-  return { status: response.status, headers: response.headers, body: parsed as T, text };
+  const answer = { status: response.status, headers: response.headers, body: parsed as T, text };
+  await checkDocumentedResponse(server, method, path, answer);
+  return answer;
 }
 
 export interface SeededTenant {
