@@ -4,6 +4,7 @@ import { AppError, notFound } from '../errors.js';
 import type { Repositories } from '../storage/store.js';
 import { announceTenantChange, type DomainContext, recordEvent } from './context.js';
 import { canonicalAddress } from './domain-names.js';
+import { checkAllowedSenders } from './sending-policy.js';
 import { assignableDomain, claimDomain, mailAddress, requireOwnedAddress } from './domains.js';
 import type { Actor, ConnectionInfo, Login, MailBackends, Page, PageRequest, Tenant, TenantSettings } from './types.js';
 
@@ -38,6 +39,18 @@ export function normaliseAddress(address: string): string {
   return address.trim().toLowerCase();
 }
 
+/** The tenant's default allowed senders, in canonical form, each inside one of its domains (422 otherwise). */
+async function checkTenantSenders(repositories: Repositories, tenant: Tenant): Promise<void> {
+  const entries = tenant.settings.defaultAllowedSenders;
+  if (!entries) return;
+  try {
+    tenant.settings.defaultAllowedSenders = await checkAllowedSenders(repositories, tenant.id, entries);
+  } catch (error) {
+    if (error instanceof AppError) throw new AppError(error.code, error.message.replace(/^allowed_senders/, 'settings.default_allowed_senders'));
+    throw error;
+  }
+}
+
 export class TenantService {
   constructor(private readonly context: DomainContext) {}
 
@@ -59,6 +72,7 @@ export class TenantService {
     await this.context.store.transaction(async (repositories) => {
       await repositories.tenants.insert(tenant);
       if (domain) await claimDomain(repositories, tenant.id, domain, now);
+      await checkTenantSenders(repositories, tenant);
       await recordEvent(this.context, repositories, {
         tenantId: tenant.id,
         event: 'tenant.created',
@@ -100,6 +114,7 @@ export class TenantService {
         settings: patch.settings === undefined ? current.settings : { ...current.settings, ...patch.settings },
         updatedAt: this.context.clock.now().toISOString(),
       };
+      if (patch.settings?.defaultAllowedSenders) await checkTenantSenders(repositories, updated);
       await repositories.tenants.update(updated);
       await recordEvent(this.context, repositories, {
         tenantId: id,

@@ -112,6 +112,52 @@ describe.each(DIALECTS)('allowed senders on %s', (dialect) => {
     expect(quota.status, quota.text).toBe(403);
   });
 
+  it("tenant default allowed senders: for credentials bound to no login that name none; inside the tenant's domains; null restores the default", async () => {
+    const wide = await credential(acme, {});
+    const bound = await credential(acme, { login_id: acme.loginId });
+    const id = identityOf(acme, wide.id);
+    const foreign = await call(server, 'PATCH', `/api/v1/tenants/${acme.tenantId}`, {
+      token: acme.adminToken,
+      body: { settings: { default_allowed_senders: [`@${evil.loginAddress.split('@')[1]}`] } },
+    });
+    expect(foreign.status, foreign.text).toBe(422);
+    expect(foreign.text).toContain('settings.default_allowed_senders');
+    const malformed = await call(server, 'PATCH', `/api/v1/tenants/${acme.tenantId}`, {
+      token: acme.adminToken,
+      body: { settings: { default_allowed_senders: ['nobody'] } },
+    });
+    expect(malformed.status).toBe(400);
+    const byTenantToken = await call(server, 'PATCH', `/api/v1/tenants/${acme.tenantId}`, {
+      token: acme.bearer,
+      body: { settings: { default_allowed_senders: [`news@${acmeDomain}`] } },
+    });
+    expect(byTenantToken.status).toBe(403);
+
+    const set = await call(server, 'PATCH', `/api/v1/tenants/${acme.tenantId}`, {
+      token: acme.adminToken,
+      body: { settings: { default_allowed_senders: [`News@${acmeDomain.toUpperCase()}`] } },
+    });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body.settings.default_allowed_senders).toEqual([`news@${acmeDomain}`]);
+    server.runtime.services.sendingPolicy.forget();
+    expect(await policy.ask(rcptRequest(id, `news@${acmeDomain}`))).toBe('DUNNO');
+    expect(await policy.ask(rcptRequest(id, `other@${acmeDomain}`))).toBe(`REJECT 5.7.1 sender other@${acmeDomain} is not an allowed sender of this login`);
+    // A credential's own list wins over the tenant's; a login-bound credential keeps its login's addresses.
+    const own = await credential(acme, { allowed_senders: [`other@${acmeDomain}`] });
+    expect(await policy.ask(rcptRequest(identityOf(acme, own.id), `other@${acmeDomain}`))).toBe('DUNNO');
+    expect(bound.allowed_senders).toBeNull();
+    expect(await policy.ask(rcptRequest(acme.loginAddress, acme.loginAddress))).toBe('DUNNO');
+
+    const cleared = await call(server, 'PATCH', `/api/v1/tenants/${acme.tenantId}`, {
+      token: acme.adminToken,
+      body: { settings: { default_allowed_senders: null } },
+    });
+    expect(cleared.status, cleared.text).toBe(200);
+    expect(cleared.body.settings.default_allowed_senders).toBeNull();
+    server.runtime.services.sendingPolicy.forget();
+    expect(await policy.ask(rcptRequest(id, `other@${acmeDomain}`))).toBe('DUNNO');
+  });
+
   it('a held credential may not send; an identity relaykey did not hand out is not judged', async () => {
     const held = await credential(acme, {});
     await call(server, 'POST', `/api/v1/tenants/${acme.tenantId}/credentials/${held.id}/hold`, { token: acme.bearer });

@@ -82,6 +82,7 @@ export function presentTenant(tenant: Tenant): Static<typeof TenantReply> {
       inactivity_days: tenant.settings.inactivityDays ?? null,
       inactivity_days_by_role: tenant.settings.inactivityDaysByRole ?? {},
       sending_limits: presentSendingLimits(tenant.settings.sendingLimits),
+      default_allowed_senders: tenant.settings.defaultAllowedSenders ?? null,
     },
     created_at: tenant.createdAt,
     updated_at: tenant.updatedAt,

@@ -115,6 +115,7 @@ export const TenantReply = Type.Object(
         inactivity_days: Type.Union([Type.Integer(), Type.Null()]),
         inactivity_days_by_role: Type.Record(Type.String(), Type.Integer()),
         sending_limits: SendingLimitsReply,
+        default_allowed_senders: Type.Union([Type.Array(Type.String()), Type.Null()]),
       },
       { additionalProperties: false },
     ),

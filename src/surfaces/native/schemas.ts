@@ -72,6 +72,8 @@ export const TenantSettingsSchema = Type.Object(
     inactivity_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
     /** Quotas of each credential that sets none of its own (per field). */
     sending_limits: Type.Optional(SendingLimitsSchema),
+    /** Allowed senders of each credential bound to no login that names none of its own; null: any address in the tenant's domains. */
+    default_allowed_senders: Type.Optional(Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 320 }), { maxItems: 100 }), Type.Null()])),
     inactivity_days_by_role: Type.Optional(
       Type.Object(Object.fromEntries(Object.keys(ROLES).map((r) => [r, Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 }))])), {
         additionalProperties: false,

@@ -26,7 +26,12 @@ const TenantFields = {
 };
 
 type ConnectionPatchBody = Partial<Record<'smtp' | 'imap' | 'pop3', Partial<{ server_name: string; port: number; secure_port: number; enabled: boolean }>>>;
-type SettingsBody = { inactivity_days?: number; inactivity_days_by_role?: Record<string, number | undefined>; sending_limits?: SendingLimitsBody };
+type SettingsBody = {
+  inactivity_days?: number;
+  inactivity_days_by_role?: Record<string, number | undefined>;
+  sending_limits?: SendingLimitsBody;
+  default_allowed_senders?: string[] | null;
+};
 
 function toConnectionPatch(body: ConnectionPatchBody | undefined): TenantInput['connectionInfo'] {
   if (!body) return undefined;
@@ -50,6 +55,8 @@ function toSettings(body: SettingsBody | undefined): TenantInput['settings'] {
     ...(body.inactivity_days !== undefined ? { inactivityDays: body.inactivity_days } : {}),
     ...(body.inactivity_days_by_role ? { inactivityDaysByRole: body.inactivity_days_by_role } : {}),
     ...(body.sending_limits ? { sendingLimits: toSendingLimits(body.sending_limits) ?? {} } : {}),
+    // null: back to the default (checked against the tenant's domains by the tenant service).
+    ...(body.default_allowed_senders !== undefined ? { defaultAllowedSenders: body.default_allowed_senders ?? undefined } : {}),
   };
 }
 
