@@ -72,7 +72,7 @@ export class AccessService {
   /** Token lookups are cached briefly: management calls should not pay a read each. */
   private readonly tokenCache = new Map<string, { principal: Principal | null; until: number }>();
   /** Failed attempts per account (or session) and window, for the aggregated audit events. */
-  private readonly failureCounts = new Map<string, { window: number; count: number }>();
+  private readonly failureCounts = new Map<string, { startedMs: number; count: number }>();
   readonly throttle: AdminThrottle;
   private readonly totpBox: TotpBox;
 
@@ -169,13 +169,16 @@ export class AccessService {
       if (error instanceof AppError && (error.code === 'INVALID_LOGIN' || error.code === 'TOTP_REQUIRED')) {
         if (error.code === 'INVALID_LOGIN') this.throttle.recordFailure(keys);
         const now = this.now();
+        // A window opens with the first failure of its bucket and lasts windowMs: failures a few
+        // minutes apart are one event whatever the wall clock (not split by a boundary of a fixed grid).
         const windowMs = this.throttle.policy.windowMs;
-        const window = Math.floor(now.getTime() / windowMs);
         const bucket = `${event}:${keys.session ?? admin?.id ?? 'unknown'}`;
         const counted = this.failureCounts.get(bucket);
-        const count = counted && counted.window === window ? counted.count + 1 : 1;
+        const open = counted !== undefined && now.getTime() - counted.startedMs < windowMs;
+        const startedMs = open ? counted.startedMs : now.getTime();
+        const count = open ? counted.count + 1 : 1;
         if (this.failureCounts.size > 10_000) this.failureCounts.clear();
-        this.failureCounts.set(bucket, { window, count });
+        this.failureCounts.set(bucket, { startedMs, count });
         if (error.code === 'INVALID_LOGIN' && worthAuditing(count)) {
           await this.context.store.transaction((repositories) =>
             recordEvent(this.context, repositories, {
@@ -184,7 +187,7 @@ export class AccessService {
               actor,
               occurredAt: now.toISOString(),
               severity: 'warning',
-              details: { ...details, failures_in_window: count, window_started_at: new Date(window * windowMs).toISOString() },
+              details: { ...details, failures_in_window: count, window_started_at: new Date(startedMs).toISOString() },
             }),
           );
         }

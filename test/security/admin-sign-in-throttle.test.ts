@@ -47,6 +47,10 @@ describe.each(DIALECTS)('admin sign-in throttle on %s', (dialect) => {
 
   it('failures for unknown emails are aggregated and their text is not stored', async () => {
     clock.advance(60 * 60_000);
+    // Two minutes before a quarter hour of the wall clock: the three failures below straddle it
+    // and are still one window (it opens with the first failure, it is not a fixed 15-minute grid).
+    const quarter = 15 * 60_000;
+    clock.set(new Date(Math.ceil(clock.now().getTime() / quarter) * quarter + quarter - 2 * 60_000));
     const before = await failedEvents('admin.login_failed');
     for (let i = 0; i < 3; i += 1) {
       const response = await call(server, 'POST', '/api/v1/auth/login', { body: { email: `sk_live_secret_${i}`, password: 'x' } });
@@ -56,6 +60,10 @@ describe.each(DIALECTS)('admin sign-in throttle on %s', (dialect) => {
     expect((await failedEvents('admin.login_failed')) - before).toBe(1);
     const rows = await server.sql<{ details: string }>('SELECT details FROM audit_events WHERE event = ?', ['admin.login_failed']);
     expect(JSON.stringify(rows)).not.toContain('sk_live_secret');
+    // After the window (15 minutes from its first failure) the next failure opens a new one.
+    clock.advance(15 * 60_000);
+    await call(server, 'POST', '/api/v1/auth/login', { body: { email: 'someone-else@relaykey.test', password: 'x' } });
+    expect((await failedEvents('admin.login_failed')) - before).toBe(2);
   });
 
   it('re-auth is throttled per session', async () => {
