@@ -1,15 +1,18 @@
 // The whole core over real HTTP and the real CLI: admin, login, reauth, tenant, login, token,
 // credential, verification in every state, audit, and tamper detection.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOUR, ManualClock } from '../../src/clock.js';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 
 describe.each(DIALECTS)('core end to end on %s', (dialect) => {
   let server: TestServer;
   let seed: SeededTenant;
+  // Expiry and grace periods are tested by moving this clock, never by sleeping.
+  const clock = new ManualClock(new Date());
 
   beforeAll(async () => {
-    server = await startTestServer(dialect);
+    server = await startTestServer(dialect, { clock });
     seed = await seedTenant(server);
   });
   afterAll(async () => server?.close());
@@ -79,12 +82,14 @@ describe.each(DIALECTS)('core end to end on %s', (dialect) => {
   });
 
   it('expired credentials fail verification', async () => {
-    const soon = new Date(Date.now() + 1500).toISOString();
+    const soon = new Date(clock.now().getTime() + 1500).toISOString();
     const created = await create({ name: 'short-lived', scopes: ['api:read'], expires_at: soon });
     expect(created.status).toBe(201);
     const body = { username: '', password: created.body.secret, protocol: 'api:read' };
     expect((await verify(server, seed.verifier, body)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1700));
+    clock.advance(1499);
+    expect((await verify(server, seed.verifier, body)).status).toBe(200);
+    clock.advance(1);
     expect((await verify(server, seed.verifier, body)).status).toBe(401);
   });
 
@@ -103,16 +108,29 @@ describe.each(DIALECTS)('core end to end on %s', (dialect) => {
     });
     expect((await verify(server, seed.verifier, { username: seed.loginAddress, password: noGrace.body.secret, protocol: 'imap' })).status).toBe(200);
     expect((await verify(server, seed.verifier, { username: seed.loginAddress, password: graced.body.secret, protocol: 'imap' })).status).toBe(200);
+    // The grace period is counted in seconds: the old key works until its last second, then stops.
+    clock.advance(HOUR - 1000);
+    expect((await verify(server, seed.verifier, { username: seed.loginAddress, password: noGrace.body.secret, protocol: 'imap' })).status).toBe(200);
+    clock.advance(1000);
+    expect((await verify(server, seed.verifier, { username: seed.loginAddress, password: noGrace.body.secret, protocol: 'imap' })).status).toBe(401);
+    expect((await verify(server, seed.verifier, { username: seed.loginAddress, password: graced.body.secret, protocol: 'imap' })).status).toBe(200);
     // Rotating a revoked credential is refused.
     const again = await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials/${noGrace.body.id}/rotate`, { token: seed.bearer, body: {} });
     expect(again.status).toBe(409);
   });
 
   it('allowed client networks are enforced', async () => {
-    const created = await create({ name: 'office only', scopes: ['smtp'], login_id: seed.loginId, allowed_networks: ['10.1.0.0/16'] });
+    const created = await create({
+      name: 'offices',
+      scopes: ['smtp'],
+      login_id: seed.loginId,
+      allowed_networks: ['10.1.0.0/16', '192.0.2.0/24', '2001:db8::/32'],
+    });
     const base = { username: seed.loginAddress, password: created.body.secret, protocol: 'smtp' };
-    expect((await verify(server, seed.verifier, { ...base, client_ip: '10.1.2.3' })).status).toBe(200);
-    expect((await verify(server, seed.verifier, { ...base, client_ip: '10.2.0.1' })).status).toBe(401);
+    // Every network of the list is read, not only the first.
+    for (const inside of ['10.1.2.3', '192.0.2.77', '2001:db8::25']) expect((await verify(server, seed.verifier, { ...base, client_ip: inside })).status).toBe(200);
+    for (const outside of ['10.2.0.1', '198.51.100.1', '2001:db9::1']) expect((await verify(server, seed.verifier, { ...base, client_ip: outside })).status).toBe(401);
+    expect((await verify(server, seed.verifier, base)).status).toBe(401);
   });
 
   it('every change is audited and the chain verifies, then detects tampering', async () => {

@@ -27,6 +27,18 @@ describe('networks', () => {
     expect(ipInNetworks('2001:db8::1', ['2001:db8::/32'])).toBe(true);
     expect(ipInNetworks('not an ip', ['0.0.0.0/0'])).toBe(false);
   });
+  it('reads every CIDR of the list, not only the first', () => {
+    const networks = ['10.1.0.0/16', '192.0.2.0/24', '2001:db8::/32', '198.51.100.7/32'];
+    expect(ipInNetworks('10.1.9.9', networks)).toBe(true);
+    expect(ipInNetworks('192.0.2.200', networks)).toBe(true);
+    expect(ipInNetworks('2001:db8:1::5', networks)).toBe(true);
+    expect(ipInNetworks('198.51.100.7', networks)).toBe(true);
+    expect(ipInNetworks('::ffff:198.51.100.7', networks)).toBe(true);
+    expect(ipInNetworks('198.51.100.8', networks)).toBe(false);
+    expect(ipInNetworks('203.0.113.1', networks)).toBe(false);
+    // An unparsable entry does not stop the entries after it from matching.
+    expect(ipInNetworks('192.0.2.1', ['not a cidr', '192.0.2.0/24'])).toBe(true);
+  });
 });
 
 describe('audit chain hashing', () => {
@@ -45,12 +57,35 @@ describe('audit chain hashing', () => {
     targetId: 'c1',
     detailsText: '{"name":"k"}',
   };
-  it('changes when any field or the previous hash changes', () => {
+  // Every one of the 13 chained fields, changed alone, changes the hash: dropping any field from
+  // the hashed material would let that field be edited without breaking the chain.
+  const changed: { [K in keyof typeof base]: (typeof base)[K] | null } = {
+    prevHash: 'x',
+    id: 'e2',
+    chain: 't2',
+    tenantId: 't2',
+    event: 'credential.revoked',
+    actorType: 'token',
+    actorId: 'a2',
+    occurredAt: '2026-01-01T00:00:00.001Z',
+    clientIp: '192.0.2.1',
+    severity: 'critical',
+    targetType: 'login',
+    targetId: 'c2',
+    detailsText: '{}',
+  };
+  it('covers 13 fields', () => expect(Object.keys(changed)).toHaveLength(13));
+  it.each(Object.keys(changed))('changes when %s alone changes', (field) => {
     const hash = hashAuditEvent(base);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
-    for (const [field, value] of Object.entries({ prevHash: 'x', event: 'credential.revoked', actorId: 'a2', detailsText: '{}', severity: 'critical' })) {
-      expect(hashAuditEvent({ ...base, [field]: value })).not.toBe(hash);
-    }
+    expect(hashAuditEvent({ ...base, [field]: changed[field as keyof typeof base] })).not.toBe(hash);
+  });
+  it('changes when a nullable field becomes null', () => {
+    const hash = hashAuditEvent(base);
+    for (const field of ['tenantId', 'targetType', 'targetId'] as const) expect(hashAuditEvent({ ...base, [field]: null })).not.toBe(hash);
+  });
+  it('tells a value in one field from the same value in the next', () => {
+    expect(hashAuditEvent({ ...base, targetType: 'c1', targetId: 'credential' })).not.toBe(hashAuditEvent(base));
   });
 });
 
