@@ -128,8 +128,10 @@ describe.each(DIALECTS)('core end to end on %s', (dialect) => {
     });
     const base = { username: seed.loginAddress, password: created.body.secret, protocol: 'smtp' };
     // Every network of the list is read, not only the first.
-    for (const inside of ['10.1.2.3', '192.0.2.77', '2001:db8::25']) expect((await verify(server, seed.verifier, { ...base, client_ip: inside })).status).toBe(200);
-    for (const outside of ['10.2.0.1', '198.51.100.1', '2001:db9::1']) expect((await verify(server, seed.verifier, { ...base, client_ip: outside })).status).toBe(401);
+    for (const inside of ['10.1.2.3', '192.0.2.77', '2001:db8::25'])
+      expect((await verify(server, seed.verifier, { ...base, client_ip: inside })).status).toBe(200);
+    for (const outside of ['10.2.0.1', '198.51.100.1', '2001:db9::1'])
+      expect((await verify(server, seed.verifier, { ...base, client_ip: outside })).status).toBe(401);
     expect((await verify(server, seed.verifier, base)).status).toBe(401);
   });
 
