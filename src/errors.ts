@@ -54,3 +54,6 @@ export type DatabaseFaultCode = (typeof DATABASE_FAULT_CODES)[number];
 export function isDatabaseFault(error: unknown): error is AppError & { code: DatabaseFaultCode } {
   return error instanceof AppError && (DATABASE_FAULT_CODES as readonly string[]).includes(error.code);
 }
+
+/** A configuration the service refuses to start with: one line, exit code 78 (EX_CONFIG). */
+export class ConfigError extends Error {}

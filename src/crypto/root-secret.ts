@@ -2,6 +2,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
 
 export interface RootKeyRing {
   /** Version used for new encryptions. */
@@ -17,7 +18,7 @@ export interface LoadedRootSecret {
 
 function decodeKey(text: string, source: string): Buffer {
   const key = Buffer.from(text.trim(), 'base64');
-  if (key.length !== 32) throw new Error(`${source} must be base64 of exactly 32 bytes (got ${key.length})`);
+  if (key.length !== 32) throw new ConfigError(`${source} must be base64 of exactly 32 bytes (got ${key.length})`);
   return key;
 }
 
@@ -35,7 +36,7 @@ export function parseMasterKey(value: string): RootKeyRing {
     if (versioned) keys.set(Number(versioned[1]), decodeKey(versioned[2] as string, `RELAYKEY_MASTER_KEY v${versioned[1]}`));
     else keys.set(1, decodeKey(part, 'RELAYKEY_MASTER_KEY'));
   }
-  if (keys.size === 0) throw new Error('RELAYKEY_MASTER_KEY is empty');
+  if (keys.size === 0) throw new ConfigError('RELAYKEY_MASTER_KEY is empty');
   return { currentVersion: Math.max(...keys.keys()), keys };
 }
 
@@ -54,7 +55,7 @@ export function keyFilePath(dataDir: string): string {
 export function loadRootSecret(options: { masterKey: string | undefined; dataDir: string; allowKeyFile: boolean }): LoadedRootSecret {
   if (options.masterKey) return { ring: parseMasterKey(options.masterKey), createdKeyFile: null };
   if (!options.allowKeyFile) {
-    throw new Error('RELAYKEY_MASTER_KEY is required when the database is not the embedded SQLite default');
+    throw new ConfigError('RELAYKEY_MASTER_KEY is required when the database is not the embedded SQLite default');
   }
   const path = keyFilePath(options.dataDir);
   if (existsSync(path)) {

@@ -82,6 +82,10 @@ describe.each(DIALECTS)('master key check on %s', (dialect) => {
     expect(oneLine(missing.stderr)).toMatch(/RELAYKEY_MASTER_KEY_FILE: cannot read .*nope \(ENOENT\)/);
     // The secret never appears in the error.
     expect(missing.stderr).not.toContain(server.env.RELAYKEY_MASTER_KEY as string);
+    // A malformed root secret is a configuration error like the rest: exit 78, one line.
+    const short = await runWith(server, { RELAYKEY_MASTER_KEY: 'dG9vIHNob3J0' }, ['keys', 'status']);
+    expect(short.code).toBe(78);
+    expect(oneLine(short.stderr)).toMatch(/RELAYKEY_MASTER_KEY must be base64 of exactly 32 bytes \(got 9\)/);
   });
 
   it('a binary older than the database refuses, naming both versions', async () => {
