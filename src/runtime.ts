@@ -175,6 +175,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       postgresClient: postgresPool ? async () => (await postgresPool()).dedicatedClient() : undefined,
       redis: redis ? { publisher: redis.client, subscriber: redis.subscriber } : undefined,
       onAccessChange: () => services.access.clearTokenCache(),
+      onRemoteCredentialChange: () => services.sendingPolicy.forget(),
     });
   } catch (error) {
     await redis?.close();

@@ -39,6 +39,8 @@ export interface FeedOptions {
   postgresClient?: (() => Promise<pg.Client>) | undefined;
   /** A Redis connection to publish on and one to subscribe with (pub/sub needs its own). */
   redis?: { publisher: Redis; subscriber: Redis } | undefined;
+  /** Another node changed credentials (or messages may have been missed): e.g. the sending policy forgets its subjects. */
+  onRemoteCredentialChange?: (() => void) | undefined;
   /** Another node revoked a token or session (or messages may have been missed): drop cached principals. */
   onAccessChange?: (() => void) | undefined;
 }
@@ -56,6 +58,7 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
     verifier.invalidateAll();
     mailRouter?.invalidateAll();
     options.onAccessChange?.();
+    options.onRemoteCredentialChange?.();
   };
   const channel = `${options.namespace}_credential_changes`;
   const closers: (() => Promise<void>)[] = [];
@@ -70,6 +73,7 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
         return;
       }
       for (const keyHash of message.keyHashes) verifier.invalidate(keyHash);
+      if (message.keyHashes.length > 0) options.onRemoteCredentialChange?.();
       for (const tenantId of message.tenantIds ?? []) mailRouter?.invalidateTenant(tenantId);
     } catch {
       dropAll();

@@ -259,6 +259,41 @@ export class CredentialService {
     return updated;
   }
 
+  /**
+   * Holds credentials the sending policy caught misbehaving (issue 25, auto-hold): reason
+   * `abuse_suspected` in the audit event, which sends `credential.locked`. A credential already
+   * held, or held meanwhile by another node, is left alone, so each hold is recorded once.
+   */
+  async holdForAbuse(tenantId: string, ids: readonly string[], details: Record<string, string | number>): Promise<Credential[]> {
+    const actor: Actor = { type: 'system', id: 'sending-policy', ip: null };
+    const held = await this.context.store.transaction(async (repositories) => {
+      const out: Credential[] = [];
+      for (const id of ids) {
+        const next = await repositories.credentials.update(id, { held: true, updatedAt: this.now() }, { onlyIfActive: true, onlyIfNotHeld: true });
+        if (!next) continue;
+        await recordEvent(this.context, repositories, {
+          tenantId,
+          event: 'credential.held',
+          actor,
+          occurredAt: next.updatedAt,
+          severity: 'critical',
+          targetType: 'credential',
+          targetId: id,
+          details: { name: next.name, reason: 'abuse_suspected', ...details },
+        });
+        out.push(next);
+      }
+      return out;
+    });
+    if (held.length > 0)
+      announceCredentialChange(
+        this.context,
+        tenantId,
+        held.map((c) => c.keyHash),
+      );
+    return held;
+  }
+
   /** Revokes inside a caller's transaction; returns null when it was already revoked. */
   async revokeWithin(
     repositories: Repositories,

@@ -14,6 +14,7 @@ import { AppError } from '../errors.js';
 import type { Repositories } from '../storage/store.js';
 import type { DomainContext } from './context.js';
 import { canonicalAddress, canonicalDomain, domainOf } from './domain-names.js';
+import { type AbuseTrigger, autoHoldOf, CountryWatch, quotaAbuse } from './abuse-watch.js';
 import { DatabaseSendingCounters, type SendingCounters, windowKey } from './sending-counters.js';
 import type { Credential, SendingLimits, Tenant } from './types.js';
 
@@ -177,6 +178,8 @@ export type SendingDecision = { verdict: 'allow' } | { verdict: 'reject'; reason
 const ALLOW: SendingDecision = { verdict: 'allow' };
 
 export interface SendingPolicyOptions {
+  /** Holds the credentials behind a subject caught by auto-hold (CredentialService.holdForAbuse); returns how many it held. */
+  hold?: (subject: SendingSubject, trigger: AbuseTrigger) => Promise<number>;
   /** How long a resolved identity is reused (ms); a change made on this node clears it at once. */
   subjectTtlMs?: number;
   /** Shared quota counters (Redis or the database); the database when not given. */
@@ -190,6 +193,8 @@ export interface SendingPolicyStats {
   defer: number;
   /** Requests without an identity relaykey handed out (not relaykey's to judge: allowed). */
   foreign: number;
+  /** Credentials held by auto-hold on abuse. */
+  autoHolds: number;
 }
 
 const LIMIT_FIELDS = ['messagesPerHour', 'messagesPerDay', 'recipientsPerMessage', 'recipientsPerDay'] as const;
@@ -214,27 +219,35 @@ export class SendingPolicy {
   private readonly subjects = new Map<string, { subject: SendingSubject | null; at: number }>();
   private readonly instances = new Map<string, number>();
   readonly counters: SendingCounters;
-  readonly stats: SendingPolicyStats = { allow: 0, reject: 0, defer: 0, foreign: 0 };
+  readonly stats: SendingPolicyStats = { allow: 0, reject: 0, defer: 0, foreign: 0, autoHolds: 0 };
+  private readonly countries: CountryWatch;
 
   constructor(
     private readonly context: DomainContext,
     private readonly options: SendingPolicyOptions = {},
   ) {
     this.counters = options.counters ?? new DatabaseSendingCounters(context.store, context.clock);
-    context.onCredentialChange.push(() => this.subjects.clear());
+    this.countries = new CountryWatch(context.store);
+    context.onCredentialChange.push(() => this.forget());
   }
 
   /** Forget every resolved identity (after a change of senders, domains or aliases). */
   forget(): void {
+    this.generation += 1;
     this.subjects.clear();
   }
+
+  /** Bumped by forget(): a subject resolved before a change is used once but not cached. */
+  private generation = 0;
 
   private async subject(identity: string): Promise<SendingSubject | null> {
     const key = identity.trim().toLowerCase();
     const ttl = this.options.subjectTtlMs ?? 5_000;
     const cached = this.subjects.get(key);
     if (cached && Date.now() - cached.at < ttl) return cached.subject;
+    const generation = this.generation;
     const subject = await resolveSubject(this.context.store, key, this.context.clock.now());
+    if (generation !== this.generation) return subject;
     if (this.subjects.size >= 10_000) this.subjects.clear();
     this.subjects.set(key, { subject, at: Date.now() });
     return subject;
@@ -266,13 +279,24 @@ export class SendingPolicy {
       await this.counters.add(this.keys(subject), { rejected: 1 });
       return { verdict: 'reject', reason: verdict.reason };
     }
-    // Quotas count at RCPT: a message when its first recipient is allowed, each allowed recipient.
     if (attempt.state === 'RCPT') {
+      const autoHold = autoHoldOf(subject.tenant);
+      if (autoHold.enabled && autoHold.maxNewCountriesPerHour !== null) {
+        const trigger = await this.countries.check(subject, attempt.clientAddress, this.context.clock.now().getTime(), autoHold.maxNewCountriesPerHour);
+        if (trigger) return this.holdForAbuse(subject, trigger);
+      }
+      // Quotas count at RCPT: a message when its first recipient is allowed, each allowed recipient.
       const decision = await this.countRecipient(subject, attempt);
       if (decision.verdict !== 'allow') return decision;
     }
     this.stats.allow += 1;
     return ALLOW;
+  }
+
+  /** Holds the credentials behind the subject; this attempt is deferred (the next ones are refused as held). */
+  private async holdForAbuse(subject: SendingSubject, trigger: AbuseTrigger): Promise<SendingDecision> {
+    if (this.options.hold) this.stats.autoHolds += await this.options.hold(subject, trigger);
+    return this.defer('sending held: abuse suspected');
   }
 
   private async countRecipient(subject: SendingSubject, attempt: SendingAttempt): Promise<SendingDecision> {
@@ -297,7 +321,10 @@ export class SendingPolicy {
     }
     if (reason) {
       // Undo what this attempt counted: only what was sent counts.
-      await this.counters.add(keys, { messages: -delta.messages, recipients: -delta.recipients, deferred: 1 });
+      const [hourNow, dayNow] = await this.counters.add(keys, { messages: -delta.messages, recipients: -delta.recipients, deferred: 1 });
+      const autoHold = autoHoldOf(subject.tenant);
+      const trigger = autoHold.enabled ? quotaAbuse(limits, autoHold, hourNow, dayNow) : null;
+      if (trigger) return this.holdForAbuse(subject, trigger);
       return this.defer(reason);
     }
     if (this.instances.size >= MAX_INSTANCES) this.instances.clear();

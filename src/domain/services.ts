@@ -111,6 +111,16 @@ export function createServices(options: ServiceOptions): Services {
     stats,
     logins: new LoginGate(verifier, throttle, usage, stats, options.clock, options.loginHooks, { trustedProxies: options.trustedProxies ?? [] }),
     mailRouter: new MailRouter(context, options.mailBackends ?? {}),
-    sendingPolicy: new SendingPolicy(context, options.sendingCounters ? { counters: options.sendingCounters } : {}),
+    sendingPolicy: new SendingPolicy(context, {
+      ...(options.sendingCounters ? { counters: options.sendingCounters } : {}),
+      hold: async (subject, trigger) =>
+        (
+          await credentials.holdForAbuse(
+            subject.tenantId,
+            subject.credentials.map((c) => c.id),
+            trigger,
+          )
+        ).length,
+    }),
   };
 }

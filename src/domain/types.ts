@@ -35,7 +35,19 @@ export interface TenantSettings {
   sendingLimits?: SendingLimits;
   /** Allowed senders of a credential bound to no login that names none (default: any address in the tenant's domains). */
   defaultAllowedSenders?: string[];
+  /** Hold a credential at once when it misbehaves (off by default; domain/abuse-watch.ts). */
+  autoHold?: AutoHoldSettings;
 }
+
+export interface AutoHoldSettings {
+  enabled: boolean;
+  /** Held when attempts in a window (sent plus deferred over quota) pass this multiple of a quota. */
+  quotaMultiple: number;
+  /** Held when it sends from more countries it had not been seen in before, within an hour; null: not checked. */
+  maxNewCountriesPerHour: number | null;
+}
+
+export const DEFAULT_AUTO_HOLD: AutoHoldSettings = { enabled: false, quotaMultiple: 3, maxNewCountriesPerHour: null };
 
 export interface Tenant {
   id: string;

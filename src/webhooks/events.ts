@@ -35,6 +35,7 @@ export function webhookTypesFor(event: AuditEvent): string[] {
 /** Detail fields that may travel in a payload: identifiers and reasons, nothing secret. */
 const PAYLOAD_DETAIL_FIELDS = [
   'reason',
+  'trigger',
   'surface',
   'kind',
   'login_id',

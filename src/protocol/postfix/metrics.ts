@@ -20,6 +20,17 @@ export function installSendingPolicyMetrics(runtime: Runtime): void {
       }
     },
   });
+  let holds = 0;
+  new Counter({
+    name: 'relaykey_sending_auto_holds_total',
+    help: 'Credentials held by auto-hold on abuse (past a multiple of a quota, or too many new countries within an hour)',
+    registers: [registry],
+    collect() {
+      const now = policy.stats.autoHolds;
+      if (now > holds) this.inc(now - holds);
+      holds = now;
+    },
+  });
   let fallbacks = 0;
   new Counter({
     name: 'relaykey_sending_counter_fallbacks_total',

@@ -333,7 +333,7 @@ export class CredentialRepository {
   }
 
   /** Applies changes; returns the updated row, or null when `onlyIfActive` and it was already revoked. */
-  async update(id: string, changes: CredentialChanges, options: { onlyIfActive?: boolean } = {}): Promise<Credential | null> {
+  async update(id: string, changes: CredentialChanges, options: { onlyIfActive?: boolean; onlyIfNotHeld?: boolean } = {}): Promise<Credential | null> {
     const set: Updateable<CredentialsTable> = {};
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.scopes !== undefined) set.scopes = JSON.stringify(changes.scopes);
@@ -350,6 +350,8 @@ export class CredentialRepository {
     if (changes.updatedAt !== undefined) set.updated_at = changes.updatedAt;
     let query = this.db.updateTable('credentials').set(set).where('id', '=', id);
     if (options.onlyIfActive) query = query.where('status', '=', 'active');
+    // Compare-and-set: of several nodes holding at once, exactly one changes the row (and audits it).
+    if (options.onlyIfNotHeld) query = query.where('held', '=', 0);
     const row = await query.returningAll().executeTakeFirst();
     return row ? toCredential(row) : null;
   }

@@ -57,6 +57,20 @@ export class SendingRepository {
     return rows.map((r) => r.domain);
   }
 
+  /** The countries these credentials' sessions were seen in, each with its first sighting (auto-hold). */
+  async sessionCountries(tenantId: string, credentialIds: readonly string[]): Promise<{ country: string; firstSeenAt: string }[]> {
+    if (credentialIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('credential_sessions')
+      .select(['country_iso_code', (eb) => eb.fn.min('created_at').as('first_seen_at')])
+      .where('tenant_id', '=', tenantId)
+      .where('credential_id', 'in', [...credentialIds])
+      .where('country_iso_code', '<>', '')
+      .groupBy('country_iso_code')
+      .execute();
+    return rows.map((r) => ({ country: r.country_iso_code, firstSeenAt: String(r.first_seen_at) }));
+  }
+
   /** Adds to the counters of each key (one row per subject and window, created on first use); returns the new values. */
   async add(keys: readonly CounterKey[], delta: Partial<CounterValues>, at: string): Promise<CounterValues[]> {
     const d = { messages: delta.messages ?? 0, recipients: delta.recipients ?? 0, rejected: delta.rejected ?? 0, deferred: delta.deferred ?? 0 };

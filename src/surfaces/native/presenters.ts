@@ -1,6 +1,16 @@
 // Domain records -> native JSON (snake_case). Secrets never pass through here.
 import type { Static } from 'typebox';
-import type { ApiToken, AuditEvent, Credential, Login, ProtocolConnection, SendingLimits, Tenant } from '../../domain/types.js';
+import {
+  type ApiToken,
+  type AuditEvent,
+  type AutoHoldSettings,
+  type Credential,
+  DEFAULT_AUTO_HOLD,
+  type Login,
+  type ProtocolConnection,
+  type SendingLimits,
+  type Tenant,
+} from '../../domain/types.js';
 import type { AuditEventReply, CredentialReply, LoginReply, TenantReply, TokenReply } from './replies.js';
 
 export function credentialStatus(credential: Credential, now: string): 'active' | 'held' | 'revoked' | 'expired' {
@@ -83,6 +93,7 @@ export function presentTenant(tenant: Tenant): Static<typeof TenantReply> {
       inactivity_days_by_role: tenant.settings.inactivityDaysByRole ?? {},
       sending_limits: presentSendingLimits(tenant.settings.sendingLimits),
       default_allowed_senders: tenant.settings.defaultAllowedSenders ?? null,
+      auto_hold: presentAutoHold(tenant.settings.autoHold),
     },
     created_at: tenant.createdAt,
     updated_at: tenant.updatedAt,
@@ -125,4 +136,9 @@ export function presentAuditEvent(event: AuditEvent): Static<typeof AuditEventRe
 
 export function presentPage<T, R>(page: { items: T[]; page: number; perPage: number; total: number }, map: (item: T) => R) {
   return { data: page.items.map(map), pagination: { page: page.page, per_page: page.perPage, total: page.total } };
+}
+
+export function presentAutoHold(settings: AutoHoldSettings | undefined) {
+  const effective = { ...DEFAULT_AUTO_HOLD, ...settings };
+  return { enabled: effective.enabled, quota_multiple: effective.quotaMultiple, max_new_countries_per_hour: effective.maxNewCountriesPerHour };
 }

@@ -116,6 +116,10 @@ export const TenantReply = Type.Object(
         inactivity_days_by_role: Type.Record(Type.String(), Type.Integer()),
         sending_limits: SendingLimitsReply,
         default_allowed_senders: Type.Union([Type.Array(Type.String()), Type.Null()]),
+        auto_hold: Type.Object(
+          { enabled: Type.Boolean(), quota_multiple: Type.Number(), max_new_countries_per_hour: Type.Union([Type.Integer(), Type.Null()]) },
+          { additionalProperties: false },
+        ),
       },
       { additionalProperties: false },
     ),

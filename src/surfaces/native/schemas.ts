@@ -74,6 +74,17 @@ export const TenantSettingsSchema = Type.Object(
     sending_limits: Type.Optional(SendingLimitsSchema),
     /** Allowed senders of each credential bound to no login that names none of its own; null: any address in the tenant's domains. */
     default_allowed_senders: Type.Optional(Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 320 }), { maxItems: 100 }), Type.Null()])),
+    /** Auto-hold on abuse (off by default): a credential past quota_multiple x a quota, or seen in too many new countries within an hour, is held. */
+    auto_hold: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Boolean(),
+          quota_multiple: Type.Optional(Type.Number({ minimum: 1, maximum: 1000 })),
+          max_new_countries_per_hour: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 250 }), Type.Null()])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     inactivity_days_by_role: Type.Optional(
       Type.Object(Object.fromEntries(Object.keys(ROLES).map((r) => [r, Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 }))])), {
         additionalProperties: false,

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import type { TenantInput } from '../../domain/tenants.js';
-import type { ConnectionInfo, MailBackends } from '../../domain/types.js';
+import { type ConnectionInfo, DEFAULT_AUTO_HOLD, type MailBackends } from '../../domain/types.js';
 import { AppError, notFound } from '../../errors.js';
 import { actorOf, requirePrincipal, requireTenantPrincipal } from '../authentication.js';
 import { presentLogin, presentPage, presentTenant, type SendingLimitsBody, toSendingLimits } from './presenters.js';
@@ -31,6 +31,7 @@ type SettingsBody = {
   inactivity_days_by_role?: Record<string, number | undefined>;
   sending_limits?: SendingLimitsBody;
   default_allowed_senders?: string[] | null;
+  auto_hold?: { enabled: boolean; quota_multiple?: number; max_new_countries_per_hour?: number | null };
 };
 
 function toConnectionPatch(body: ConnectionPatchBody | undefined): TenantInput['connectionInfo'] {
@@ -57,6 +58,16 @@ function toSettings(body: SettingsBody | undefined): TenantInput['settings'] {
     ...(body.sending_limits ? { sendingLimits: toSendingLimits(body.sending_limits) ?? {} } : {}),
     // null: back to the default (checked against the tenant's domains by the tenant service).
     ...(body.default_allowed_senders !== undefined ? { defaultAllowedSenders: body.default_allowed_senders ?? undefined } : {}),
+    // Fields left out keep their defaults (not the previous values): the object is the whole setting.
+    ...(body.auto_hold
+      ? {
+          autoHold: {
+            enabled: body.auto_hold.enabled,
+            quotaMultiple: body.auto_hold.quota_multiple ?? DEFAULT_AUTO_HOLD.quotaMultiple,
+            maxNewCountriesPerHour: body.auto_hold.max_new_countries_per_hour ?? null,
+          },
+        }
+      : {}),
   };
 }
 
