@@ -49,6 +49,8 @@ export interface Config {
   adminThrottleAfter: number;
   /** Months between scheduled rotations of a tenant's vaulted SMTP account. */
   smtpRotationMonths: number;
+  /** Minutes between signed checkpoints of the audit chain heads (log line + `audit.checkpoint` webhook); 0: none. */
+  auditCheckpointMinutes: number;
   /** RELAYKEY_JOBS=off: no interval timers (tests run jobs directly). */
   jobsEnabled: boolean;
   /** RELAYKEY_JOB_INTERVAL_MS: one interval for every job (multi-node tests use short ones). */
@@ -264,6 +266,13 @@ export const ConfigSchema = Type.Object({
     maximum: 120,
     default: 6,
     description: "scheduled rotation of each tenant's vaulted SMTP account",
+  }),
+  RELAYKEY_AUDIT_CHECKPOINT_MINUTES: Type.Integer({
+    minimum: 0,
+    maximum: 10_080,
+    default: 15,
+    description:
+      'minutes between signed checkpoints of every audit chain head (a log line `audit checkpoint` and `audit.checkpoint` webhooks); `0` turns them off. See [docs/security.md](docs/security.md)',
   }),
   RELAYKEY_JOBS: OnOff('background jobs on this node'),
   RELAYKEY_JOB_INTERVAL_MS: Type.Optional(
@@ -522,6 +531,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminMaxSessions: e.RELAYKEY_ADMIN_MAX_SESSIONS,
     adminThrottleAfter: e.RELAYKEY_ADMIN_THROTTLE_AFTER,
     smtpRotationMonths: e.RELAYKEY_SMTP_ROTATION_MONTHS,
+    auditCheckpointMinutes: e.RELAYKEY_AUDIT_CHECKPOINT_MINUTES,
     jobsEnabled: e.RELAYKEY_JOBS === 'on',
     jobIntervalMs: e.RELAYKEY_JOB_INTERVAL_MS,
     databasePoolSize: e.RELAYKEY_DATABASE_POOL_SIZE,

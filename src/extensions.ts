@@ -4,6 +4,7 @@ import { registerKeysCommands } from './cli/keys-commands.js';
 import { registerDoctorCommand, registerOperationsCommands } from './cli/operations-commands.js';
 import { cliCommandRegistrars } from './cli/registry.js';
 import { registerWebhookCommands } from './cli/webhook-commands.js';
+import { auditCheckpointJob } from './jobs/audit-checkpoint.js';
 import { jobsExtension } from './jobs/extension.js';
 import { lifecycleJobs } from './jobs/lifecycle-jobs.js';
 import { jobRegistry } from './jobs/registry.js';
@@ -37,7 +38,7 @@ export function registerExtensions(): void {
   runtimeExtensions.push(seedSurfacesExtension);
   // Postfix asks which senders and how much (RELAYKEY_POLICY_PORT).
   runtimeExtensions.push(postfixPolicyExtension);
-  jobRegistry.push(...vaultJobs, ...lifecycleJobs);
+  jobRegistry.push(...vaultJobs, ...lifecycleJobs, auditCheckpointJob);
   cliCommandRegistrars.push(registerKeysCommands, registerWebhookCommands, registerCredentialCommands, registerOperationsCommands, registerDoctorCommand);
   // The admin web console at /console.
   runtimeExtensions.push(consoleExtension);

@@ -1,9 +1,13 @@
 // CLI: admins, tenants, logins, tokens and the audit check.
 import type { Command } from 'commander';
-import { verifyAuditChains } from '../domain/audit.js';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { headIsAuthentic, verifyAuditChains } from '../domain/audit.js';
+import { type AuditCheckpoint, checkAgainstCheckpoint, latestStoredCheckpoint, parseCheckpoint, signCheckpoint } from '../domain/audit-checkpoint.js';
 import { canonicalAddress, canonicalDomain } from '../domain/domain-names.js';
 import type { TokenKind } from '../domain/types.js';
 import { AppError } from '../errors.js';
+import { checkpointSignerOf } from '../jobs/audit-checkpoint.js';
 import { cliActor, output, withRuntime } from './context.js';
 
 /** RFC 4648 base32 without padding, as authenticator apps take it (80 bits at least). */
@@ -148,22 +152,79 @@ export function registerCoreCommands(program: Command): void {
   const audit = program.command('audit').description('the audit trail');
   audit
     .command('verify')
-    .description('check every hash chain; exits non-zero naming the first bad event')
+    .description('check every hash chain (and, with --checkpoint, that none is shorter or other than a kept checkpoint); exits non-zero naming the problem')
     .option('--tenant <id>', 'only this tenant')
+    .option('--checkpoint <file>', 'a checkpoint kept off the database: its log line, its audit.checkpoint webhook body or the object itself')
     .option('--json', 'print one JSON object')
-    .action(async (options: { tenant?: string; json?: boolean }) => {
+    .action(async (options: { tenant?: string; checkpoint?: string; json?: boolean }) => {
+      let kept: AuditCheckpoint | null = null;
+      if (options.checkpoint !== undefined) {
+        let text: string;
+        try {
+          text = readFileSync(options.checkpoint, 'utf8');
+        } catch {
+          throw new AppError('VALIDATION_FAILED', `--checkpoint ${options.checkpoint.slice(0, 200)}: cannot read the file`);
+        }
+        kept = parseCheckpoint(text);
+      }
       const result = await withRuntime(async (runtime) => {
         if (options.tenant !== undefined && !(await runtime.store.tenants.findById(options.tenant)))
           throw new AppError('NOT_FOUND', `tenant ${options.tenant.slice(0, 100)} not found`);
-        return verifyAuditChains(runtime.store, options.tenant, runtime.services.context.auditKeys);
+        const chains = await verifyAuditChains(runtime.store, options.tenant, runtime.services.context.auditKeys);
+        const signer = checkpointSignerOf(runtime.rootKeys);
+        const covered = (checkpoint: AuditCheckpoint) => checkpoint.heads.filter((h) => options.tenant === undefined || h.chain === options.tenant).length;
+        // The newest checkpoint still in the database catches a truncation that left it there;
+        // one kept elsewhere (--checkpoint) catches the rest.
+        const stored = await latestStoredCheckpoint(runtime.store);
+        const checks: { source: string; checkpoint: AuditCheckpoint }[] = [];
+        if (stored) checks.push({ source: 'stored', checkpoint: stored });
+        if (kept) checks.push({ source: 'file', checkpoint: kept });
+        const checkpoints = [];
+        for (const { source, checkpoint } of checks) {
+          const problems = await checkAgainstCheckpoint(runtime.store, checkpoint, signer, options.tenant);
+          chains.problems.push(...problems.map((p) => ({ ...p, problem: `${p.problem} (${source} checkpoint ${checkpoint.id})` })));
+          checkpoints.push({ source, id: checkpoint.id, created_at: checkpoint.created_at, chains: covered(checkpoint), ok: problems.length === 0 });
+        }
+        return { ...chains, checkpoints };
       });
       const ok = result.problems.length === 0;
       const lines = result.problems.map((p) => `chain ${p.chain}: ${p.eventId ? `event ${p.eventId} (seq ${p.seq})` : 'end of chain'}: ${p.problem}`);
+      const against = result.checkpoints.map((c) => `, ${c.source} checkpoint of ${c.created_at} (${c.chains} chain(s))`).join('');
       output(
         options.json,
-        { ok, chains: result.chains, events: result.events, problems: result.problems },
-        ok ? `audit ok: ${result.chains} chain(s), ${result.events} event(s)` : `audit FAILED\n${lines.join('\n')}`,
+        { ok, chains: result.chains, events: result.events, checkpoints: result.checkpoints, problems: result.problems },
+        ok ? `audit ok: ${result.chains} chain(s), ${result.events} event(s)${against}` : `audit FAILED\n${lines.join('\n')}`,
       );
       if (!ok) process.exitCode = 3;
+    });
+
+  audit
+    .command('checkpoint')
+    .description('sign the heads of every audit chain now and print the checkpoint (JSON; keep it off the database, e.g. with a backup)')
+    .action(async () => {
+      const checkpoint = await withRuntime(async (runtime) => {
+        const keys = runtime.services.context.auditKeys;
+        if (!keys) throw new AppError('INTERNAL', 'the audit key is not loaded');
+        const heads = (await runtime.store.audit.listChains())
+          .filter((head) => headIsAuthentic(head, keys))
+          .map((head) => ({ chain: head.chain, count: head.count, last_hash: head.lastHash }));
+        const now = runtime.services.context.clock.now().toISOString();
+        return signCheckpoint(checkpointSignerOf(runtime.rootKeys), { id: randomUUID(), createdAt: now, heads });
+      });
+      process.stdout.write(`${JSON.stringify(checkpoint)}\n`);
+    });
+
+  audit
+    .command('public-key')
+    .description('the Ed25519 public keys that sign audit checkpoints, one per loaded root key version')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { json?: boolean }) => {
+      const keys = await withRuntime(async (runtime) => {
+        const signer = checkpointSignerOf(runtime.rootKeys);
+        return [...runtime.rootKeys.keys.keys()]
+          .sort((a, b) => a - b)
+          .map((version) => ({ key_version: version, ed25519_public_key: signer.publicKey(version) }));
+      });
+      output(options.json, { keys }, keys.map((k) => `v${k.key_version} ed25519 ${k.ed25519_public_key} (raw, base64url)`).join('\n'));
     });
 }

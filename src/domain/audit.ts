@@ -97,6 +97,11 @@ export async function appendAudit(repositories: Repositories, input: AuditInput,
   return { ...event, seq: 0, chainPosition: head.count + 1 };
 }
 
+/** True when the head carries a MAC made with the audit key (a head rewritten without the key is not). */
+export function headIsAuthentic(head: ChainHead, keys: AuditKeys): boolean {
+  return head.headMac !== null && keys.check(headMaterial(head), head.headMac) === 'ok';
+}
+
 /** Writes the MAC of every chain head that has none yet (heads from before the switch-over); at start-up. */
 export async function sealAuditHeads(repositories: Repositories, keys: AuditKeys): Promise<number> {
   let sealed = 0;

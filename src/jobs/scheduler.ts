@@ -32,7 +32,7 @@ export class Scheduler {
   }
 
   intervalOf(job: JobDefinition): number {
-    return this.runtime.config.jobIntervalMs ?? job.intervalMs;
+    return this.runtime.config.jobIntervalMs ?? job.intervalFor?.(this.runtime.config) ?? job.intervalMs;
   }
 
   definitions(): readonly JobDefinition[] {
@@ -43,6 +43,7 @@ export class Scheduler {
     if (!this.stopped) return;
     this.stopped = false;
     for (const job of this.jobs) {
+      if (job.enabled && !job.enabled(this.runtime.config)) continue;
       // A short random first delay spreads the nodes of a cluster and lets a restart catch up soon.
       this.schedule(job, Math.floor(Math.random() * Math.min(this.intervalOf(job), 2_000)));
     }

@@ -138,6 +138,18 @@ export interface AuditChainHeadsTable {
   legacy_events: Generated<number>;
 }
 
+export interface AuditCheckpointsTable {
+  id: string;
+  /** ISO start of the checkpoint interval; unique, so one node of a cluster writes each. */
+  slot: string;
+  created_at: string;
+  key_version: number;
+  /** JSON [{chain, count, last_hash}] in chain order. */
+  heads: string;
+  /** Ed25519 over the checkpoint's signed material, base64url. */
+  signature: string;
+}
+
 export interface SmtpAccountsTable {
   id: string;
   tenant_id: string;
@@ -291,6 +303,7 @@ export interface Database {
   reauth_tokens: ReauthTokensTable;
   audit_events: AuditEventsTable;
   audit_chain_heads: AuditChainHeadsTable;
+  audit_checkpoints: AuditCheckpointsTable;
   smtp_accounts: SmtpAccountsTable;
   tenant_data_keys: TenantDataKeysTable;
   incident_resets: IncidentResetsTable;

@@ -24,7 +24,12 @@ export const WEBHOOK_EVENT_MAP: Record<string, Mapping[]> = {
   smtp_credentials_emergency_reset: [{ types: ['smtp_credentials.emergency_reset'] }],
 };
 
-export const WEBHOOK_TYPES: string[] = [...new Set(Object.values(WEBHOOK_EVENT_MAP).flatMap((m) => m.flatMap((x) => x.types)))].sort();
+/** Sent by the audit-checkpoint job, not by an audit event: a signed checkpoint of the tenant's chain head. */
+export const CHECKPOINT_WEBHOOK_TYPE = 'audit.checkpoint';
+
+export const WEBHOOK_TYPES: string[] = [
+  ...new Set([...Object.values(WEBHOOK_EVENT_MAP).flatMap((m) => m.flatMap((x) => x.types)), CHECKPOINT_WEBHOOK_TYPE]),
+].sort();
 
 export function webhookTypesFor(event: AuditEvent): string[] {
   const mappings = WEBHOOK_EVENT_MAP[event.event];

@@ -11,6 +11,7 @@ import * as instanceFacts from './008-instance-facts.js';
 import * as verificationStats from './008b-verification-stats.js';
 import * as tenantCredentialNumbers from './009-tenant-credential-numbers.js';
 import * as sendingPolicy from './010-sending-policy.js';
+import * as auditCheckpoints from './011-audit-checkpoints.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '008b-verification-stats': verificationStats,
   '009-tenant-credential-numbers': tenantCredentialNumbers,
   '010-sending-policy': sendingPolicy,
+  '011-audit-checkpoints': auditCheckpoints,
 };
 
 /** Every migration this build knows, in order (the schema guard compares the database with it). */

@@ -1,7 +1,7 @@
 // Audit events: append-only rows chained per tenant; the chain head is locked while appending.
 import type { Kysely, Selectable } from 'kysely';
 import type { AuditEvent, Page, PageRequest, Severity } from '../../domain/types.js';
-import type { AuditChainHeadsTable, AuditEventsTable, Database } from '../schema.js';
+import type { AuditChainHeadsTable, AuditCheckpointsTable, AuditEventsTable, Database } from '../schema.js';
 import { parseJson } from './json.js';
 
 export function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEvent {
@@ -132,6 +132,41 @@ export class AuditRepository {
       .offset((request.page - 1) * request.perPage)
       .execute();
     return { items: rows.map(toAuditEvent), total: Number(countRow.count), page: request.page, perPage: request.perPage };
+  }
+
+  /** The hash of the chain's event at `position` (1-based, in chain order); null past its end. */
+  async hashAt(chain: string, position: number): Promise<string | null> {
+    if (position < 1) return null;
+    const row = await this.db
+      .selectFrom('audit_events')
+      .select('hash')
+      .where('chain', '=', chain)
+      .orderBy('seq', 'asc')
+      .limit(1)
+      .offset(position - 1)
+      .executeTakeFirst();
+    return row?.hash ?? null;
+  }
+
+  /** Writes a checkpoint unless one exists for its slot already (another node wrote it); true when written. */
+  async insertCheckpoint(row: AuditCheckpointsTable): Promise<boolean> {
+    const result = await this.db
+      .insertInto('audit_checkpoints')
+      .values(row)
+      .onConflict((oc) => oc.column('slot').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async latestCheckpoint(): Promise<AuditCheckpointsTable | null> {
+    const row = await this.db.selectFrom('audit_checkpoints').selectAll().orderBy('created_at', 'desc').orderBy('slot', 'desc').limit(1).executeTakeFirst();
+    return row ?? null;
+  }
+
+  /** Drops checkpoints created before `before`, never the newest one. */
+  async pruneCheckpoints(before: string, keepId: string): Promise<number> {
+    const result = await this.db.deleteFrom('audit_checkpoints').where('created_at', '<', before).where('id', '!=', keepId).executeTakeFirst();
+    return Number(result.numDeletedRows ?? 0);
   }
 
   async listChains(): Promise<ChainHead[]> {
