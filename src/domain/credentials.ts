@@ -4,6 +4,7 @@ import { randomBase62 } from '../crypto/base62.js';
 import { generateKey, KEY_PREFIXES, type KeyPrefix, keyHint } from '../crypto/key-format.js';
 import { widening } from './policy.js';
 import { AppError, notFound } from '../errors.js';
+import type { CredentialListStatus } from '../storage/repositories/credentials.js';
 import type { Repositories } from '../storage/store.js';
 import { announceCredentialChange, type DomainContext, recordEvent } from './context.js';
 import { type Role, type Scope, scopesForRole } from './scopes.js';
@@ -182,13 +183,14 @@ export class CredentialService {
     return this.visible(await this.context.store.credentials.findByNumId(scope.tenantId, numId), scope);
   }
 
-  list(scope: CredentialScope, request: PageRequest, status?: 'active' | 'revoked'): Promise<Page<Credential>> {
+  list(scope: CredentialScope, request: PageRequest, status?: CredentialListStatus, now?: string): Promise<Page<Credential>> {
     return this.context.store.credentials.list(
       {
         tenantId: scope.tenantId,
         ...(scope.loginId ? { loginId: scope.loginId } : {}),
         ...(scope.surface ? { surface: scope.surface } : {}),
         ...(status ? { status } : {}),
+        ...(now ? { now } : {}),
       },
       request,
     );

@@ -78,8 +78,12 @@ export interface CredentialFilter {
   tenantId: string;
   loginId?: string;
   surface?: Surface;
-  status?: 'active' | 'revoked';
+  /** active: not revoked (held and expired included); held and expired: not revoked and in that state at `now`. */
+  status?: CredentialListStatus;
+  now?: string;
 }
+
+export type CredentialListStatus = 'active' | 'revoked' | 'held' | 'expired';
 
 /** SQLite only: the raw connections (see DatabaseHandle in connect.ts). */
 export interface RawSqlite {
@@ -471,7 +475,15 @@ export class CredentialRepository {
     let base = this.db.selectFrom('credentials').where('tenant_id', '=', filter.tenantId);
     if (filter.loginId) base = base.where('login_id', '=', filter.loginId);
     if (filter.surface) base = base.where('surface', '=', filter.surface);
-    if (filter.status) base = base.where('status', '=', filter.status);
+    if (filter.status === 'active' || filter.status === 'revoked') base = base.where('status', '=', filter.status);
+    const at = filter.now ?? new Date().toISOString();
+    // The same order of precedence as the presented status: expired wins over held.
+    if (filter.status === 'expired') base = base.where('status', '=', 'active').where('expires_at', '<=', at);
+    if (filter.status === 'held')
+      base = base
+        .where('status', '=', 'active')
+        .where('held', '=', 1)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', at)]));
     const [countRow] = await this.readRows(base.select((eb) => eb.fn.countAll<number>().as('count')));
     if (!countRow) throw new Error('count returned no row');
     const rows = await this.readRows(

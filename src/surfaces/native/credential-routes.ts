@@ -61,7 +61,14 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
         summary: 'List credentials',
         params: TenantParams,
         querystring: Type.Object(
-          { ...PageQuery.properties, status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked')])) },
+          {
+            ...PageQuery.properties,
+            status: Type.Optional(
+              Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('held'), Type.Literal('expired')], {
+                description: 'active: not revoked; held, expired: not revoked and in that state now',
+              }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: replies({ 200: PageOf(CredentialReply) }),
@@ -69,8 +76,8 @@ export async function registerCredentialRoutes(app: App, services: Services): Pr
     },
     async (request) => {
       const { scope } = await scopeFor(request, request.params.tenantId);
-      const page = await services.credentials.list(scope, { page: request.query.page, perPage: request.query.per_page }, request.query.status);
       const at = now();
+      const page = await services.credentials.list(scope, { page: request.query.page, perPage: request.query.per_page }, request.query.status, at);
       return presentPage(page, (c) => presentCredential(c, at));
     },
   );
