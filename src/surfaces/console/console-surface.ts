@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SurfaceRegistrar } from '../../app.js';
 import { projectRoot } from '../../project-root.js';
 import type { RuntimeExtension } from '../../runtime.js';
@@ -35,25 +36,51 @@ const SECURITY_HEADERS: Record<string, string> = {
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>relaykey console</title></head>
 <body><h1>The relaykey console is not built</h1><p>Run <code>npm run build:console</code> (npm ci does it) and reload.</p></body></html>`;
 
+/** The best encoding the client accepts of the two the build writes (q=0 refuses one). */
+export function pickEncoding(header: string | string[] | undefined): { name: string; suffix: string } | null {
+  const accepted = new Map<string, number>();
+  for (const part of String(header ?? '').split(',')) {
+    const [name = '', ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    accepted.set(name, q ? Number(q.slice(2)) || 0 : 1);
+  }
+  if ((accepted.get('br') ?? 0) > 0) return { name: 'br', suffix: 'br' };
+  if ((accepted.get('gzip') ?? 0) > 0) return { name: 'gzip', suffix: 'gz' };
+  return null;
+}
+
 export const registerConsoleSurface: SurfaceRegistrar = async (app) => {
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (_request, reply) => {
       reply.headers(SECURITY_HEADERS);
     });
-    // index.html is read per request so a rebuilt console is served without a restart.
-    scope.get('/console', { config: { action: 'public.console' }, schema: { hide: true } }, async (_request, reply) => {
+    // index.html is read per request so a rebuilt console is served without a restart. Every
+    // /console/... path that is not an asset is the app too: a deep link such as /console/tenants
+    // opens the page it names (the app turns the path into its hash route).
+    const serveIndex = async (request: FastifyRequest, reply: FastifyReply) => {
       const index = join(CONSOLE_DIST, 'index.html');
       reply.header('cache-control', 'no-store');
       if (!existsSync(index)) return reply.status(503).type('text/html; charset=utf-8').send(NOT_BUILT);
+      reply.header('vary', 'accept-encoding');
+      const encoding = pickEncoding(request.headers['accept-encoding']);
+      if (encoding && existsSync(`${index}.${encoding.suffix}`)) {
+        reply.header('content-encoding', encoding.name);
+        return reply.type('text/html; charset=utf-8').send(readFileSync(`${index}.${encoding.suffix}`));
+      }
       return reply.type('text/html; charset=utf-8').send(readFileSync(index));
-    });
+    };
+    const route = { config: { action: 'public.console' as const }, schema: { hide: true } };
+    scope.get('/console', route, serveIndex);
+    scope.get('/console/*', route, serveIndex);
     await scope.register(fastifyStatic, {
       root: join(CONSOLE_DIST, 'assets'),
       prefix: '/console/assets/',
       decorateReply: false,
       index: false,
-      // Asset names carry a content hash: they never change under the same name.
+      // Asset names carry a content hash: they never change under the same name. The build writes
+      // .br and .gz beside each one (console/vite.config.ts), sent to clients that accept them.
       immutable: true,
+      preCompressed: true,
       maxAge: '365d',
     });
   });
