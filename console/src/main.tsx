@@ -35,6 +35,19 @@ function NotFound() {
   );
 }
 
+/** What a tenant token sees where an admin page would be: no page that can only answer "forbidden". */
+function AdminOnly({ tenantId }: { tenantId: string }) {
+  return (
+    <section>
+      <h1 tabIndex={-1}>For platform admins</h1>
+      <p data-testid="admin-only">
+        This page is for platform admins. Signed in with a tenant token, you manage this tenant's{' '}
+        <a href={href(`/tenants/${tenantId}/credentials`)}>credentials</a>, logins, audit trail and webhooks.
+      </p>
+    </section>
+  );
+}
+
 function TenantPages({ tenantId, tab, route }: { tenantId: string; tab: string; route: Route }) {
   const session = currentSession();
   const tabs = TENANT_TABS.filter(([key]) => session?.kind === 'admin' || key !== 'smtp');
@@ -64,9 +77,13 @@ function Pages({ route, session }: { route: Route; session: Session }) {
   const [first, second, third] = route.parts;
   if (session.kind === 'token') {
     // A tenant token reaches one tenant; the other pages would only answer "forbidden".
-    if (first === 'tenants' && second) return <TenantPages tenantId={second} tab={third ?? 'credentials'} route={route} />;
-    if (first === 'tenants' || first === 'jobs') return first === 'jobs' ? <JobsPage /> : <TenantsPage route={route} />;
-    return <TenantPages tenantId={session.tenantId} tab="credentials" route={route} />;
+    if (first === 'tenants' && second === session.tenantId) {
+      const tab = third ?? 'credentials';
+      if (tab === 'smtp' || tab === 'tokens') return <AdminOnly tenantId={session.tenantId} />;
+      return <TenantPages tenantId={second} tab={tab} route={route} />;
+    }
+    if (!first) return <TenantPages tenantId={session.tenantId} tab="credentials" route={route} />;
+    return <AdminOnly tenantId={session.tenantId} />;
   }
   if (!first) return <OverviewPage />;
   if (first === 'tenants' && !second) return <TenantsPage route={route} />;
@@ -179,6 +196,11 @@ function App() {
     />
   );
 }
+
+// A deep link without the hash (/console/tenants/ID, served the app by the server) becomes the
+// hash route it names, so bookmarks and pasted links of either form work.
+const deepPath = location.pathname.replace(/^\/console\/?/, '');
+if (deepPath && !location.hash) history.replaceState(null, '', `/console#/${deepPath}${location.search}`);
 
 const root = document.getElementById('app');
 if (root) {

@@ -257,6 +257,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     await secretDialog.getByRole('button', { name: 'Copy secret' }).click();
     await secretDialog.getByText(/Copied to the clipboard|Copy failed/).waitFor();
     await screenshot(page, '06-secret-dialog');
+    await secretDialog.getByLabel('I have stored the secret').check();
     await secretDialog.getByRole('button', { name: 'I have stored it' }).click();
     await secretDialog.waitFor({ state: 'detached' });
     // Shown once: nowhere on the page afterwards.
@@ -296,6 +297,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     await dialog.getByRole('combobox', { name: 'Role' }).selectOption('send_only');
     await dialog.getByRole('button', { name: 'Create credential' }).click();
     const first = await page.getByTestId('secret').inputValue();
+    await page.getByLabel('I have stored the secret').check();
     await page.getByRole('button', { name: 'I have stored it' }).click();
 
     const row = page.locator('tr[data-credential="Phone"]').first();
@@ -309,6 +311,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
       .getByTestId('secret')
       .inputValue();
     expect(fresh).not.toBe(first);
+    await page.getByLabel('I have stored the secret').check();
     await page.getByRole('button', { name: 'I have stored it' }).click();
     // Both work during the grace period.
     for (const password of [first, fresh]) {
@@ -385,6 +388,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     // A manual rotation with a reason, recorded in the account's history.
     await page.getByRole('form', { name: 'Rotate the SMTP password' }).getByLabel('Reason').fill('quarterly review');
     await page.getByRole('button', { name: 'Rotate SMTP password' }).click();
+    await page.getByRole('dialog', { name: 'Rotate the SMTP password now?' }).getByRole('button', { name: 'Rotate now' }).click();
     await page
       .getByRole('status')
       .filter({ hasText: /Rotated at/ })
@@ -548,7 +552,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     await page.getByTestId('session-message').filter({ hasText: 'You are signed out.' }).waitFor();
   });
 
-  it('tells a tenant manager clearly when an action is not allowed', async () => {
+  it('shows a tenant manager their tenant, its settings read-only and no admin page', async () => {
     // The expiry test ended every admin session: sign in again over the API.
     adminToken = (await call(server, 'POST', '/api/v1/auth/login', { body: { email: adminEmail, password: PASSWORD } })).body.token;
     const bearer = await call(server, 'POST', `/api/v1/tenants/${tenantId}/tokens`, { token: adminToken, body: { kind: 'bearer', name: 'console manager' } });
@@ -559,12 +563,13 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: /Credentials/, level: 1 }).waitFor();
     expect(await page.getByTestId('who').textContent()).toContain(tenantName);
+    // Settings are the platform admins' to change: shown read-only, with no button that can only fail.
     await tab('Settings').click();
-    await page.getByLabel('Webmail URL').fill(`https://manager.${domain}`);
-    await page.getByRole('button', { name: 'Save settings' }).click();
-    const error = page.getByTestId('error');
-    await error.waitFor();
-    expect(await error.textContent()).toMatch(/^Not allowed: .*does not permit this action/);
+    await page.getByTestId('read-only').waitFor();
+    expect(await page.getByRole('button', { name: 'Save settings' }).count()).toBe(0);
+    // An admin page is not offered: it says whose it is instead of answering "Not allowed".
+    await go('/tenants');
+    expect(await page.getByTestId('admin-only').textContent()).toMatch(/for platform admins/);
     await screenshot(page, '16-forbidden');
     // Nothing in the page looks like a stack trace.
     expect(await page.locator('body').textContent()).not.toMatch(/\bat .+:\d+:\d+|TypeError|undefined/);

@@ -1,7 +1,7 @@
 // Credentials of a tenant (or of one login): list, create (secret shown once), hold, unhold,
 // revoke with a reason, rotate with a grace period, and the sessions seen using each.
 import { useState } from 'preact/hooks';
-import { api, type Credential, type CreatedCredential, type Login } from '../api';
+import { api, currentSession, type Credential, type CreatedCredential, type Login } from '../api';
 import { href, navigate, type Route } from '../router';
 import {
   Dialog,
@@ -24,6 +24,21 @@ import {
 const SCOPES = ['smtp', 'imap', 'pop3', 'api:read', 'api:write', 'app', 'internal'];
 const ROLES = ['standard', 'send_only', 'read_only', 'iac'];
 const PER_PAGE = 50;
+
+/**
+ * What the operator needs to know at a glance: a key rotated out but still working in its grace
+ * period is not "revoked" (red) but "grace" until it stops.
+ */
+export function credentialState(credential: Credential, now = Date.now()): { label: string; tone: string; note: string | null } {
+  const inGrace = credential.status === 'revoked' && credential.grace_until !== null && new Date(credential.grace_until).getTime() > now;
+  if (inGrace) return { label: 'grace', tone: 'grace', note: 'rotated out; still works until' };
+  return { label: credential.status, tone: credential.status, note: null };
+}
+
+/** Hold, rotate and revoke make sense only for a live key the native API manages. */
+export function canManage(credential: Credential): boolean {
+  return credential.surface !== 'smtp_account' && (credential.status === 'active' || credential.status === 'held');
+}
 
 function CreateCredential({
   tenantId,
@@ -241,6 +256,27 @@ function SessionsDialog({ credential, onClose }: { credential: Credential; onClo
   );
 }
 
+export function StateBadge({ credential }: { credential: Credential }) {
+  const state = credentialState(credential);
+  return (
+    <>
+      <span class={`badge badge-${state.tone}`} data-testid="status">
+        {state.label}
+      </span>
+      {state.note && credential.grace_until ? (
+        <div class="muted small">
+          {state.note} <Time iso={credential.grace_until} />
+        </div>
+      ) : null}
+      {credential.status === 'expired' ? (
+        <div class="muted small">
+          expired <Time iso={credential.expires_at} />
+        </div>
+      ) : null}
+    </>
+  );
+}
+
 type Open =
   | { kind: 'create' }
   | { kind: 'secret'; credential: CreatedCredential; rotated?: boolean }
@@ -254,6 +290,7 @@ export function CredentialsPage({ tenantId, route }: { tenantId: string; route: 
   const [open, setOpen] = useState<Open>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [done, setDone] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
   // Per-login views filter one large page: the API lists a tenant's credentials.
   const list = useLoad(
     () => api.credentials.list(tenantId, { page: loginId ? 1 : page, per_page: loginId ? 200 : PER_PAGE, status: status || undefined }),
@@ -266,12 +303,15 @@ export function CredentialsPage({ tenantId, route }: { tenantId: string; route: 
   async function act(credential: Credential, action: 'hold' | 'unhold') {
     setActionError(null);
     setDone(null);
+    setBusy(credential.id);
     try {
       await api.credentials[action](tenantId, credential.id);
       setDone(`${credential.name} ${action === 'hold' ? 'is on hold: it stops verifying until released' : 'is released'}.`);
       list.reload();
     } catch (failure) {
       setActionError(failure);
+    } finally {
+      setBusy(null);
     }
   }
 
@@ -291,6 +331,8 @@ export function CredentialsPage({ tenantId, route }: { tenantId: string; route: 
           >
             <option value="">All</option>
             <option value="active">Not revoked</option>
+            <option value="held">Held</option>
+            <option value="expired">Expired</option>
             <option value="revoked">Revoked</option>
           </select>
         </label>
@@ -311,15 +353,8 @@ export function CredentialsPage({ tenantId, route }: { tenantId: string; route: 
                 </td>
                 <td class="mono">{credential.key_hint}</td>
                 <td>
-                  <span class={`badge badge-${credential.status}`} data-testid="status">
-                    {credential.status}
-                  </span>
+                  <StateBadge credential={credential} />
                   {credential.revoked_reason ? <div class="muted small">{credential.revoked_reason}</div> : null}
-                  {credential.grace_until ? (
-                    <div class="muted small">
-                      works until <Time iso={credential.grace_until} />
-                    </div>
-                  ) : null}
                 </td>
                 <td>{credential.role ? `role ${credential.role}` : credential.scopes.join(', ')}</td>
                 <td>{credential.login_id ? (loginById.get(credential.login_id) ?? credential.login_id) : <span class="muted">tenant</span>}</td>
@@ -330,24 +365,41 @@ export function CredentialsPage({ tenantId, route }: { tenantId: string; route: 
                   <Time iso={credential.expires_at} />
                 </td>
                 <td class="actions">
-                  {credential.status !== 'revoked' ? (
+                  {canManage(credential) ? (
                     <>
                       {credential.held ? (
-                        <button type="button" class="small secondary" onClick={() => act(credential, 'unhold')}>
-                          Unhold
+                        <button
+                          type="button"
+                          class="small secondary"
+                          disabled={busy === credential.id}
+                          aria-busy={busy === credential.id || undefined}
+                          onClick={() => act(credential, 'unhold')}
+                        >
+                          {busy === credential.id ? 'Releasing…' : 'Unhold'}
                         </button>
                       ) : (
-                        <button type="button" class="small secondary" onClick={() => act(credential, 'hold')}>
-                          Hold
+                        <button
+                          type="button"
+                          class="small secondary"
+                          disabled={busy === credential.id}
+                          aria-busy={busy === credential.id || undefined}
+                          onClick={() => act(credential, 'hold')}
+                        >
+                          {busy === credential.id ? 'Holding…' : 'Hold'}
                         </button>
                       )}
-                      <button type="button" class="small secondary" onClick={() => setOpen({ kind: 'rotate', credential })}>
+                      <button type="button" class="small secondary" disabled={busy === credential.id} onClick={() => setOpen({ kind: 'rotate', credential })}>
                         Rotate
                       </button>
-                      <button type="button" class="small danger" onClick={() => setOpen({ kind: 'revoke', credential })}>
+                      <button type="button" class="small danger" disabled={busy === credential.id} onClick={() => setOpen({ kind: 'revoke', credential })}>
                         Revoke
                       </button>
                     </>
+                  ) : credential.surface === 'smtp_account' ? (
+                    <span class="muted small" data-testid="vaulted-note">
+                      The platform's SMTP account: managed on the{' '}
+                      {currentSession()?.kind === 'admin' ? <a href={href(`/tenants/${tenantId}/smtp`)}>SMTP account</a> : 'SMTP account'} page.
+                    </span>
                   ) : null}
                   <button type="button" class="small secondary" onClick={() => setOpen({ kind: 'sessions', credential })}>
                     Sessions

@@ -1,6 +1,6 @@
 // A tenant's settings: name, domain, webmail URL, protocol connection info, mail backends, inactivity.
 import { useState } from 'preact/hooks';
-import { api, type Protocol, type Tenant, type TenantInput } from '../api';
+import { api, currentSession, type Protocol, type Tenant, type TenantInput } from '../api';
 import { Loading, Notice, type Submit, Success, TenantHeading, formValue, useLoad, useSubmission } from '../ui';
 
 const PROTOCOLS: Protocol[] = ['smtp', 'imap', 'pop3'];
@@ -40,7 +40,7 @@ function changes(form: HTMLFormElement, tenant: Tenant): TenantInput {
   return patch;
 }
 
-function SettingsForm({ tenant: initial }: { tenant: Tenant }) {
+function SettingsForm({ tenant: initial, admin }: { tenant: Tenant; admin: boolean }) {
   const [tenant, setTenant] = useState(initial);
   const { busy, error, run } = useSubmission();
   const [saved, setSaved] = useState<string | false>(false);
@@ -59,66 +59,75 @@ function SettingsForm({ tenant: initial }: { tenant: Tenant }) {
   }
   return (
     <form class="stack" onSubmit={submit} aria-label="Tenant settings">
-      <div class="grid2">
-        <label>
-          Name
-          <input name="name" required defaultValue={tenant.name} />
-        </label>
-        <label>
-          Domain
-          <input name="domain" defaultValue={tenant.domain ?? ''} placeholder="example.com" />
-        </label>
-        <label>
-          Webmail URL
-          <input name="webmail_url" type="url" defaultValue={tenant.webmail_url ?? ''} placeholder="https://mail.example.com" />
-        </label>
-        <label>
-          Revoke unused credentials after (days)
-          <input name="inactivity_days" type="number" min={1} max={3650} defaultValue={tenant.settings.inactivity_days ?? ''} />
-        </label>
-      </div>
-      {PROTOCOLS.map((protocol) => {
-        const connection = tenant.connection_info[protocol];
-        return (
-          <fieldset key={protocol}>
-            <legend>{protocol.toUpperCase()} connection</legend>
-            <div class="grid4">
-              <label>
-                Server name
-                <input name={`${protocol}_server`} defaultValue={connection.server_name} />
-              </label>
-              <label>
-                Port
-                <input name={`${protocol}_port`} type="number" min={1} max={65535} defaultValue={connection.port} />
-              </label>
-              <label>
-                Secure port
-                <input name={`${protocol}_secure_port`} type="number" min={1} max={65535} defaultValue={connection.secure_port} />
-              </label>
-              <label>
-                Mail backend (ip:port)
-                <input name={`${protocol}_backend`} defaultValue={tenant.mail_backends?.[protocol] ?? ''} placeholder="127.0.0.1:2525" />
-              </label>
-              <label class="inline">
-                <input name={`${protocol}_enabled`} type="checkbox" defaultChecked={connection.enabled} /> Enabled
-              </label>
-            </div>
-          </fieldset>
-        );
-      })}
+      {admin ? null : (
+        <p class="notice notice-info" data-testid="read-only">
+          Only platform admins change a tenant's settings: shown here read-only.
+        </p>
+      )}
+      <fieldset class="plain" disabled={!admin}>
+        <div class="grid2">
+          <label>
+            Name
+            <input name="name" required defaultValue={tenant.name} />
+          </label>
+          <label>
+            Domain
+            <input name="domain" defaultValue={tenant.domain ?? ''} placeholder="example.com" />
+          </label>
+          <label>
+            Webmail URL
+            <input name="webmail_url" type="url" defaultValue={tenant.webmail_url ?? ''} placeholder="https://mail.example.com" />
+          </label>
+          <label>
+            Revoke unused credentials after (days)
+            <input name="inactivity_days" type="number" min={1} max={3650} defaultValue={tenant.settings.inactivity_days ?? ''} />
+          </label>
+        </div>
+        {PROTOCOLS.map((protocol) => {
+          const connection = tenant.connection_info[protocol];
+          return (
+            <fieldset key={protocol}>
+              <legend>{protocol.toUpperCase()} connection</legend>
+              <div class="grid4">
+                <label>
+                  Server name
+                  <input name={`${protocol}_server`} defaultValue={connection.server_name} />
+                </label>
+                <label>
+                  Port
+                  <input name={`${protocol}_port`} type="number" min={1} max={65535} defaultValue={connection.port} />
+                </label>
+                <label>
+                  Secure port
+                  <input name={`${protocol}_secure_port`} type="number" min={1} max={65535} defaultValue={connection.secure_port} />
+                </label>
+                <label>
+                  Mail backend (ip:port)
+                  <input name={`${protocol}_backend`} defaultValue={tenant.mail_backends?.[protocol] ?? ''} placeholder="127.0.0.1:2525" />
+                </label>
+                <label class="inline">
+                  <input name={`${protocol}_enabled`} type="checkbox" defaultChecked={connection.enabled} /> Enabled
+                </label>
+              </div>
+            </fieldset>
+          );
+        })}
+      </fieldset>
       <Notice error={error} what="Changing settings" />
       {saved ? <Success>{saved}</Success> : null}
-      <div class="row">
-        <button type="submit" disabled={busy}>
-          Save settings
-        </button>
-      </div>
+      {admin ? (
+        <div class="row">
+          <button type="submit" disabled={busy}>
+            Save settings
+          </button>
+        </div>
+      ) : null}
     </form>
   );
 }
 
 /** The tenant's mail domains: logins, aliases and the SMTP account live only inside them. */
-function DomainsSection({ tenantId }: { tenantId: string }) {
+function DomainsSection({ tenantId, admin }: { tenantId: string; admin: boolean }) {
   const domains = useLoad(() => api.domains.list(tenantId), [tenantId]);
   const { busy, error, run } = useSubmission();
   const [done, setDone] = useState<string | null>(null);
@@ -151,22 +160,26 @@ function DomainsSection({ tenantId }: { tenantId: string }) {
           {domains.data.data.map((d) => (
             <li key={d.domain}>
               <code>{d.domain}</code>{' '}
-              <button type="button" class="link" disabled={busy} onClick={() => remove(d.domain)}>
-                Remove {d.domain}
-              </button>
+              {admin ? (
+                <button type="button" class="link" disabled={busy} onClick={() => remove(d.domain)}>
+                  Remove {d.domain}
+                </button>
+              ) : null}
             </li>
           ))}
         </ul>
       ) : null}
-      <form class="row" onSubmit={assign} aria-label="Assign a domain">
-        <label class="grow">
-          Domain to assign
-          <input name="domain" required placeholder="example.com" />
-        </label>
-        <button type="submit" disabled={busy}>
-          Assign domain
-        </button>
-      </form>
+      {admin ? (
+        <form class="row" onSubmit={assign} aria-label="Assign a domain">
+          <label class="grow">
+            Domain to assign
+            <input name="domain" required placeholder="example.com" />
+          </label>
+          <button type="submit" disabled={busy}>
+            Assign domain
+          </button>
+        </form>
+      ) : null}
       <Notice error={error} what="Changing domains" />
       {done ? <Success>{done}</Success> : null}
     </fieldset>
@@ -175,6 +188,7 @@ function DomainsSection({ tenantId }: { tenantId: string }) {
 
 export function TenantSettingsPage({ tenantId }: { tenantId: string }) {
   const tenant = useLoad(() => api.tenants.get(tenantId), [tenantId]);
+  const admin = currentSession()?.kind === 'admin';
   return (
     <section>
       <TenantHeading tenantId={tenantId} title="Settings" />
@@ -185,8 +199,8 @@ export function TenantSettingsPage({ tenantId }: { tenantId: string }) {
           <p class="muted small">
             Tenant ID <code>{tenant.data.id}</code>
           </p>
-          <SettingsForm key={tenant.data.id} tenant={tenant.data} />
-          <DomainsSection tenantId={tenant.data.id} />
+          <SettingsForm key={tenant.data.id} tenant={tenant.data} admin={admin} />
+          <DomainsSection tenantId={tenant.data.id} admin={admin} />
         </>
       ) : null}
     </section>

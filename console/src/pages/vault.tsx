@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, decodeBase64, type VaultAuditEvent } from '../api';
 import {
+  ConfirmDialog,
   copyText,
   Dialog,
   describeError,
@@ -296,20 +297,25 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
     }
   }
 
-  async function rotate(event: Submit) {
+  const [rotateReason, setRotateReason] = useState<{ reason: string; form: HTMLFormElement } | null>(null);
+
+  // Rotating breaks the tenant's mail until every system using the account has the new
+  // password: ask first.
+  function rotate(event: Submit) {
     event.preventDefault();
     const form = event.currentTarget;
     setError(null);
     setRotated(null);
-    try {
-      const result = await api.vault.rotate(tenantId, formValue(form, 'reason'));
-      setRotated(`Rotated at ${time(result.rotated_at)}; next scheduled rotation ${time(result.next_rotation)}.`);
-      setCheckout(null);
-      form.reset();
-      audit.reload();
-    } catch (failure) {
-      setError(failure);
-    }
+    setRotateReason({ reason: formValue(form, 'reason'), form });
+  }
+
+  async function rotateNow(reason: string, form: HTMLFormElement) {
+    const result = await api.vault.rotate(tenantId, reason);
+    setRotateReason(null);
+    setRotated(`Rotated at ${time(result.rotated_at)}; next scheduled rotation ${time(result.next_rotation)}.`);
+    setCheckout(null);
+    form.reset();
+    audit.reload();
   }
 
   return (
@@ -368,6 +374,18 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
         </Table>
       ) : null}
 
+      {rotateReason ? (
+        <ConfirmDialog
+          title="Rotate the SMTP password now?"
+          confirm="Rotate now"
+          onClose={() => setRotateReason(null)}
+          onConfirm={() => rotateNow(rotateReason.reason, rotateReason.form)}
+        >
+          <p>
+            The current password stops working at once: mail sent through this tenant's SMTP account fails until every system that uses it has the new password.
+          </p>
+        </ConfirmDialog>
+      ) : null}
       {dialog === 'reauth' ? <ReauthDialog onClose={() => setDialog(null)} onToken={reveal} /> : null}
       {dialog === 'reauth-reset' ? (
         <ReauthDialog

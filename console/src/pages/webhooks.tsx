@@ -1,12 +1,35 @@
 // A tenant's webhook endpoints, their deliveries, and redelivery of one delivery.
 import { useState } from 'preact/hooks';
 import { api, type WebhookDelivery, type WebhookEndpoint } from '../api';
-import { Loading, Notice, SecretDialog, type Submit, Success, Table, TenantHeading, Time, formValue, useLoad } from '../ui';
+import { ConfirmDialog, Loading, Notice, SecretDialog, type Submit, Success, Table, TenantHeading, Time, formValue, useLoad } from '../ui';
 
 function Response({ delivery }: { delivery: WebhookDelivery }) {
   if (delivery.last_status_code !== null) return <span>HTTP {delivery.last_status_code}</span>;
   if (delivery.last_error) return <span class="small wrap">{delivery.last_error}</span>;
   return <span class="muted">—</span>;
+}
+
+/** A pending delivery that has failed before is being retried: say so, and when the next try is. */
+export function DeliveryState({ delivery }: { delivery: WebhookDelivery }) {
+  const failed = delivery.last_error !== null || (delivery.last_status_code !== null && (delivery.last_status_code < 200 || delivery.last_status_code > 299));
+  const retrying = delivery.status === 'pending' && delivery.attempts > 0 && failed;
+  const label = retrying ? 'retrying' : delivery.status === 'dead' ? 'failed' : delivery.status;
+  return (
+    <>
+      <span
+        class={`badge badge-${retrying ? 'retrying' : delivery.status === 'delivered' ? 'active' : delivery.status === 'dead' ? 'dead' : 'held'}`}
+        data-testid="delivery-status"
+      >
+        {label}
+      </span>
+      {retrying && delivery.next_attempt_at ? (
+        <div class="muted small" data-testid="next-retry">
+          next try <Time iso={delivery.next_attempt_at} />
+        </div>
+      ) : null}
+      {delivery.status === 'dead' ? <div class="muted small">gave up after {delivery.attempts} attempts</div> : null}
+    </>
+  );
 }
 
 function Deliveries({ tenantId, webhook }: { tenantId: string; webhook: WebhookEndpoint }) {
@@ -33,7 +56,9 @@ function Deliveries({ tenantId, webhook }: { tenantId: string; webhook: WebhookE
                   <Time iso={delivery.created_at} />
                 </td>
                 <td class="mono">{delivery.event_type}</td>
-                <td data-testid="delivery-status">{delivery.status}</td>
+                <td>
+                  <DeliveryState delivery={delivery} />
+                </td>
                 <td>{delivery.attempts}</td>
                 <td>
                   <Time iso={delivery.last_attempt_at} />
@@ -73,6 +98,7 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
   const [selected, setSelected] = useState<WebhookEndpoint | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [secret, setSecret] = useState<string | null>(null);
+  const [removing, setRemoving] = useState<WebhookEndpoint | null>(null);
 
   async function create(event: Submit) {
     event.preventDefault();
@@ -147,7 +173,7 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
                   <button type="button" class="small secondary" onClick={() => run(() => api.webhooks.update(tenantId, id, { enabled: !enabled }))}>
                     {enabled ? 'Disable' : 'Enable'}
                   </button>
-                  <button type="button" class="small danger" onClick={() => run(() => api.webhooks.remove(tenantId, id))}>
+                  <button type="button" class="small danger" onClick={() => setRemoving(hook)}>
                     Delete
                   </button>
                 </td>
@@ -157,6 +183,23 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
         </Table>
       ) : null}
       {selected ? <Deliveries key={selected.id} tenantId={tenantId} webhook={selected} /> : null}
+      {removing ? (
+        <ConfirmDialog
+          title="Delete this webhook endpoint?"
+          confirm="Delete endpoint"
+          onClose={() => setRemoving(null)}
+          onConfirm={async () => {
+            await api.webhooks.remove(tenantId, removing.id);
+            if (selected?.id === removing.id) setSelected(null);
+            setRemoving(null);
+            hooks.reload();
+          }}
+        >
+          <p>
+            <span class="mono wrap">{removing.url}</span> stops receiving events at once, and its pending deliveries are dropped. This cannot be undone.
+          </p>
+        </ConfirmDialog>
+      ) : null}
       {secret ? <SecretDialog title="Webhook signing secret" secret={secret} onClose={() => setSecret(null)} /> : null}
     </section>
   );

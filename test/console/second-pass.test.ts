@@ -1,0 +1,334 @@
+// Issue 27, the console's second pass, in Chromium against the real server: the show-once secret
+// cannot be discarded by a reflex key, destructive actions ask first and show that they run,
+// validation errors speak the operator's language, states are named for what they do, a tenant
+// token sees no admin-only page, deep links open the app, assets are compressed and there is a
+// favicon. Every page visited is screenshotted at 1440x900 and 390x844 and scanned with axe-core.
+import { randomUUID } from 'node:crypto';
+import type { Page, Response } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schedulerOf } from '../../src/jobs/extension.js';
+import { call } from '../helpers/api.js';
+import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { seriousViolations } from './a11y.js';
+import { type Browser, buildConsole, ensureChromium, launchBrowser, screenshot, watchErrors } from './browser.js';
+
+const PASSWORD = 'second pass password 1';
+const DESKTOP = { width: 1440, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+describe.each(DIALECTS)('console second pass on %s', (dialect) => {
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  const failedResponses: string[] = [];
+  const a11y: string[] = [];
+  let adminEmail: string;
+  let adminToken: string;
+  const tenantName = `Second Pass ${randomUUID().slice(0, 6)}`;
+  const domain = `pass-${randomUUID().slice(0, 6)}.test`;
+  let tenantId = '';
+  const ids: Record<string, string> = {};
+  const receiver = new WebhookReceiver();
+  let webhookId = '';
+
+  const url = (path = '/console') => `${server.url}${path}`;
+  const go = (hash: string) => page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+  const api = (method: string, path: string, body?: unknown) => call(server, method, path, { token: adminToken, ...(body !== undefined ? { body } : {}) });
+
+  /** Screenshots at both viewports (checked non-blank) and an axe scan of what is shown. */
+  async function capture(name: string): Promise<void> {
+    for (const [label, size] of [
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ] as const) {
+      await page.setViewportSize(size);
+      await screenshot(page, `27-${name}-${label}`);
+      for (const v of await seriousViolations(page)) a11y.push(`${name} (${label}): ${v}`);
+    }
+    await page.setViewportSize(DESKTOP);
+  }
+
+  async function signIn(): Promise<void> {
+    await page.getByLabel('Email').fill(adminEmail);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  beforeAll(async () => {
+    ensureChromium();
+    buildConsole();
+    server = await startTestServer(dialect, { env: { RELAYKEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8', RELAYKEY_JOBS: 'off' } });
+    await receiver.start();
+    adminEmail = `pass-${randomUUID().slice(0, 8)}@relaykey.test`;
+    await server.cliJson(['admin', 'create', '--email', adminEmail, '--password', PASSWORD]);
+    adminToken = (await call(server, 'POST', '/api/v1/auth/login', { body: { email: adminEmail, password: PASSWORD } })).body.token;
+    const tenant = await api('POST', '/api/v1/tenants', { name: tenantName, domain, webmail_url: `https://mail.${domain}` });
+    expect(tenant.status, tenant.text).toBe(201);
+    tenantId = tenant.body.id;
+    const create = async (name: string) => {
+      const created = await api('POST', `/api/v1/tenants/${tenantId}/credentials`, { name, scopes: ['smtp'] });
+      expect(created.status, created.text).toBe(201);
+      ids[name] = created.body.id;
+    };
+    for (const name of ['Live', 'Held', 'Expired', 'Rotated']) await create(name);
+    expect((await api('POST', `/api/v1/tenants/${tenantId}/credentials/${ids.Held}/hold`)).status).toBe(200);
+    // An expiry in the past cannot be set over the API: age the key in the database.
+    await server.sql('UPDATE credentials SET expires_at = ? WHERE id = ?', ['2001-01-01T00:00:00.000Z', ids.Expired]);
+    const rotated = await api('POST', `/api/v1/tenants/${tenantId}/credentials/${ids.Rotated}/rotate`, { grace_period_seconds: 3600 });
+    expect(rotated.status, rotated.text).toBe(201);
+    ids.RotatedNew = rotated.body.id;
+    // A webhook endpoint whose receiver fails: its delivery is retried later.
+    const hook = await api('POST', `/api/v1/tenants/${tenantId}/webhooks`, { url: receiver.url });
+    expect(hook.status, hook.text).toBe(201);
+    webhookId = hook.body.id;
+    receiver.secret = hook.body.secret;
+    receiver.mode = 'fail';
+    await create('Webhook probe');
+    await schedulerOf(server.runtime).run('webhook-delivery');
+
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    page.setDefaultTimeout(10_000);
+    errors = watchErrors(page);
+    page.on('response', (response: Response) => {
+      if (response.status() === 404 && !response.url().includes('/api/')) failedResponses.push(`${response.status()} ${response.url()}`);
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await receiver.stop();
+    await server?.close();
+  });
+
+  it('serves assets compressed, has a favicon, and a deep link without the hash opens the app (problems 10, 11)', async () => {
+    const index = await fetch(url('/console'), { headers: { 'accept-encoding': 'gzip' } });
+    // fetch decompresses; the header says what was sent.
+    expect(index.headers.get('content-encoding')).toBe('gzip');
+    const html = await index.text();
+    const script = html.match(/src="(\/console\/assets\/[^"]+\.js)"/)?.[1] ?? '';
+    const icon = html.match(/rel="icon"[^>]*href="([^"]+)"/)?.[1] ?? '';
+    expect(icon).toMatch(/^\/console\/assets\/favicon-.+\.svg$/);
+    for (const [encoding, expected] of [
+      ['br, gzip', 'br'],
+      ['gzip', 'gzip'],
+      ['identity', null],
+    ] as const) {
+      const asset = await fetch(url(script), { headers: { 'accept-encoding': encoding } });
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('content-encoding')).toBe(expected);
+      expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    }
+    const favicon = await fetch(url(icon));
+    expect(favicon.status).toBe(200);
+    expect(favicon.headers.get('content-type')).toMatch(/image\/svg\+xml/);
+
+    // /console/tenants (no hash) is the app, and opens the Tenants page after sign-in.
+    const deep = await fetch(url('/console/tenants'));
+    expect(deep.status).toBe(200);
+    expect(deep.headers.get('content-type')).toMatch(/text\/html/);
+    expect(deep.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect((await fetch(url('/console/assets/missing.js'))).status).toBe(404);
+    await page.goto(url('/console/tenants'));
+    await page.waitForSelector('html[data-ready]');
+    expect(page.url()).toBe(url('/console#/tenants'));
+    await signIn();
+    await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+    // Every load so far: no 404 (the favicon included).
+    expect(failedResponses).toEqual([]);
+    await capture('tenants');
+  });
+
+  it('keeps the show-once secret until the operator says it is stored (problem 2)', async () => {
+    await go(`/tenants/${tenantId}/credentials`);
+    await page.getByRole('button', { name: 'Create credential' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name', { exact: true }).fill('Reflex');
+    await dialog.getByRole('button', { name: 'Create credential' }).click();
+    const secretDialog = page.getByRole('dialog', { name: /Credential Reflex created/ });
+    await secretDialog.waitFor();
+    // Focus starts on the secret itself, not on a button that closes.
+    expect(await page.evaluate(`document.activeElement?.dataset.testid`)).toBe('secret');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Escape');
+    expect(await secretDialog.isVisible()).toBe(true);
+    await secretDialog.getByTestId('secret-warning').waitFor();
+    // aria-disabled (still focusable, so it is announced): forced, as a hurried click would be.
+    await secretDialog.getByRole('button', { name: 'I have stored it' }).click({ force: true });
+    await secretDialog.getByRole('button', { name: 'Close' }).click();
+    expect(await secretDialog.isVisible()).toBe(true);
+    expect(await secretDialog.getByTestId('secret').inputValue()).toMatch(/^rk_/);
+    // The warning moved focus to the box to tick.
+    expect(await page.evaluate(`document.activeElement?.getAttribute('name')`)).toBe('stored');
+    await capture('secret-dialog-guarded');
+    await secretDialog.getByLabel('I have stored the secret').check();
+    await secretDialog.getByRole('button', { name: 'I have stored it' }).click();
+    await secretDialog.waitFor({ state: 'detached' });
+  });
+
+  it('names states for what they do and filters by held and expired (problem 7)', async () => {
+    await go(`/tenants/${tenantId}/credentials`);
+    const row = (id: string | undefined) => page.locator(`tr[data-credential-id="${id}"]`);
+    await row(ids.RotatedNew).waitFor();
+    // Rotated out but still working: "grace", with the time it stops; not a red "revoked".
+    expect(await row(ids.Rotated).getByTestId('status').textContent()).toBe('grace');
+    expect(await row(ids.Rotated).textContent()).toMatch(/still works until/);
+    expect(await row(ids.Expired).getByTestId('status').textContent()).toBe('expired');
+    for (const action of ['Hold', 'Unhold', 'Rotate', 'Revoke']) {
+      expect(await row(ids.Expired).getByRole('button', { name: action }).count()).toBe(0);
+      expect(await row(ids.Rotated).getByRole('button', { name: action }).count()).toBe(0);
+    }
+    await capture('credentials-states');
+
+    const shown = async () => page.locator('tbody tr[data-credential-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-credential')));
+    await page.getByLabel('Status').selectOption('held');
+    await expect.poll(shown).toEqual(['Held']);
+    await page.getByLabel('Status').selectOption('expired');
+    await expect.poll(shown).toEqual(['Expired']);
+    await page.getByLabel('Status').selectOption('');
+    await row(ids.Live).waitFor();
+  });
+
+  it('offers no action on the vaulted SMTP account that can only fail, and speaks plainly about bad input (problem 6)', async () => {
+    const vaulted = page.locator('tbody tr[data-credential-id]').filter({ has: page.getByTestId('vaulted-note') });
+    await vaulted.first().waitFor();
+    for (const action of ['Hold', 'Rotate', 'Revoke']) expect(await vaulted.first().getByRole('button', { name: action }).count()).toBe(0);
+    await vaulted.first().getByRole('link', { name: 'SMTP account' }).waitFor();
+
+    // A domain the API refuses: the operator reads which field and why, never a regular expression.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tenants' }).click();
+    await page.getByRole('button', { name: 'Create tenant' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name', { exact: true }).fill('Bad domain tenant');
+    await dialog.getByLabel(/^Domain/).fill('not a domain!');
+    await dialog.getByRole('button', { name: 'Create tenant' }).click();
+    const error = dialog.getByTestId('error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/not a domain name/);
+    expect(await error.textContent()).not.toMatch(/must match|pattern|\^|body\./);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    // A mail backend refused by the schema's pattern (the API says `body.mail_backends.smtp must match pattern "^[0-9A-Fa-f:.\[\]]+:\d{1,5}$"`).
+    await go(`/tenants/${tenantId}/settings`);
+    await page.getByRole('group', { name: 'SMTP connection' }).getByLabel('Mail backend (ip:port)').fill('mail.example:25');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    const backend = page.getByTestId('error');
+    await backend.waitFor();
+    expect(await backend.textContent()).toBe('SMTP mail backend is not an address and port such as 127.0.0.1:2525.');
+    await capture('friendly-validation');
+
+    // A link with a broken tenant ID.
+    await go('/tenants/not-a-uuid/settings');
+    const broken = page.getByTestId('error').first();
+    await broken.waitFor();
+    expect(await broken.textContent()).toMatch(/The address of this page is wrong: the tenant ID in it is not a valid ID/);
+    expect(await broken.textContent()).not.toMatch(/params\.|format "uuid"/);
+  });
+
+  it('asks before rotating the SMTP password and deleting a webhook, and shows a row action running (problem 3)', async () => {
+    const vaultEvents = async () =>
+      (await api('GET', `/api/v1/platform-admin/tenants/${tenantId}/smtp-credentials/audit`)).body.events.filter(
+        (e: { event: string }) => e.event === 'smtp_credentials_rotated',
+      ).length;
+    await go(`/tenants/${tenantId}/smtp`);
+    await page.getByRole('form', { name: 'Rotate the SMTP password' }).getByLabel('Reason').fill('review');
+    await page.getByRole('button', { name: 'Rotate SMTP password' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Rotate the SMTP password now?' });
+    await confirm.waitFor();
+    // Focus on Cancel: a reflex Enter does not rotate.
+    expect(await page.evaluate(`document.activeElement?.textContent`)).toBe('Cancel');
+    await capture('vault-rotate-confirm');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect(await vaultEvents()).toBe(0);
+    await page.getByRole('button', { name: 'Rotate SMTP password' }).click();
+    await confirm.getByRole('button', { name: 'Rotate now' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Rotated at/ })
+      .waitFor();
+    expect(await vaultEvents()).toBe(1);
+
+    await go(`/tenants/${tenantId}/webhooks`);
+    const endpoint = page.locator(`tr[data-webhook="${webhookId}"]`);
+    await endpoint.getByRole('button', { name: 'Delete' }).click();
+    const ask = page.getByRole('dialog', { name: 'Delete this webhook endpoint?' });
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    expect((await api('GET', `/api/v1/tenants/${tenantId}/webhooks`)).body.data.length).toBe(1);
+
+    // A slow hold (the request held back in the browser for a moment): the row says it is running.
+    await go(`/tenants/${tenantId}/credentials`);
+    const live = page.locator(`tr[data-credential-id="${ids.Live}"]`);
+    await live.waitFor();
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/hold', async (route) => {
+      await released;
+      await route.continue();
+    });
+    await live.getByRole('button', { name: 'Hold' }).click();
+    const running = live.getByRole('button', { name: 'Holding…' });
+    await running.waitFor();
+    expect(await running.isDisabled()).toBe(true);
+    expect(await running.getAttribute('aria-busy')).toBe('true');
+    release();
+    await live.getByTestId('status').filter({ hasText: 'held' }).waitFor();
+    await page.unroute('**/hold');
+  });
+
+  it('shows a failing webhook delivery as retrying with its next try (problem 7)', async () => {
+    await go(`/tenants/${tenantId}/webhooks`);
+    await page.locator(`tr[data-webhook="${webhookId}"]`).getByRole('button', { name: 'Deliveries' }).click();
+    const listed = await api('GET', `/api/v1/tenants/${tenantId}/webhooks/${webhookId}/deliveries`);
+    const failing = listed.body.data.find((d: { attempts: number }) => d.attempts > 0);
+    expect(failing).toMatchObject({ status: 'pending' });
+    expect(failing.next_attempt_at).not.toBeNull();
+    const row = page.locator(`tr[data-delivery="${failing.id}"]`);
+    await row.waitFor();
+    expect(await row.getByTestId('delivery-status').textContent()).toBe('retrying');
+    expect(await row.getByTestId('next-retry').textContent()).toMatch(/next try/);
+    await capture('webhook-retrying');
+
+    await page.locator(`tr[data-webhook="${webhookId}"]`).getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Delete this webhook endpoint?' }).getByRole('button', { name: 'Delete endpoint' }).click();
+    await page.locator(`tr[data-webhook="${webhookId}"]`).waitFor({ state: 'detached' });
+    expect((await api('GET', `/api/v1/tenants/${tenantId}/webhooks`)).body.data.length).toBe(0);
+  });
+
+  it('shows a tenant token only its tenant: no admin page, no admin-only button (problem 10)', async () => {
+    const bearer = await api('POST', `/api/v1/tenants/${tenantId}/tokens`, { kind: 'bearer', name: 'second pass manager' });
+    expect(bearer.status).toBe(201);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Tenant manager (API token)').check();
+    await page.getByLabel('Tenant bearer token').fill(bearer.body.token);
+    await page.getByLabel('Tenant ID').fill(tenantId);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Signed in again where the admin was (the webhooks of this tenant).
+    await page.getByTestId('who').filter({ hasText: tenantName }).waitFor();
+    const main = page.getByRole('navigation', { name: 'Main' });
+    for (const name of ['Overview', 'Tenants', 'Jobs', 'Audit']) expect(await main.getByRole('link', { name, exact: true }).count()).toBe(0);
+    for (const hash of ['/tenants', '/jobs', '/audit', `/tenants/${tenantId}/smtp`, `/tenants/${randomUUID()}/credentials`]) {
+      await go(hash);
+      await page.getByTestId('admin-only').waitFor();
+      expect(await page.getByTestId('error').count()).toBe(0);
+    }
+    await capture('token-admin-only');
+    await go(`/tenants/${tenantId}/settings`);
+    await page.getByTestId('read-only').waitFor();
+    expect(await page.getByRole('button', { name: 'Save settings' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Assign domain' }).count()).toBe(0);
+    expect(await page.getByLabel('Webmail URL').isDisabled()).toBe(true);
+    await capture('token-settings-read-only');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+  });
+
+  it('found no serious or critical accessibility violation, no script error and no missing file', () => {
+    expect(a11y).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(failedResponses).toEqual([]);
+  });
+});
