@@ -295,7 +295,11 @@ export class SendingPolicy {
 
   /** Holds the credentials behind the subject; this attempt is deferred (the next ones are refused as held). */
   private async holdForAbuse(subject: SendingSubject, trigger: AbuseTrigger): Promise<SendingDecision> {
-    if (this.options.hold) this.stats.autoHolds += await this.options.hold(subject, trigger);
+    if (this.options.hold) {
+      // Awaited first: `stats.autoHolds += await ...` would read the count before a concurrent hold added to it.
+      const held = await this.options.hold(subject, trigger);
+      this.stats.autoHolds += held;
+    }
     return this.defer('sending held: abuse suspected');
   }
 
