@@ -4,6 +4,7 @@ import type { Role, Scope } from './scopes.js';
 export type Surface = 'native' | 'seed001' | 'seed002' | 'seed003' | 'smtp_account';
 export type CredentialKind = 'SMTP' | 'API';
 export type Severity = 'info' | 'warning' | 'critical';
+export type CredentialStatus = 'active' | 'revoked';
 
 export interface ProtocolConnection {
   serverName: string;
@@ -84,7 +85,7 @@ export interface Credential {
   keyHash: string;
   keyHint: string;
   held: boolean;
-  status: 'active' | 'revoked';
+  status: CredentialStatus;
   revokedAt: string | null;
   revokedReason: string | null;
   graceUntil: string | null;

@@ -6,10 +6,11 @@ import { boundedLru } from '../bounded-lru.js';
 import { parseKey } from '../crypto/key-format.js';
 import { AppError, isDatabaseFault } from '../errors.js';
 import type { DomainContext } from './context.js';
+import { credentialState, epochMs, isUsable } from './credential-state.js';
 import { canonicalCredentialIdentity } from './domain-names.js';
 import { ipInNetworks } from './network.js';
 import { grantedProtocols, isMailProtocol, type Protocol, type Scope } from './scopes.js';
-import type { Credential, Surface } from './types.js';
+import type { Credential, CredentialStatus, Surface } from './types.js';
 import type { DenialReason, VerificationSurface } from './verification-outcomes.js';
 
 export interface VerifyRequest {
@@ -52,7 +53,7 @@ class CachedCredential implements VerifiedCredential {
     readonly protocols: Set<Protocol>,
     readonly surface: Surface,
     readonly held: boolean,
-    readonly active: boolean,
+    readonly status: CredentialStatus,
     /** Epoch ms (numbers compare without formatting the current time on every request). */
     readonly graceUntilMs: number | null,
     readonly expiresAtMs: number | null,
@@ -76,11 +77,6 @@ interface MissingEntry {
 }
 
 type CacheEntry = CachedCredential | MissingEntry;
-
-/** An ISO timestamp as epoch ms; null stays null (no grace, no expiry). */
-function epochMs(iso: string | null): number | null {
-  return iso ? Date.parse(iso) : null;
-}
 
 /** The fields usernameMatches reads. */
 export type UsernameRule = Pick<Credential, 'id' | 'surface' | 'publicKey'> & { accountUsername: string | null; identity?: string };
@@ -192,7 +188,7 @@ export class Verifier {
       grantedProtocols(c.scopes),
       c.surface,
       c.held,
-      c.status === 'active',
+      c.status,
       epochMs(c.graceUntil),
       epochMs(c.expiresAt),
       c.allowedNetworks?.length ? c.allowedNetworks : null,
@@ -248,11 +244,8 @@ export class Verifier {
 
   /** null when the credential allows this login, else the first check that failed. */
   private denialOf(entry: CachedCredential, request: VerifyRequest): DenialReason | null {
-    const now = this.context.clock.now().getTime();
-    if (entry.held) return 'held';
-    if (!entry.active && !(entry.graceUntilMs !== null && entry.graceUntilMs > now)) return 'revoked';
-    // Written as 'not after now' so that an unreadable timestamp (NaN) denies rather than allows.
-    if (entry.expiresAtMs !== null && !(entry.expiresAtMs > now)) return 'expired';
+    const state = credentialState(entry, this.context.clock.now().getTime());
+    if (!isUsable(state)) return state as Exclude<typeof state, 'active' | 'grace'>;
     if (!entry.protocols.has(request.protocol)) return 'scope';
     if (entry.allowedNetworks) {
       if (!request.clientIp || !ipInNetworks(request.clientIp, entry.allowedNetworks)) return 'network';

@@ -96,8 +96,8 @@ export async function revokeInactiveCredentials(runtime: Runtime, options: Inact
 
     for (const row of rows) {
       const tenantSettings = settings.get(row.tenant_id) ?? {};
-      if (!inactivityApplies(row.surface, tenantSettings, row.role as Role | null)) continue;
-      const days = inactivityDays(tenantSettings, row.role as Role | null);
+      if (!inactivityApplies(row.surface, tenantSettings, row.role)) continue;
+      const days = inactivityDays(tenantSettings, row.role);
       const revokeAt = new Date(new Date(row.activity).getTime() + days * DAY);
       const warnAt = new Date(revokeAt.getTime() - WARNING_LEAD_DAYS * DAY);
       if (now >= revokeAt) {

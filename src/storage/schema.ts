@@ -2,6 +2,10 @@
 // Timestamps are ISO-8601 UTC strings, booleans 0/1 integers, JSON columns text: the same
 // on SQLite and PostgreSQL.
 import type { Generated } from 'kysely';
+import type { Role } from '../domain/scopes.js';
+import type { CredentialKind, CredentialStatus, Severity, Surface, TokenKind } from '../domain/types.js';
+
+// Enum columns carry their literal types, so a row is a domain value without a cast.
 
 export interface TenantsTable {
   id: string;
@@ -44,16 +48,16 @@ export interface CredentialsTable {
   /** Numbered per tenant from 1 (tenants.credential_count); seed 001 shows it as the integer id. */
   tenant_num: number | null;
   login_id: string | null;
-  surface: string; // native | seed001 | seed002 | seed003 | smtp_account
-  kind: string; // SMTP | API
+  surface: Surface;
+  kind: CredentialKind;
   name: string;
   scopes: string; // JSON array
-  role: string | null;
+  role: Role | null;
   public_key: string | null; // seed 003 Key: a visible identifier used as the login name
   key_hash: string;
   key_hint: string;
   held: number;
-  status: string; // active | revoked
+  status: CredentialStatus;
   revoked_at: string | null;
   revoked_reason: string | null;
   grace_until: string | null;
@@ -70,7 +74,7 @@ export interface CredentialsTable {
 
 export interface ApiTokensTable {
   id: string;
-  kind: string; // bearer | server | verifier
+  kind: TokenKind;
   tenant_id: string | null;
   login_id: string | null;
   name: string;
@@ -120,7 +124,7 @@ export interface AuditEventsTable {
   actor_id: string;
   occurred_at: string;
   client_ip: string | null;
-  severity: string; // info | warning | critical
+  severity: Severity;
   target_type: string | null;
   target_id: string | null;
   details: string; // JSON, never secrets

@@ -1,4 +1,5 @@
 // Helpers shared by the seed (compat) surfaces: whole lists and the time formats the seeds show.
+import { stateOf } from '../domain/credential-state.js';
 import type { CredentialScope } from '../domain/credentials.js';
 import type { Services } from '../domain/services.js';
 import type { Credential } from '../domain/types.js';
@@ -28,8 +29,7 @@ export function unixSeconds(iso: string): number {
   return Math.floor(new Date(iso).getTime() / 1000);
 }
 
-/** Whether a credential verifies right now (not revoked, held or expired). */
-export function isUsable(credential: Credential, now: Date): boolean {
-  if (credential.status !== 'active' || credential.held) return false;
-  return !(credential.expiresAt && credential.expiresAt <= now.toISOString());
+/** The seeds' is_active / isActive: verifies now and is not on its way out (a key in its rotation grace period is not). */
+export function isActive(credential: Credential, now: Date): boolean {
+  return stateOf(credential, now) === 'active';
 }

@@ -6,7 +6,7 @@ import type { AdminSessionsTable, ApiTokensTable, Database } from '../schema.js'
 function toToken(row: Selectable<ApiTokensTable>): ApiToken {
   return {
     id: row.id,
-    kind: row.kind as TokenKind,
+    kind: row.kind,
     tenantId: row.tenant_id,
     loginId: row.login_id,
     name: row.name,

@@ -15,7 +15,7 @@ export function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEvent {
     actorId: row.actor_id,
     occurredAt: row.occurred_at,
     clientIp: row.client_ip,
-    severity: row.severity as Severity,
+    severity: row.severity,
     targetType: row.target_type,
     targetId: row.target_id,
     details: parseJson(row.details, {}),

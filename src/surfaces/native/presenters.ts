@@ -1,5 +1,6 @@
 // Domain records -> native JSON (snake_case). Secrets never pass through here.
 import type { Static } from 'typebox';
+import { stateOf } from '../../domain/credential-state.js';
 import {
   type ApiToken,
   type AuditEvent,
@@ -13,11 +14,11 @@ import {
 } from '../../domain/types.js';
 import type { AuditEventReply, CredentialReply, LoginReply, TenantReply, TokenReply } from './replies.js';
 
+/** The native `status`: a revoked credential reads `revoked` even inside its grace period. */
 export function credentialStatus(credential: Credential, now: string): 'active' | 'held' | 'revoked' | 'expired' {
   if (credential.status === 'revoked') return 'revoked';
-  if (credential.expiresAt && credential.expiresAt <= now) return 'expired';
-  if (credential.held) return 'held';
-  return 'active';
+  const state = stateOf(credential, now);
+  return state === 'grace' ? 'revoked' : state;
 }
 
 export function presentCredential(credential: Credential, now: string): Static<typeof CredentialReply> {

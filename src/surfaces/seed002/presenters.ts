@@ -1,6 +1,6 @@
 // Domain credentials and tenant settings -> seed 002 camelCase shapes.
 import type { ConnectionInfo, Credential, ProtocolConnection } from '../../domain/types.js';
-import { isoSeconds, isUsable } from '../compat.js';
+import { isoSeconds, isActive } from '../compat.js';
 
 export function presentKey(credential: Credential, now: Date) {
   return {
@@ -8,7 +8,7 @@ export function presentKey(credential: Credential, now: Date) {
     name: credential.name,
     createdAt: isoSeconds(credential.createdAt),
     lastUsedAt: isoSeconds(credential.lastUsedAt),
-    isActive: isUsable(credential, now),
+    isActive: isActive(credential, now),
     scopes: credential.scopes,
   };
 }

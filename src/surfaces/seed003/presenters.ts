@@ -1,7 +1,7 @@
 // Domain credentials and sessions -> seed 003 shapes (snake_case, unix seconds).
 import type { CredentialSession } from '../../domain/session-reads.js';
 import type { Credential } from '../../domain/types.js';
-import { isUsable, unixSeconds } from '../compat.js';
+import { isActive, unixSeconds } from '../compat.js';
 import { presentSessionClient } from '../session-client.js';
 
 export function presentCreated(credential: Credential, secret: string) {
@@ -14,7 +14,7 @@ export function presentKey(credential: Credential, now: Date) {
     account_id: credential.tenantId,
     name: credential.name,
     key: credential.publicKey ?? '',
-    is_active: isUsable(credential, now),
+    is_active: isActive(credential, now),
     // Never used: 0 rather than null, so the field keeps the integer type the seed shows.
     last_accessed_at_utc: credential.lastUsedAt ? unixSeconds(credential.lastUsedAt) : 0,
     created_at_utc: unixSeconds(credential.createdAt),
