@@ -150,6 +150,7 @@ export interface CredentialInput {
 export interface AuditFilter {
   event?: string;
   actor?: string;
+  target?: string;
   severity?: string;
   since?: string;
   until?: string;
@@ -178,6 +179,33 @@ export interface VaultAuditEvent {
   severity: string;
   details?: Record<string, unknown>;
 }
+export type SendingLimits = NonNullable<Credential['sending_limits']>;
+export interface CredentialPatch {
+  name?: string;
+  expires_at?: string | null;
+  allowed_networks?: string[] | null;
+  allowed_senders?: string[] | null;
+  sending_limits?: Partial<SendingLimits> | null;
+}
+/** GET .../credentials/:id/usage (src/protocol/postfix/usage-route.ts). */
+export interface UsageWindow {
+  window_start: string;
+  messages: number;
+  recipients: number;
+  rejected: number;
+  deferred: number;
+}
+export interface CredentialUsage {
+  credential_id: string;
+  counted_for: 'credential' | 'login';
+  limits: SendingLimits;
+  hour: UsageWindow;
+  day: UsageWindow;
+}
+export type Token = Static<Replies['TokenReply']>;
+export type VerifierToken = Static<Replies['VerifierTokenReply']>;
+export type AdminSession = Static<Replies['AdminSessionReply']>;
+
 export interface VerificationStats {
   series: { minute: string; allowed: number; denied: number }[];
   top_denied_clients: { ip: string; denied: number }[];
@@ -244,6 +272,10 @@ export const api = {
       request<CreatedCredential & { replaced: Credential }>('POST', `${tenantPath(tenantId)}/credentials/${enc(id)}/rotate`, {
         body: { grace_period_seconds: gracePeriodSeconds },
       }),
+    get: (tenantId: string, id: string) => request<Credential>('GET', `${tenantPath(tenantId)}/credentials/${enc(id)}`),
+    update: (tenantId: string, id: string, patch: CredentialPatch) =>
+      request<Credential>('PATCH', `${tenantPath(tenantId)}/credentials/${enc(id)}`, { body: patch }),
+    usage: (tenantId: string, id: string) => request<CredentialUsage>('GET', `${tenantPath(tenantId)}/credentials/${enc(id)}/usage`),
     sessions: async (tenantId: string, id: string) =>
       (await request<{ data: CredentialSession[] }>('GET', `${tenantPath(tenantId)}/credentials/${enc(id)}/sessions`)).data,
   },
@@ -275,6 +307,20 @@ export const api = {
       request<Page<WebhookDelivery>>('GET', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}/deliveries`, { query }),
     redeliver: (tenantId: string, deliveryId: string) =>
       request<WebhookDelivery>('POST', `${tenantPath(tenantId)}/webhook-deliveries/${enc(deliveryId)}/redeliver`),
+  },
+  tokens: {
+    list: async (tenantId: string) => (await request<{ data: Token[] }>('GET', `${tenantPath(tenantId)}/tokens`)).data,
+    create: (tenantId: string, input: { kind: 'bearer' | 'server'; name: string; login_id?: string }) =>
+      request<Token & { token: string }>('POST', `${tenantPath(tenantId)}/tokens`, { body: input }),
+    revoke: (tenantId: string, tokenId: string) => request<unknown>('DELETE', `${tenantPath(tenantId)}/tokens/${enc(tokenId)}`),
+    verifiers: async () => (await request<{ data: VerifierToken[] }>('GET', '/api/v1/verifier-tokens')).data,
+    createVerifier: (name: string) => request<VerifierToken & { token: string }>('POST', '/api/v1/verifier-tokens', { body: { name } }),
+    revokeVerifier: (tokenId: string) => request<unknown>('DELETE', `/api/v1/verifier-tokens/${enc(tokenId)}`),
+  },
+  sessions: {
+    list: async () => (await request<{ data: AdminSession[] }>('GET', '/api/v1/auth/sessions')).data,
+    end: (sessionId: string) => request<unknown>('DELETE', `/api/v1/auth/sessions/${enc(sessionId)}`),
+    endAll: () => request<unknown>('POST', '/api/v1/auth/sessions/end-all'),
   },
   jobs: {
     list: async () => (await request<{ data: JobInfo[] }>('GET', '/api/v1/jobs')).data,

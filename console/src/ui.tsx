@@ -330,7 +330,9 @@ export function show(value: unknown): string {
 
 export function Table({ caption, head, children, empty }: { caption: string; head: string[]; children: ComponentChildren; empty?: boolean }) {
   return (
-    <div class="table-wrap">
+    // Focusable, so keyboard users can scroll a wide table on a narrow screen (axe scrollable-region-focusable).
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must take focus to scroll by keyboard
+    <section class="table-wrap" tabIndex={0} aria-label={caption}>
       <table>
         <caption class="visually-hidden">{caption}</caption>
         <thead>
@@ -353,7 +355,7 @@ export function Table({ caption, head, children, empty }: { caption: string; hea
           ) : null}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }
 

@@ -30,6 +30,8 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
   const domain = `pass-${randomUUID().slice(0, 6)}.test`;
   let tenantId = '';
   const ids: Record<string, string> = {};
+  const secrets: Record<string, string> = {};
+  let verifier = '';
   const receiver = new WebhookReceiver();
   let webhookId = '';
 
@@ -71,6 +73,7 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
       const created = await api('POST', `/api/v1/tenants/${tenantId}/credentials`, { name, scopes: ['smtp'] });
       expect(created.status, created.text).toBe(201);
       ids[name] = created.body.id;
+      secrets[name] = created.body.secret;
     };
     for (const name of ['Live', 'Held', 'Expired', 'Rotated']) await create(name);
     expect((await api('POST', `/api/v1/tenants/${tenantId}/credentials/${ids.Held}/hold`)).status).toBe(200);
@@ -88,6 +91,8 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
     await create('Webhook probe');
     await schedulerOf(server.runtime).run('webhook-delivery');
 
+    verifier = (await api('POST', '/api/v1/verifier-tokens', { name: 'second pass' })).body.token;
+    expect((await api('PATCH', `/api/v1/tenants/${tenantId}`, { connection_info: { smtp: { server_name: `smtp.${domain}` } } })).status).toBe(200);
     browser = await launchBrowser();
     page = await browser.context.newPage();
     page.setDefaultTimeout(10_000);
@@ -195,7 +200,7 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
     const vaulted = page.locator('tbody tr[data-credential-id]').filter({ has: page.getByTestId('vaulted-note') });
     await vaulted.first().waitFor();
     for (const action of ['Hold', 'Rotate', 'Revoke']) expect(await vaulted.first().getByRole('button', { name: action }).count()).toBe(0);
-    await vaulted.first().getByRole('link', { name: 'SMTP account' }).waitFor();
+    await vaulted.first().getByRole('link', { name: 'SMTP account', exact: true }).waitFor();
 
     // A domain the API refuses: the operator reads which field and why, never a regular expression.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tenants' }).click();
@@ -298,6 +303,96 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
     await page.getByRole('dialog', { name: 'Delete this webhook endpoint?' }).getByRole('button', { name: 'Delete endpoint' }).click();
     await page.locator(`tr[data-webhook="${webhookId}"]`).waitFor({ state: 'detached' });
     expect((await api('GET', `/api/v1/tenants/${tenantId}/webhooks`)).body.data.length).toBe(0);
+  });
+
+  it('shows a credential page: ID, how to connect, what it may do, usage; edits it and ends a grace period now', async () => {
+    const relay = await api('POST', `/api/v1/tenants/${tenantId}/credentials`, {
+      name: 'Relay',
+      scopes: ['smtp', 'imap'],
+      allowed_networks: ['192.0.2.0/24'],
+      allowed_senders: [`@${domain}`],
+      sending_limits: { messages_per_hour: 50 },
+    });
+    expect(relay.status, relay.text).toBe(201);
+    const relayId = relay.body.id as string;
+    await go(`/tenants/${tenantId}/credentials`);
+    await page.getByRole('link', { name: 'Open Relay', exact: true }).click();
+    await page.getByRole('heading', { name: /Credential Relay/, level: 1 }).waitFor();
+    expect(await page.getByTestId('credential-id').textContent()).toBe(relayId);
+    // A tenant-wide key signs in to mail with its own ID as the user name: the page says so, and it works.
+    expect(await page.getByTestId('username').textContent()).toBe(relayId);
+    const ok = await call(server, 'POST', '/api/v1/verify', {
+      token: verifier,
+      body: { username: relayId, password: relay.body.secret, protocol: 'imap', client_ip: '192.0.2.7' },
+    });
+    expect(ok.status, ok.text).toBe(200);
+    const connection = page.getByTestId('connection');
+    expect(await connection.locator('tr[data-protocol="smtp"]').textContent()).toContain(`smtp.${domain}`);
+    expect(await connection.locator('tr[data-protocol]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-protocol')))).toEqual(['smtp', 'imap']);
+    expect(await page.getByTestId('access').textContent()).toBe('smtp, imap');
+    expect(await page.getByTestId('credential-facts').textContent()).toContain('192.0.2.0/24');
+    expect(await page.getByTestId('senders').textContent()).toBe(`@${domain}`);
+    expect(await page.getByTestId('limits').textContent()).toBe('Messages per hour: 50');
+    await page.getByTestId('usage').waitFor();
+    expect(await page.getByTestId('usage').textContent()).toContain('of 50');
+    await page.getByRole('button', { name: 'Copy ID' }).click();
+    await page.getByText(/ID copied|Copy failed/).waitFor();
+    await capture('credential-page');
+
+    // Edit through PATCH: name, a second network, a daily limit.
+    const edit = page.getByRole('form', { name: 'Edit credential' });
+    await edit.getByLabel('Name', { exact: true }).fill('Relay 2');
+    await edit.getByLabel(/Allowed networks/).fill('192.0.2.0/24\n198.51.100.0/24');
+    await edit.getByLabel('Messages per day').fill('500');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Changes saved.').waitFor();
+    const saved = await api('GET', `/api/v1/tenants/${tenantId}/credentials/${relayId}`);
+    expect(saved.body).toMatchObject({
+      name: 'Relay 2',
+      allowed_networks: ['192.0.2.0/24', '198.51.100.0/24'],
+      sending_limits: { messages_per_hour: 50, messages_per_day: 500 },
+    });
+    await page.getByRole('heading', { name: /Credential Relay 2/, level: 1 }).waitFor();
+    // The change is in the credential's own audit trail, shown on its page.
+    await page.getByRole('table', { name: 'Audit of this credential' }).locator('tr[data-event="credential.updated"]').first().waitFor();
+
+    // The rotated-out key still works in its grace period, until "End grace now".
+    const oldWorks = async () =>
+      (await call(server, 'POST', '/api/v1/verify', { token: verifier, body: { username: ids.Rotated, password: secrets.Rotated, protocol: 'smtp' } })).status;
+    expect(await oldWorks()).toBe(200);
+    await go(`/tenants/${tenantId}/credentials/${ids.Rotated}`);
+    await page.getByTestId('status').filter({ hasText: 'grace' }).waitFor();
+    await page.getByRole('button', { name: 'End grace now' }).click();
+    await page.getByRole('dialog', { name: 'End the grace period now?' }).getByRole('button', { name: 'End grace now' }).click();
+    await page.getByTestId('status').filter({ hasText: 'revoked' }).waitFor();
+    expect((await api('GET', `/api/v1/tenants/${tenantId}/credentials/${ids.Rotated}`)).body.grace_until).toBeNull();
+    await expect.poll(oldWorks, { timeout: 5_000 }).toBe(401);
+  });
+
+  it('searches, sorts and revokes several credentials at once in the list', async () => {
+    for (const name of ['Bulk B', 'Bulk A']) {
+      const created = await api('POST', `/api/v1/tenants/${tenantId}/credentials`, { name, scopes: ['smtp'] });
+      ids[name] = created.body.id;
+    }
+    await go(`/tenants/${tenantId}/credentials`);
+    await page.getByLabel('Search credentials').fill('bulk');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    const names = () => page.locator('tbody tr[data-credential-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-credential')));
+    await expect.poll(names).toEqual(['Bulk B', 'Bulk A']);
+    await page.getByLabel('Sort by').selectOption('name');
+    await expect.poll(names).toEqual(['Bulk A', 'Bulk B']);
+    await page.getByLabel('Select Bulk A').check();
+    await page.getByLabel('Select Bulk B').check();
+    expect(await page.getByTestId('selection').textContent()).toBe('2 selected');
+    await capture('credentials-bulk');
+    await page.getByRole('button', { name: 'Revoke selected…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke 2 credentials' });
+    await dialog.getByLabel('Reason').fill('bulk test');
+    await dialog.getByRole('button', { name: 'Revoke 2 credentials' }).click();
+    await page.getByRole('status').filter({ hasText: 'Revoked 2 of 2 credentials.' }).waitFor();
+    for (const name of ['Bulk A', 'Bulk B']) {
+      expect((await api('GET', `/api/v1/tenants/${tenantId}/credentials/${ids[name]}`)).body).toMatchObject({ status: 'revoked', revoked_reason: 'bulk test' });
+    }
   });
 
   it('shows a tenant token only its tenant: no admin page, no admin-only button (problem 10)', async () => {

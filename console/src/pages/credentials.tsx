@@ -158,7 +158,7 @@ function CreateCredential({
   );
 }
 
-function RevokeDialog({ credential, onClose, onDone }: { credential: Credential; onClose: () => void; onDone: () => void }) {
+export function RevokeDialog({ credential, onClose, onDone }: { credential: Credential; onClose: () => void; onDone: () => void }) {
   const [error, setError] = useState<unknown>(null);
   return (
     <Dialog title={`Revoke ${credential.name}`} onClose={onClose}>
@@ -193,7 +193,15 @@ function RevokeDialog({ credential, onClose, onDone }: { credential: Credential;
   );
 }
 
-function RotateDialog({ credential, onClose, onRotated }: { credential: Credential; onClose: () => void; onRotated: (issued: CreatedCredential) => void }) {
+export function RotateDialog({
+  credential,
+  onClose,
+  onRotated,
+}: {
+  credential: Credential;
+  onClose: () => void;
+  onRotated: (issued: CreatedCredential) => void;
+}) {
   const [error, setError] = useState<unknown>(null);
   return (
     <Dialog title={`Rotate ${credential.name}`} onClose={onClose}>
@@ -225,7 +233,7 @@ function RotateDialog({ credential, onClose, onRotated }: { credential: Credenti
   );
 }
 
-function SessionsDialog({ credential, onClose }: { credential: Credential; onClose: () => void }) {
+export function SessionsDialog({ credential, onClose }: { credential: Credential; onClose: () => void }) {
   const sessions = useLoad(() => api.credentials.sessions(credential.tenant_id, credential.id), [credential.id]);
   return (
     <Dialog title={`Sessions of ${credential.name}`} onClose={onClose}>
@@ -298,7 +306,47 @@ export function CredentialsPage({ tenantId, route }: { tenantId: string; route: 
   );
   const logins = useLoad(() => api.logins.list(tenantId, { per_page: 200 }), [tenantId]);
   const loginById = new Map((logins.data?.data ?? []).map((l) => [l.id, l.address]));
-  const rows = (list.data?.data ?? []).filter((c) => !loginId || c.login_id === loginId);
+  const search = (route.query.get('q') ?? '').trim().toLowerCase();
+  const sort = route.query.get('sort') ?? '';
+  // Search and sort work on the page shown (up to PER_PAGE credentials, or a login's 200).
+  const rows = (list.data?.data ?? [])
+    .filter((c) => !loginId || c.login_id === loginId)
+    .filter((c) => !search || [c.name, c.id, c.key_hint, loginById.get(c.login_id ?? '') ?? ''].some((v) => v.toLowerCase().includes(search)));
+  if (sort === 'name') rows.sort((a, b) => a.name.localeCompare(b.name));
+  else if (sort === 'last_used') rows.sort((a, b) => (b.last_used_at ?? '').localeCompare(a.last_used_at ?? ''));
+  else if (sort === 'newest') rows.sort((a, b) => b.created_at.localeCompare(a.created_at));
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [bulkRevoke, setBulkRevoke] = useState(false);
+  const chosen = rows.filter((c) => selected.has(c.id) && canManage(c));
+  const query = (extra: Record<string, string | undefined>) => ({
+    login: loginId ?? undefined,
+    status: status || undefined,
+    q: search || undefined,
+    sort: sort || undefined,
+    ...extra,
+  });
+
+  /** Runs one action on every chosen credential, one after another; says how many worked. */
+  async function bulk(what: string, action: (c: Credential) => Promise<unknown>) {
+    setActionError(null);
+    setDone(null);
+    setBusy('bulk');
+    let worked = 0;
+    let failure: unknown = null;
+    for (const credential of chosen) {
+      try {
+        await action(credential);
+        worked += 1;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    setBusy(null);
+    setSelected(new Set());
+    setDone(`${what} ${worked} of ${chosen.length} credential${chosen.length === 1 ? '' : 's'}.`);
+    if (failure) setActionError(failure);
+    list.reload();
+  }
 
   async function act(credential: Credential, action: 'hold' | 'unhold') {
     setActionError(null);
@@ -336,19 +384,82 @@ export function CredentialsPage({ tenantId, route }: { tenantId: string; route: 
             <option value="revoked">Revoked</option>
           </select>
         </label>
+        <form
+          class="row"
+          aria-label="Credential search"
+          onSubmit={(event: Submit) => {
+            event.preventDefault();
+            navigate(`/tenants/${tenantId}/credentials`, query({ q: formValue(event.currentTarget, 'q') || undefined }));
+          }}
+        >
+          <label>
+            Search credentials
+            <input name="q" type="search" defaultValue={route.query.get('q') ?? ''} placeholder="name, ID, key or login" />
+          </label>
+          <button type="submit" class="secondary">
+            Search
+          </button>
+        </form>
+        <label>
+          Sort by
+          <select value={sort} onChange={(event) => navigate(`/tenants/${tenantId}/credentials`, query({ sort: event.currentTarget.value || undefined }))}>
+            <option value="">Oldest first</option>
+            <option value="newest">Newest first</option>
+            <option value="name">Name</option>
+            <option value="last_used">Last used</option>
+          </select>
+        </label>
         {loginId ? <a href={href(`/tenants/${tenantId}/credentials`)}>Show the whole tenant</a> : null}
       </div>
+      {chosen.length ? (
+        <section class="row notice notice-info" aria-label="Selected credentials">
+          <span data-testid="selection">{chosen.length} selected</span>
+          <button
+            type="button"
+            class="secondary"
+            disabled={busy === 'bulk'}
+            aria-busy={busy === 'bulk' || undefined}
+            onClick={() => bulk('Held', (c) => api.credentials.hold(tenantId, c.id))}
+          >
+            {busy === 'bulk' ? 'Working…' : 'Hold selected'}
+          </button>
+          <button type="button" class="danger" disabled={busy === 'bulk'} onClick={() => setBulkRevoke(true)}>
+            Revoke selected…
+          </button>
+        </section>
+      ) : null}
       <Notice error={actionError} what="This action" />
       {done ? <Success>{done}</Success> : null}
       <Notice error={list.error} what="The credential list" />
       <Loading loading={list.loading && !list.data} />
       {list.data ? (
         <>
-          <Table caption="Credentials" head={['Name', 'Key', 'Status', 'Access', 'Login', 'Last used', 'Expires', 'Actions']} empty={rows.length === 0}>
+          <Table
+            caption="Credentials"
+            head={['Select', 'Name', 'Key', 'Status', 'Access', 'Login', 'Last used', 'Expires', 'Actions']}
+            empty={rows.length === 0}
+          >
             {rows.map((credential) => (
               <tr key={credential.id} data-credential={credential.name} data-credential-id={credential.id}>
                 <td>
-                  {credential.name}
+                  {canManage(credential) ? (
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${credential.name}`}
+                      checked={selected.has(credential.id)}
+                      onChange={(event) => {
+                        const next = new Set(selected);
+                        if (event.currentTarget.checked) next.add(credential.id);
+                        else next.delete(credential.id);
+                        setSelected(next);
+                      }}
+                    />
+                  ) : null}
+                </td>
+                <td>
+                  <a href={href(`/tenants/${tenantId}/credentials/${credential.id}`)} aria-label={`Open ${credential.name}`}>
+                    {credential.name}
+                  </a>
                   <div class="muted small">{credential.kind}</div>
                 </td>
                 <td class="mono">{credential.key_hint}</td>
@@ -457,6 +568,38 @@ export function CredentialsPage({ tenantId, route }: { tenantId: string; route: 
             list.reload();
           }}
         />
+      ) : null}
+      {bulkRevoke ? (
+        <Dialog title={`Revoke ${chosen.length} credentials`} onClose={() => setBulkRevoke(false)}>
+          <form
+            class="stack"
+            onSubmit={async (event: Submit) => {
+              event.preventDefault();
+              const reason = formValue(event.currentTarget, 'reason');
+              setBulkRevoke(false);
+              await bulk('Revoked', (c) => api.credentials.revoke(tenantId, c.id, reason));
+            }}
+          >
+            <p>Revoking is permanent: these secrets stop working on every mail server within seconds.</p>
+            <ul>
+              {chosen.map((c) => (
+                <li key={c.id}>{c.name}</li>
+              ))}
+            </ul>
+            <label>
+              Reason
+              <input name="reason" required maxLength={500} placeholder="offboarding" />
+            </label>
+            <div class="row">
+              <button type="submit" class="danger">
+                Revoke {chosen.length} credentials
+              </button>
+              <button type="button" class="secondary" onClick={() => setBulkRevoke(false)}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        </Dialog>
       ) : null}
       {open?.kind === 'sessions' ? <SessionsDialog credential={open.credential} onClose={() => setOpen(null)} /> : null}
     </section>
