@@ -75,6 +75,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
     trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     schemaErrorFormatter: formatValidationErrors,
+    // Errors of the router itself (a path parameter over maxParamLength, bad percent-encoding)
+    // answer in the one error body, like every other error, instead of Fastify's own shape.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-content-type-options', 'nosniff');
+      sendError(request, reply, error);
+    },
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
     ...((options.fastPath !== false && options.logger) || options.tls
       ? {

@@ -5,6 +5,7 @@ export const ERROR_CATALOGUE = {
   MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Content-Type must be application/json' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than 1 MiB' },
+  URI_TOO_LONG: { status: 414, message: 'A path segment is longer than 200 characters' },
   UNAUTHENTICATED: { status: 401, message: 'Missing or invalid credentials' },
   INVALID_LOGIN: { status: 401, message: 'Email, password or TOTP code is wrong' },
   TOTP_REQUIRED: { status: 401, message: 'A TOTP code is required for this admin' },

@@ -14,6 +14,10 @@ export function toAppError(error: unknown): AppError {
   // inside a transaction, a worker thread): still a 503 naming the cause.
   const fault = toDatabaseFault(error);
   if (fault) return fault;
+  // PostgreSQL refuses NUL in text (22021) and characters its encoding lacks (22P05): text the
+  // caller sent that no check caught. Bad input, not a server fault; the transaction rolled back.
+  const sqlState = (error as { code?: unknown } | null)?.code;
+  if (sqlState === '22021' || sqlState === '22P05') return new AppError('VALIDATION_FAILED', 'The request contains a character that cannot be stored (NUL)');
   const fastifyError = error as FastifyError & { validationContext?: string };
   if (fastifyError?.validation) {
     return new AppError('VALIDATION_FAILED', fastifyError.message);
@@ -29,6 +33,11 @@ export function toAppError(error: unknown): AppError {
       return new AppError('MALFORMED_JSON');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('BAD_REQUEST', 'Content-Length does not match the body');
+    // Raised before routing (the router's own checks); the message never repeats the path.
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('URI_TOO_LONG');
+    case 'FST_ERR_BAD_URL':
+      return new AppError('BAD_REQUEST', 'The path is not valid percent-encoded UTF-8');
   }
   if (error instanceof SyntaxError || (fastifyError?.statusCode === 400 && /JSON/i.test(fastifyError.message ?? ''))) {
     return new AppError('MALFORMED_JSON');

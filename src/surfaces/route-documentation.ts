@@ -2,7 +2,7 @@
 // operationId made from its method and path (unless it names one), and the error body for 4xx
 // and 5xx answers (unless its surface declares its own errors, as seed 001's envelope does).
 import type { RouteOptions } from 'fastify';
-import { ERROR_REPLIES } from './native/replies.js';
+import { ERROR_REPLIES, ErrorReply } from './native/replies.js';
 import type { App } from './native/types.js';
 
 const capitalize = (word: string) => (word ? word[0]?.toUpperCase() + word.slice(1) : '');
@@ -37,6 +37,9 @@ export function installRouteDocumentation(app: App): void {
     if (methods.length === 1 && methods[0] === 'HEAD') return;
     schema.operationId ??= operationIdOf(String(methods[0]), route.url);
     if (!schema.response || !declaresErrors(schema.response)) schema.response = { ...schema.response, ...ERROR_REPLIES };
+    // The router itself answers a path parameter over 200 characters (414, the native error
+    // body) before any surface sees the request, so a surface with its own errors has it too.
+    else if (route.url.includes(':') && !('414' in schema.response) && !('4xx' in schema.response)) schema.response = { ...schema.response, 414: ErrorReply };
     route.schema = schema;
   });
 }

@@ -39,7 +39,29 @@ function checkBody(body: unknown): void {
   }
 }
 
+/** Path parameters and query values are ids, names and filters: none carries a control character. */
+function checkUrlValues(request: FastifyRequest): void {
+  for (const [where, values] of [
+    ['path parameter', request.params],
+    ['query parameter', request.query],
+  ] as const) {
+    if (!values || typeof values !== 'object') continue;
+    for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
+      for (const text of [value].flat()) {
+        if (typeof text === 'string' && FORBIDDEN.test(text)) {
+          throw new AppError('VALIDATION_FAILED', `${where} ${name.slice(0, 40)} contains a control character or a bidirectional override`);
+        }
+      }
+    }
+  }
+}
+
 export function installTextFieldChecks(app: App): void {
+  // Before any route's own preValidation step (seed 000 looks its tenant up there), after the
+  // policy hook (onRequest): an unauthenticated caller still gets its 401 first.
+  app.addHook('preValidation', async (request: FastifyRequest) => {
+    checkUrlValues(request);
+  });
   app.addHook('preHandler', async (request: FastifyRequest) => {
     checkBody(request.body);
   });

@@ -72,6 +72,19 @@ describe.each(DIALECTS)('hostile input on %s', (dialect) => {
     expect(fine.status).toBe(200);
   });
 
+  it('a NUL or another control character in a path parameter or a query value is a 400 on both databases (PostgreSQL cannot even compare it)', async () => {
+    const vault = '/api/v1/platform-admin/tenants/%00/smtp-credentials';
+    await refused('POST', `${vault}/rotate`, { reason: 'r' });
+    await refused('GET', `/api/v1/tenants/${seed.tenantId}/credentials/%00`, undefined);
+    await refused('GET', '/api/v1/tenants?search=%00', undefined);
+    await refused('GET', `/api/v1/tenants/${seed.tenantId}/audit-events?event=a%0Db`, undefined);
+    // Refused before the vault's re-auth check looks the tenant up (that lookup was the 500).
+    const bare = await call(server, 'POST', `${vault}/emergency-reset`, { token: seed.adminToken, body: { incident_id: 'INC-1', reason: 'r' } });
+    expect(bare.status).toBeLessThan(500);
+    // Still authentication first: no token, 401.
+    expect((await call(server, 'GET', `/api/v1/tenants/${seed.tenantId}/credentials/%00`)).status).toBe(401);
+  });
+
   it('client_ip in octal, hex or integer form is refused, not taken as an address', async () => {
     for (const ip of ['0177.0.0.1', '0x7f.0.0.1', '0x7f000001', '2130706433', '127.1', '010.0.0.1']) {
       const response = await verify(server, seed.verifier, { username: 'x', password: 'nothing-valid-here', protocol: 'smtp', client_ip: ip });
