@@ -105,6 +105,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     reply.header('x-request-id', request.id);
     // No answer of ours is to be sniffed into another type (ASVS 14.2.1-style header hygiene).
     reply.header('x-content-type-options', 'nosniff');
+    // API answers carry keys, secrets, tokens and account data: never kept by a browser or a
+    // proxy. One default here rather than a header on each route that answers a secret (a route
+    // that forgot it is how a token ends up in a cache).
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
   // operationIds and error replies for /openapi.json (route-documentation.ts).
   installRouteDocumentation(app);

@@ -72,6 +72,34 @@ describe.each(DIALECTS)('admin plane on %s', (dialect) => {
     expect(csp).toContain("object-src 'none'");
   });
 
+  it('every API answer that carries a secret or a token is no-store (a default for /api/, not a header per route)', async () => {
+    const credentials = `/api/v1/tenants/${seed.tenantId}/credentials`;
+    const created = await call(server, 'POST', credentials, { token: seed.adminToken, body: { name: 'cached?', scopes: ['smtp'] } });
+    const rotated = await call(server, 'POST', `${credentials}/${created.body.id}/rotate`, { token: seed.adminToken, body: {} });
+    const verifier = await call(server, 'POST', '/api/v1/verifier-tokens', { token: seed.adminToken, body: { name: 'cache check' } });
+    const revealed = await call(server, 'GET', vaultPath(seed.tenantId, ''), {
+      token: seed.adminToken,
+      headers: { 'x-reauth-token': await reauth(server, seed) },
+    });
+    const reset = await call(server, 'POST', vaultPath(seed.tenantId, '/emergency-reset'), {
+      token: seed.adminToken,
+      body: { incident_id: 'INC-CACHE-1', reason: 'cache check' },
+      headers: { 'x-reauth-token': await reauth(server, seed) },
+    });
+    const listed = await call(server, 'GET', '/api/v1/tenants', { token: seed.adminToken });
+    for (const [what, response, status] of [
+      ['credential create', created, 201],
+      ['credential rotate', rotated, 201],
+      ['verifier token create', verifier, 201],
+      ['vault reveal', revealed, 200],
+      ['emergency reset', reset, 200],
+      ['tenant list', listed, 200],
+    ] as const) {
+      expect(response.status, `${what}: ${response.text.slice(0, 200)}`).toBe(status);
+      expect(response.headers.get('cache-control'), what).toBe('no-store');
+    }
+  });
+
   it('an unauthenticated caller gets 401 before any validation detail', async () => {
     for (const [method, path, body] of [
       ['POST', `/api/v1/tenants/${seed.tenantId}/credentials`, { nonsense: true }],

@@ -45,7 +45,7 @@ describe.each(SETUPS)('token revocation across two processes via %s', (_name, di
     }
   }
 
-  it(`a revoked bearer token, verifier token and admin session are refused on node B within ${BOUND_MS} ms`, async () => {
+  it(`a revoked bearer token, server key, verifier token and admin session (with its re-auth token) are refused on node B within ${BOUND_MS} ms`, async () => {
     const tokens = await call(nodeA, 'GET', `/api/v1/tenants/${seed.tenantId}/tokens`, { token: seed.adminToken });
     const bearerId = tokens.body.data.find((t: { name: string }) => t.name === 'tenant bearer').id;
     const bearer = await refusedOnB(
@@ -53,6 +53,14 @@ describe.each(SETUPS)('token revocation across two processes via %s', (_name, di
       async () => (await call(nodeB, 'GET', `/api/v1/tenants/${seed.tenantId}`, { token: seed.bearer })).status,
       async () => {
         expect((await call(nodeA, 'DELETE', `/api/v1/tenants/${seed.tenantId}/tokens/${bearerId}`, { token: seed.adminToken })).status).toBe(204);
+      },
+    );
+    const serverKeyId = tokens.body.data.find((t: { name: string }) => t.name === 'server key').id;
+    const serverKey = await refusedOnB(
+      'server key (X-Server-API-Key)',
+      async () => (await call(nodeB, 'POST', '/api/v1/credentials/list', { headers: { 'x-server-api-key': seed.server }, body: {} })).status,
+      async () => {
+        expect((await call(nodeA, 'DELETE', `/api/v1/tenants/${seed.tenantId}/tokens/${serverKeyId}`, { token: seed.adminToken })).status).toBe(204);
       },
     );
     const verifiers = await call(nodeA, 'GET', '/api/v1/verifier-tokens', { token: seed.adminToken });
@@ -69,6 +77,11 @@ describe.each(SETUPS)('token revocation across two processes via %s', (_name, di
       },
     );
     const second = await call(nodeA, 'POST', '/api/v1/auth/login', { body: { email: seed.adminEmail, password: seed.adminPassword } });
+    // A re-auth token of that session, good on node B until the session ends on node A.
+    const reauthToken = (await call(nodeA, 'POST', '/api/v1/auth/reauth', { token: second.body.token, body: { password: seed.adminPassword } })).body
+      .reauth_token as string;
+    const vault = `/api/v1/platform-admin/tenants/${seed.tenantId}/smtp-credentials`;
+    expect((await call(nodeB, 'GET', vault, { token: second.body.token, headers: { 'x-reauth-token': reauthToken } })).status).toBe(200);
     const session = await refusedOnB(
       'admin session',
       async () => (await call(nodeB, 'GET', '/api/v1/tenants', { token: second.body.token })).status,
@@ -79,7 +92,14 @@ describe.each(SETUPS)('token revocation across two processes via %s', (_name, di
         expect(ended.body.ended).toBeGreaterThanOrEqual(1);
       },
     );
-    expect({ bearer, verifier, session }).toEqual({ bearer: expect.any(Number), verifier: expect.any(Number), session: expect.any(Number) });
-    for (const elapsed of [bearer, verifier, session]) expect(elapsed).toBeLessThan(BOUND_MS);
+    // The re-auth token died with its session: refused on B as well.
+    expect((await call(nodeB, 'GET', vault, { token: second.body.token, headers: { 'x-reauth-token': reauthToken } })).status).toBe(401);
+    expect({ bearer, serverKey, verifier, session }).toEqual({
+      bearer: expect.any(Number),
+      serverKey: expect.any(Number),
+      verifier: expect.any(Number),
+      session: expect.any(Number),
+    });
+    for (const elapsed of [bearer, serverKey, verifier, session]) expect(elapsed).toBeLessThan(BOUND_MS);
   });
 });
