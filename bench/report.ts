@@ -7,12 +7,15 @@ const SERVER_LABEL: Record<ScenarioResult['server'], string> = {
   'relaykey-sqlite': 'relaykey, SQLite',
   'relaykey-postgres': 'relaykey, PostgreSQL',
   'peer-better-auth': 'peer: better-auth api-key',
+  'policy-baseline': 'baseline policy listener (answers DUNNO)',
 };
 const SCENARIO_LABEL: Record<ScenarioResult['name'], string> = {
   verify_hot: 'verify, hot cache',
   verify_hot_paced: 'verify, hot, half load',
   verify_cold: 'verify, cold cache',
   auth_http_hot: 'nginx auth_http, hot',
+  policy: 'Postfix policy decisions',
+  verify_hot_with_policy: 'verify, hot, policy load alongside',
 };
 const COLOR: Record<ScenarioResult['server'], string> = {
   baseline: '#8c8c8c',
@@ -20,6 +23,7 @@ const COLOR: Record<ScenarioResult['server'], string> = {
   'relaykey-sqlite': '#2f6fdf',
   'relaykey-postgres': '#1f9e89',
   'peer-better-auth': '#e0743a',
+  'policy-baseline': '#8c8c8c',
 };
 
 const fmt = (value: number | null | undefined, digits = 2) => (value === null || value === undefined ? '–' : value.toFixed(digits));
@@ -81,6 +85,7 @@ export function renderMarkdown(results: RunResults): string {
     '- **server CPU µs/req**: user + system CPU of the server process during the run over the requests it answered (`/proc/<pid>/stat`); the `cpu_*` ratios compare these and are the steadier figure when the machine is shared.',
     '- **start-up**: from spawning the process to its first successful `GET /healthz`; **RSS**: `/proc/<pid>/status` after the run (peak = VmHWM).',
     '- Keys are created by `relaykey credentials import` (timed above); the peer\u2019s rows are clones of a key the plugin created itself.',
+    '- **Postfix policy decisions** (first size only): `bench/policy-load.ts` keeps the same number of connections busy with RCPT-time policy requests (10 key identities, an allowed sender, a new `instance` each, so every request is a counted message) against relaykey\u2019s `RELAYKEY_POLICY_PORT` and against `bench/policy-baseline-server.ts`, a bare `node:net` listener answering DUNNO; **errors** there are answers other than DUNNO. **verify, hot, policy load alongside**: verify_hot again while 10 connections offer `--policy-rate` (500) decisions/s to the same process (the rate achieved is shown as offered).',
   );
   if (results.notes.length) {
     lines.push('', '## Notes', '');
@@ -95,7 +100,7 @@ export function renderSvg(results: RunResults): string {
   const groups: Array<{ label: string; bars: ScenarioResult[] }> = [];
   const sizes = [...new Set(measured.map((s) => s.keys))].sort((a, b) => a - b);
   for (const keys of sizes) {
-    for (const name of ['verify_hot', 'verify_cold', 'auth_http_hot'] as const) {
+    for (const name of ['verify_hot', 'verify_cold', 'auth_http_hot', 'policy'] as const) {
       const bars = measured.filter((s) => s.keys === keys && s.name === name);
       if (bars.length) groups.push({ label: `${SCENARIO_LABEL[name]} · ${thousands(keys)} keys`, bars });
     }

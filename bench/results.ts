@@ -15,9 +15,11 @@ export interface LoadResult {
 
 export interface ScenarioResult extends Partial<LoadResult> {
   /** verify_hot_paced: the hot keys at a paced load of about half relaykey's saturated hot rate (`offered_per_s`). */
-  name: 'verify_hot' | 'verify_hot_paced' | 'verify_cold' | 'auth_http_hot';
+  /** policy: Postfix policy decisions (RCPT, allowed sender, counted); verify_hot_with_policy: verify_hot while a paced policy load runs on the same process. */
+  name: 'verify_hot' | 'verify_hot_paced' | 'verify_cold' | 'auth_http_hot' | 'policy' | 'verify_hot_with_policy';
   /** baseline-batched: the baseline writing its answers once per event-loop turn, as relaykey's fast path does (a reference, judged by no target). */
-  server: 'baseline' | 'baseline-batched' | 'relaykey-sqlite' | 'relaykey-postgres' | 'peer-better-auth';
+  /** policy-baseline: a bare node:net listener answering DUNNO to every policy request. */
+  server: 'baseline' | 'baseline-batched' | 'relaykey-sqlite' | 'relaykey-postgres' | 'peer-better-auth' | 'policy-baseline';
   keys: number;
   cache: 'hot' | 'cold';
   /** Paced runs: the mean rate the connections offered (connections x 1000 / mean think time in ms). */
@@ -104,6 +106,13 @@ function ratiosAt(results: RunResults, keys: number): Record<string, number | nu
     verify_hot_vs_batched_baseline: ratio(find(results, 'relaykey-sqlite', 'verify_hot', keys), find(results, 'baseline-batched', 'verify_hot', keys)),
     verify_hot_postgres_vs_baseline: ratio(find(results, 'relaykey-postgres', 'verify_hot', keys), baselineHot),
     verify_cold_postgres_vs_baseline: ratio(find(results, 'relaykey-postgres', 'verify_cold', keys), baselineCold),
+    // Sending policy (issue 25): decisions/s against a bare DUNNO listener, and verify
+    // throughput with a policy load on the same process against without.
+    policy_vs_dunno_baseline: ratio(find(results, 'relaykey-sqlite', 'policy', keys), find(results, 'policy-baseline', 'policy', keys)),
+    verify_hot_with_policy_vs_verify_hot: ratio(
+      find(results, 'relaykey-sqlite', 'verify_hot_with_policy', keys),
+      find(results, 'relaykey-sqlite', 'verify_hot', keys),
+    ),
   };
 }
 

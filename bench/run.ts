@@ -27,6 +27,12 @@ const { values: args } = parseArgs({
     tool: { type: 'string' },
     'skip-postgres': { type: 'boolean', default: false },
     'skip-peer': { type: 'boolean', default: false },
+    // The sending-policy scenarios (issue 25) run at the first size only: decisions do not read the key table.
+    'skip-policy': { type: 'boolean', default: false },
+    // Total policy decisions/s offered during verify_hot_with_policy.
+    'policy-rate': { type: 'string', default: '500' },
+    // Only the policy scenarios and the relaykey verify_hot they are compared with.
+    'only-policy': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'results-dir': { type: 'string', default: join(ROOT, 'bench/results') },
     // A public address here makes relaykey resolve its country (geoip) for each new session.
@@ -137,6 +143,7 @@ interface RelaykeyData {
   env: NodeJS.ProcessEnv;
   keysFile: string;
   token: string;
+  tenantId: string;
   cleanup(): Promise<void>;
 }
 
@@ -202,7 +209,7 @@ async function prepareRelaykey(
   const token = await cliJson<{ token: string }>(env, ['token', 'create', '--kind', 'verifier', '--name', 'bench']);
   log(`${dialect}: imported ${imported.imported} keys in ${(imported.elapsed_ms / 1000).toFixed(1)} s (process ${(wallMs / 1000).toFixed(1)} s)`);
   return {
-    data: { dialect, env, keysFile, token: token.token, cleanup: drop },
+    data: { dialect, env, keysFile, token: token.token, tenantId: tenant.id, cleanup: drop },
     importResult: {
       target: `relaykey-${dialect}`,
       keys: imported.imported,
@@ -303,7 +310,7 @@ function cpuSecondsOf(pid: number): number | null {
 }
 
 interface LoadSpec {
-  mode: 'verify' | 'auth_http' | 'peer';
+  mode: 'verify' | 'auth_http' | 'peer' | 'policy';
   keysFile: string;
   token: string;
   hot: number;
@@ -312,6 +319,42 @@ interface LoadSpec {
   durationS: number;
   /** Paced load: mean think time per connection in ms (0: saturated, each connection sends as soon as it is answered). */
   delayMs: number;
+}
+
+interface PolicyLoad {
+  port: number;
+  identitiesFile: string;
+  sender: string;
+  /** Total decisions/s offered; 0: saturated. */
+  rate: number;
+}
+
+async function runPolicyLoad(policy: PolicyLoad, durationSeconds: number, policyConnections = connections): Promise<LoadResult> {
+  const result = await run(process.execPath, [
+    '--import',
+    'tsx',
+    join(ROOT, 'bench/policy-load.ts'),
+    String(policy.port),
+    String(policyConnections),
+    String(durationSeconds),
+    policy.identitiesFile,
+    policy.sender,
+    String(policy.rate),
+  ]);
+  const line = result.stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  if (!line) throw new Error(`policy load produced no result: ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' ')}`);
+  const raw = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;
+  const seconds = Math.max((raw.duration_us as number) / 1e6, 0.01);
+  return {
+    requests: raw.requests as number,
+    seconds: Math.round(seconds * 100) / 100,
+    requests_per_s: Math.round((raw.requests as number) / seconds),
+    p50_ms: (raw.p50_us as number) / 1000,
+    p90_ms: (raw.p90_us as number) / 1000,
+    p99_ms: (raw.p99_us as number) / 1000,
+    max_ms: (raw.max_us as number) / 1000,
+    errors: (raw.errors_status as number) + (raw.errors_socket as number),
+  };
 }
 
 async function runLoad(tool: 'wrk' | 'autocannon', url: string, spec: LoadSpec): Promise<LoadResult> {
@@ -397,6 +440,15 @@ async function preflight(url: string, mode: LoadSpec['mode'], keysFile: string, 
   return response.status === 200 && body?.valid === true ? { ok: true } : { ok: false, skip: false, reason: `peer verify answered ${response.status}` };
 }
 
+/** One policy request through the real listener: the scenario is measured only if it answers DUNNO. */
+async function policyPreflight(policy: PolicyLoad): Promise<Preflight> {
+  const result = await runPolicyLoad({ ...policy, rate: 0 }, 0.2, 1);
+  if (result.requests === 0) return { ok: false, skip: false, reason: 'the policy listener did not answer' };
+  return result.errors === 0
+    ? { ok: true }
+    : { ok: false, skip: false, reason: `the policy listener answered ${result.errors} of ${result.requests} requests with something else than DUNNO` };
+}
+
 interface ScenarioDefinition {
   name: ScenarioResult['name'];
   server: ScenarioResult['server'];
@@ -409,18 +461,35 @@ interface ScenarioDefinition {
   cold: boolean;
   /** Set for the paced runs (verify_hot_paced): mean think time per connection in ms. */
   delayMs?: number;
+  /**
+   * Sending policy: `{policyPort}` in the command and RELAYKEY_POLICY_PORT get a free port. Mode
+   * `policy` loads it; otherwise `backgroundRate` decisions/s run on it during the measured load.
+   */
+  policy?: { identitiesFile: string; sender: string; backgroundRate?: number };
 }
 
 async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefinition): Promise<ScenarioResult> {
   const base = { name: definition.name, server: definition.server, keys: definition.keys, cache: definition.cold ? 'cold' : 'hot' } as const;
   const port = await freePort();
-  const env = { ...definition.env, RELAYKEY_PORT: String(port), PORT: String(port) };
-  const command = definition.command.map((part) => (part === '{port}' ? String(port) : part));
+  const policyPort = definition.policy ? await freePort() : 0;
+  const env = {
+    ...definition.env,
+    RELAYKEY_PORT: String(port),
+    PORT: String(port),
+    ...(definition.policy ? { RELAYKEY_POLICY_PORT: String(policyPort) } : {}),
+  };
+  const command = definition.command.map((part) => (part === '{port}' ? String(port) : part === '{policyPort}' ? String(policyPort) : part));
+  const policyLoad = definition.policy
+    ? { port: policyPort, identitiesFile: definition.policy.identitiesFile, sender: definition.policy.sender, rate: 0 }
+    : null;
   let running: RunningChild | null = null;
   try {
     running = await startChild(command, env, port);
     const idleMemory = memoryOf(running.child.pid as number);
-    const check = await preflight(running.url, definition.mode, definition.keysFile, definition.token);
+    const check =
+      definition.mode === 'policy' && policyLoad
+        ? await policyPreflight(policyLoad)
+        : await preflight(running.url, definition.mode, definition.keysFile, definition.token);
     if (!check.ok) {
       log(`${definition.server} ${definition.name} @${definition.keys}: ${check.skip ? 'SKIPPED' : 'FAILED'}: ${check.reason}`);
       return { ...base, startup_ms: Math.round(running.startupMs), ...(check.skip ? { skipped: check.reason } : { error: check.reason }) };
@@ -428,22 +497,37 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
     const spec = { mode: definition.mode, keysFile: definition.keysFile, token: definition.token };
     // Warm-up on the hot keys (JIT, connections); a cold run then starts after them, so none
     // of its keys was ever looked up, and stops before any key would come round again.
-    await runLoad(tool, running.url, { ...spec, hot: HOT_KEYS, offset: 1, limit: 0, durationS: warmupS, delayMs: 0 });
+    if (definition.mode === 'policy' && policyLoad) await runPolicyLoad(policyLoad, warmupS);
+    else await runLoad(tool, running.url, { ...spec, hot: HOT_KEYS, offset: 1, limit: 0, durationS: warmupS, delayMs: 0 });
     const cpuBefore = cpuSecondsOf(running.child.pid as number);
-    const load = await runLoad(tool, running.url, {
-      ...spec,
-      hot: definition.cold ? 0 : HOT_KEYS,
-      offset: HOT_KEYS + 1,
-      limit: definition.cold ? definition.keys - HOT_KEYS : 0,
-      durationS,
-      delayMs: definition.delayMs ?? 0,
-    });
+    const background =
+      policyLoad && definition.mode !== 'policy' && definition.policy?.backgroundRate
+        ? runPolicyLoad({ ...policyLoad, rate: definition.policy.backgroundRate }, durationS, 10)
+        : null;
+    const load =
+      definition.mode === 'policy' && policyLoad
+        ? await runPolicyLoad(policyLoad, durationS)
+        : await runLoad(tool, running.url, {
+            ...spec,
+            hot: definition.cold ? 0 : HOT_KEYS,
+            offset: HOT_KEYS + 1,
+            limit: definition.cold ? definition.keys - HOT_KEYS : 0,
+            durationS,
+            delayMs: definition.delayMs ?? 0,
+          });
+    const backgroundLoad = background ? await background : null;
+    if (backgroundLoad) {
+      log(
+        `  (policy load on the same process meanwhile: ${backgroundLoad.requests_per_s} decisions/s, p99 ${backgroundLoad.p99_ms.toFixed(2)} ms${backgroundLoad.errors ? `, ${backgroundLoad.errors} not DUNNO` : ''})`,
+      );
+    }
     const memory = memoryOf(running.child.pid as number);
     const cpuAfter = cpuSecondsOf(running.child.pid as number);
     const result: ScenarioResult = {
       ...base,
       ...load,
       ...(definition.delayMs ? { offered_per_s: Math.round((connections * 1000) / definition.delayMs) } : {}),
+      ...(backgroundLoad ? { offered_per_s: backgroundLoad.requests_per_s } : {}),
       // Server CPU per answered request: far steadier than requests/s on a shared machine.
       cpu_us_per_request: cpuBefore !== null && cpuAfter !== null && load.requests > 0 ? Math.round(((cpuAfter - cpuBefore) * 1e6) / load.requests) : null,
       startup_ms: Math.round(running.startupMs),
@@ -564,6 +648,35 @@ async function main(): Promise<void> {
         if (withAuthHttp) scenarios.push({ ...common, name: 'auth_http_hot', mode: 'auth_http', cold: false });
       };
       relaykeyScenarios(sqlite.data, true);
+      if (!args['skip-policy'] && keys === sizes[0]) {
+        // Sending policy (issue 25): the first HOT_KEYS credentials' mail-server identities, each
+        // sending as an address of the tenant's domain (allowed, and counted at RCPT).
+        const identitiesFile = join(workDir, `policy-identities-${keys}.txt`);
+        const ids = readFileSync(sqlite.data.keysFile, 'utf8')
+          .split('\n')
+          .slice(0, HOT_KEYS)
+          .map((l) => l.split('\t')[0]);
+        writeFileSync(identitiesFile, `${ids.map((id) => `${id}@${sqlite.data.tenantId}.relaykey.invalid`).join('\n')}\n`);
+        const policy = { identitiesFile, sender: 'news@bench.test' };
+        const common = { keys, mode: 'policy' as const, keysFile: sqlite.data.keysFile, token: sqlite.data.token, cold: false, policy };
+        scenarios.push({
+          ...common,
+          name: 'policy',
+          server: 'policy-baseline',
+          command: ['--import', 'tsx', join(ROOT, 'bench/policy-baseline-server.ts'), '--port', '{port}', '--policy-port', '{policyPort}'],
+          env: process.env,
+        });
+        scenarios.push({ ...common, name: 'policy', server: 'relaykey-sqlite', command: relaykeyCommand, env: sqlite.data.env });
+        scenarios.push({
+          ...common,
+          name: 'verify_hot_with_policy',
+          server: 'relaykey-sqlite',
+          command: relaykeyCommand,
+          env: sqlite.data.env,
+          mode: 'verify',
+          policy: { ...policy, backgroundRate: Number(args['policy-rate']) },
+        });
+      }
       let postgres: RelaykeyData | null = null;
       if (postgresAvailable) {
         const prepared = await prepareRelaykey('postgres', keys, workDir, masterKey);
@@ -594,11 +707,14 @@ async function main(): Promise<void> {
           });
         }
       }
-      for (const scenario of scenarios) results.scenarios.push(await runScenario(tool.name, scenario));
+      const chosen = args['only-policy']
+        ? scenarios.filter((x) => x.name === 'policy' || x.name === 'verify_hot_with_policy' || (x.server === 'relaykey-sqlite' && x.name === 'verify_hot'))
+        : scenarios;
+      for (const scenario of chosen) results.scenarios.push(await runScenario(tool.name, scenario));
       // Latency at a load the server can sustain: the same connections, paced to offer half of
       // relaykey's saturated hot rate, against relaykey and the baseline alike.
       const saturated = results.scenarios.find((s) => s.server === 'relaykey-sqlite' && s.name === 'verify_hot' && s.keys === keys && s.requests_per_s);
-      if (saturated?.requests_per_s) {
+      if (saturated?.requests_per_s && !args['only-policy']) {
         const delayMs = Math.max(1, Math.round((connections * 1000) / (saturated.requests_per_s / 2)));
         for (const server of ['baseline', 'relaykey-sqlite'] as const) {
           const paced = scenarios.find((s) => s.server === server && s.name === 'verify_hot');

@@ -31,9 +31,33 @@ export class DatabaseSendingCounters implements SendingCounters {
     private readonly clock: Clock,
   ) {}
 
+  private pending: { keys: readonly CounterKey[]; delta: Partial<CounterValues>; resolve(values: CounterValues[]): void; reject(error: unknown): void }[] = [];
+
+  /**
+   * The additions asked for in one event-loop turn share one transaction (one commit for many
+   * decisions under load); each still gets the values right after its own change, in order.
+   */
   add(keys: readonly CounterKey[], delta: Partial<CounterValues>): Promise<CounterValues[]> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ keys, delta, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
     const at = this.clock.now().toISOString();
-    return this.store.transaction((repositories) => repositories.sending.add(keys, delta, at));
+    try {
+      const results = await this.store.transaction(async (repositories) => {
+        const out: CounterValues[][] = [];
+        for (const item of batch) out.push(await repositories.sending.add(item.keys, item.delta, at));
+        return out;
+      });
+      batch.forEach((item, i) => item.resolve(results[i] as CounterValues[]));
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
   }
 
   read(keys: readonly CounterKey[]): Promise<CounterValues[]> {

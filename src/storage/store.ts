@@ -62,7 +62,7 @@ function repositoriesFor(
     credentials: new CredentialRepository(db, dialect, raw, !inTransaction, inTransaction ? null : replica),
     access: new AccessRepository(db),
     audit: new AuditRepository(db, dialect === 'postgres'),
-    sending: new SendingRepository(db),
+    sending: new SendingRepository(db, raw.writer),
     db,
     sqliteWriter: raw.writer,
     dialect,

@@ -150,15 +150,18 @@ describe.each(DIALECTS)('auto-hold on abuse on %s', (dialect) => {
     expect(locked[0]?.payload?.data).toMatchObject({ tenant_id: acme.tenantId, reason: 'abuse_suspected', trigger: 'quota_multiple' });
     expect(locked[0]?.body).not.toContain(key.key);
 
-    // Refused from now on, by the policy and at login, on both nodes (the other node's policy
-    // within its 5 s subject cache on SQLite; at once through the change feed on PostgreSQL).
-    if (dialect === 'sqlite') second.runtime.services.sendingPolicy.forget();
+    // Refused from now on, by the policy and at login. On PostgreSQL both nodes at once (the
+    // change feed); two SQLite nodes have no feed (multi-node deployments share PostgreSQL):
+    // there the node that held at once, the other within its cache times (5 s policy, 30 s verify).
+    const holder = server.runtime.services.sendingPolicy.stats.autoHolds === 1 ? { url: server.url } : { url: second.url };
+    const checked = dialect === 'postgres' ? [{ url: server.url }, { url: second.url }] : [holder];
+    if (dialect === 'sqlite') forget();
     else await new Promise((r) => setTimeout(r, 500));
     for (const node of nodes) expect(await node.ask(rcptRequest(identity(key.uuid), `news@${domain}`))).toMatch(/^REJECT 5\.7\.1 /);
-    const after = await verify(server, acme.verifier, { username: 'any', password: key.key, protocol: 'smtp', client_ip: '198.51.100.7' });
-    expect(after.body.valid).toBe(false);
-    const afterSecond = await verify({ url: second.url }, acme.verifier, { username: 'any', password: key.key, protocol: 'smtp', client_ip: '198.51.100.7' });
-    expect(afterSecond.body.valid).toBe(false);
+    for (const node of checked) {
+      const after = await verify(node, acme.verifier, { username: 'any', password: key.key, protocol: 'smtp', client_ip: '198.51.100.7' });
+      expect(after.body.valid, node.url).toBe(false);
+    }
   });
 
   it('on: more new countries within an hour than allowed holds it; a country known from before the hour is not new', async () => {
