@@ -1,7 +1,7 @@
 // `relaykey keys rotate` while the server runs: a new root key version, every data key
 // re-wrapped, every account still revealing the same password.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -27,7 +27,7 @@ describe('keys rotate in embedded mode (key file) on sqlite', () => {
   });
   afterAll(async () => server?.close());
 
-  it('appends a root key version, re-wraps every data key, and the running server keeps revealing every account', async () => {
+  it('appends a root key version, re-wraps every data key, and the running server keeps revealing every account', { timeout: 240_000 }, async () => {
     const keyFile = join(server.env.RELAYKEY_DATA_DIR as string, 'master.key');
     expect(readFileSync(keyFile, 'utf8').trim().split('\n')).toHaveLength(1);
     const tenants = [seed.tenantId, await createTenant(server, seed, 'Initech'), await createTenant(server, seed, 'Umbrella')];
@@ -37,6 +37,13 @@ describe('keys rotate in embedded mode (key file) on sqlite', () => {
     // One account is rotated (fresh ciphertext) and not revealed: it must still decrypt later.
     await rotate(server, seed, 'before key rotation', tenants[2]);
     before.delete(tenants[2] as string);
+
+    // An audit checkpoint signed under root key v1, kept off the database.
+    const checkpointV1 = await server.cli(['audit', 'checkpoint']);
+    expect(checkpointV1.code, checkpointV1.stderr).toBe(0);
+    expect(JSON.parse(checkpointV1.stdout).key_version).toBe(1);
+    const checkpointFile = join(server.env.RELAYKEY_DATA_DIR as string, 'checkpoint-v1.json');
+    writeFileSync(checkpointFile, checkpointV1.stdout);
 
     const rotated = await server.cliJson(['keys', 'rotate']);
     expect(rotated).toEqual({ root_key_version: 2, mode: 'key_file', rewrapped: 3, failed_tenants: [] });
@@ -81,6 +88,15 @@ describe('keys rotate in embedded mode (key file) on sqlite', () => {
     expect(await server.cliJson(['keys', 'rotate', '--rewrap-only'])).toMatchObject({ root_key_version: 3, rewrapped: 0 });
     const audit = await server.sql<{ details: string }>("SELECT details FROM audit_events WHERE event = 'root_key.rewrapped'");
     expect(audit).toHaveLength(3);
+
+    // The audit chains span root key versions (each keyed hash names its own) and still verify,
+    // and so does the checkpoint signed under v1; a new one is signed under v3.
+    const chainedUnder = new Set((await server.sql<{ hash: string }>("SELECT hash FROM audit_events WHERE hash LIKE 'h1.%'")).map((r) => r.hash.split('.')[1]));
+    expect(chainedUnder.size).toBeGreaterThan(1);
+    const verified = await server.cli(['audit', 'verify', '--checkpoint', checkpointFile, '--json']);
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, checkpoints: [{ source: 'file', ok: true }] });
+    expect(JSON.parse((await server.cli(['audit', 'checkpoint'])).stdout).key_version).toBe(3);
   });
 });
 
