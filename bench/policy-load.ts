@@ -72,7 +72,13 @@ async function connection(): Promise<void> {
 }
 
 const started = performance.now();
-await Promise.all(Array.from({ length: connections }, () => connection().catch(() => void (socketErrors += 1))));
+await Promise.all(
+  Array.from({ length: connections }, () =>
+    connection().catch(() => {
+      socketErrors += 1;
+    }),
+  ),
+);
 const elapsedUs = Math.round((performance.now() - started) * 1000);
 latencies.sort((a, b) => a - b);
 const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 1000);

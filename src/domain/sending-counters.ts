@@ -54,7 +54,7 @@ export class DatabaseSendingCounters implements SendingCounters {
         for (const item of batch) out.push(await repositories.sending.add(item.keys, item.delta, at));
         return out;
       });
-      batch.forEach((item, i) => item.resolve(results[i] as CounterValues[]));
+      for (const [i, item] of batch.entries()) item.resolve(results[i] as CounterValues[]);
     } catch (error) {
       for (const item of batch) item.reject(error);
     }
