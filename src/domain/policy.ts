@@ -42,6 +42,7 @@ export const POLICY = {
   'auth.logout': ADMIN,
   'auth.sessions.list': ADMIN,
   'auth.sessions.revoke': ADMIN,
+  'admins.list': ADMIN,
   // Tenants and logins.
   'tenants.list': ADMIN,
   'tenants.create': ADMIN,

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import { requirePrincipal } from '../authentication.js';
 import type { App } from './types.js';
-import { AdminSessionReply, AdminTokenReply, ListOf, NoContent, ReauthTokenReply, replies } from './replies.js';
+import { AdminReply, AdminSessionReply, AdminTokenReply, ListOf, NoContent, ReauthTokenReply, replies } from './replies.js';
 
 const TotpCode = Type.String({ pattern: '^[0-9]{6,8}$' });
 
@@ -126,6 +126,21 @@ export function registerAuthRoutes(app: App, services: Services): void {
       const principal = await requirePrincipal(services, request, ['admin']);
       await services.access.logout(principal, request.ip);
       return reply.status(204).send(null);
+    },
+  );
+
+  // The platform's admins, without secrets: the console names an audit event's admin actor by email.
+  app.get(
+    '/api/v1/admins',
+    {
+      config: { action: 'admins.list' },
+      schema: { tags: ['auth'], summary: 'List the platform admins (email, TOTP on or off)', response: replies({ 200: ListOf(AdminReply) }) },
+    },
+    async (request) => {
+      await requirePrincipal(services, request, ['admin']);
+      // A read of the admins table only: no rule of the domain applies, so the store answers directly.
+      const admins = await services.context.store.access.listAdmins();
+      return { data: admins.map((admin) => ({ id: admin.id, email: admin.email, totp_enabled: admin.totpSecret !== null, created_at: admin.createdAt })) };
     },
   );
 }

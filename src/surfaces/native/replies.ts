@@ -159,6 +159,11 @@ export const VerifierTokenReply = Type.Object(
   { additionalProperties: false },
 );
 
+export const AdminReply = Type.Object(
+  { id: Type.String(), email: Type.String(), totp_enabled: Type.Boolean(), created_at: Timestamp },
+  { additionalProperties: false },
+);
+
 export const AdminSessionReply = Type.Object(
   {
     id: Type.String(),
