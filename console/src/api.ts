@@ -205,6 +205,7 @@ export interface CredentialUsage {
 export type Token = Static<Replies['TokenReply']>;
 export type VerifierToken = Static<Replies['VerifierTokenReply']>;
 export type AdminSession = Static<Replies['AdminSessionReply']>;
+export type AdminUser = Static<Replies['AdminReply']>;
 
 export interface VerificationStats {
   series: { minute: string; allowed: number; denied: number }[];
@@ -316,6 +317,9 @@ export const api = {
     verifiers: async () => (await request<{ data: VerifierToken[] }>('GET', '/api/v1/verifier-tokens')).data,
     createVerifier: (name: string) => request<VerifierToken & { token: string }>('POST', '/api/v1/verifier-tokens', { body: { name } }),
     revokeVerifier: (tokenId: string) => request<unknown>('DELETE', `/api/v1/verifier-tokens/${enc(tokenId)}`),
+  },
+  admins: {
+    list: async () => (await request<{ data: AdminUser[] }>('GET', '/api/v1/admins')).data,
   },
   sessions: {
     list: async () => (await request<{ data: AdminSession[] }>('GET', '/api/v1/auth/sessions')).data,

@@ -432,6 +432,9 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     const shown = await page.locator('tbody tr[data-event]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event')));
     expect(shown.length).toBeGreaterThan(0);
     expect(new Set(shown)).toEqual(new Set(['credential.revoked']));
+    // Compact rows: the reason is in the details, shown when the row is expanded.
+    const collapsed = page.locator('tbody tr[data-event] button[aria-expanded="false"]');
+    while ((await collapsed.count()) > 0) await collapsed.first().click();
     expect(await page.locator('tbody').textContent()).toContain('console test revoke');
     await page.getByLabel('Severity').selectOption('critical');
     await page.getByRole('button', { name: 'Apply filters' }).click();

@@ -4,6 +4,7 @@
 // token sees no admin-only page, deep links open the app, assets are compressed and there is a
 // favicon. Every page visited is screenshotted at 1440x900 and 390x844 and scanned with axe-core.
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schedulerOf } from '../../src/jobs/extension.js';
@@ -393,6 +394,79 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
     for (const name of ['Bulk A', 'Bulk B']) {
       expect((await api('GET', `/api/v1/tenants/${tenantId}/credentials/${ids[name]}`)).body).toMatchObject({ status: 'revoked', revoked_reason: 'bulk test' });
     }
+  });
+
+  it('audit: compact rows that expand, actors by email, targets as links, checked filters, a target filter, CSV and JSON export', async () => {
+    await go(`/tenants/${tenantId}/audit`);
+    const rows = page.locator('tbody tr[data-event]');
+    await rows.first().waitFor();
+    // Compact: one line per event at desktop width.
+    const heights = await rows.evaluateAll((all) => all.map((r) => r.getBoundingClientRect().height));
+    expect(Math.max(...heights)).toBeLessThan(48);
+    const created = page.locator(`tbody tr[data-event="credential.created"]`).first();
+    expect(await created.getByTestId('actor').textContent()).toBe(adminEmail);
+    await created.getByRole('button', { expanded: false }).click();
+    await page
+      .locator('tr.detail')
+      .first()
+      .getByText(/"name"/)
+      .waitFor();
+    await capture('audit-expanded');
+
+    // A typo in an event name: the API finds nothing, the console says why.
+    const form = page.getByRole('form', { name: 'Filter audit events' });
+    await form.getByLabel('Event', { exact: true }).fill('credential.revokd');
+    await form.getByRole('button', { name: 'Apply filters' }).click();
+    expect(await page.getByTestId('no-match').textContent()).toMatch(/no event named “credential\.revokd”: did you mean “credential\.revoked”\?/);
+    // Bad input never reaches the API: the error stands beside its field.
+    await form.getByLabel('Event', { exact: true }).fill('Credential Revoked!');
+    await form.getByLabel(/^Actor/).fill('nobody@nowhere.test');
+    await form.getByLabel('From').fill('2026-05-02T10:00');
+    await form.getByLabel('Until').fill('2026-05-01T10:00');
+    const before = page.url();
+    await form.getByRole('button', { name: 'Apply filters' }).click();
+    expect(await page.getByTestId('filter-error-event').textContent()).toMatch(/lower-case/);
+    expect(await page.getByTestId('filter-error-actor').textContent()).toBe('No admin has the email nobody@nowhere.test.');
+    expect(await page.getByTestId('filter-error-until').textContent()).toMatch(/before “From”/);
+    expect(await form.getByLabel('Event', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(page.url()).toBe(before);
+    await capture('audit-filter-errors');
+
+    // The actor by email, and the target filter.
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page
+      .getByRole('form', { name: 'Filter audit events' })
+      .getByLabel(/^Actor/)
+      .fill(adminEmail);
+    await page
+      .getByRole('form', { name: 'Filter audit events' })
+      .getByLabel('Target ID')
+      .fill(ids.Live ?? '');
+    await page.getByRole('form', { name: 'Filter audit events' }).getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForURL(/target=/);
+    const filtered = await api('GET', `/api/v1/tenants/${tenantId}/audit-events?target=${ids.Live}`);
+    const expected = filtered.body.data.map((e: { event: string }) => e.event);
+    expect(expected).toEqual(expect.arrayContaining(['credential.created', 'credential.held']));
+    const shown = () => page.locator('tbody tr[data-event]').evaluateAll((all) => all.map((r) => r.getAttribute('data-event')));
+    await expect.poll(shown).toEqual(expected);
+
+    // The target links to the credential's page.
+    await page.locator('tbody tr[data-event="credential.held"]').getByTestId('target-link').click();
+    await page.getByRole('heading', { name: /Credential Live/, level: 1 }).waitFor();
+    await page.goBack();
+    await page.locator('tbody tr[data-event="credential.held"]').waitFor();
+
+    // Export what the filter selects, every page of it.
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const csvText = await readFile((await csv.path()) as string, 'utf8');
+    const lines = csvText.trim().split('\r\n');
+    expect(lines[0]).toBe('occurred_at,event,severity,actor_type,actor_id,actor,target_type,target_id,client_ip,tenant_id,details');
+    expect(lines.length - 1).toBe(filtered.body.pagination.total);
+    expect(lines.slice(1).every((line) => line.includes(ids.Live ?? '') && line.includes(adminEmail))).toBe(true);
+    const [json] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON' }).click()]);
+    const exported = JSON.parse(await readFile((await json.path()) as string, 'utf8'));
+    expect(exported.events.map((e: { id: string }) => e.id)).toEqual(filtered.body.data.map((e: { id: string }) => e.id));
+    expect(exported.filter).toMatchObject({ target: ids.Live });
   });
 
   it('shows a tenant token only its tenant: no admin page, no admin-only button (problem 10)', async () => {
