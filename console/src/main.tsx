@@ -3,6 +3,7 @@ import './styles.css';
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, currentSession, endSession, onSessionEnd, type Session, type SessionEnd } from './api';
+import { AccessPage } from './pages/access';
 import { AuditPage } from './pages/audit';
 import { CredentialPage } from './pages/credential';
 import { CredentialsPage } from './pages/credentials';
@@ -12,6 +13,7 @@ import { OverviewPage } from './pages/overview';
 import { SignIn } from './pages/sign-in';
 import { TenantSettingsPage } from './pages/tenant-settings';
 import { TenantsPage } from './pages/tenants';
+import { TokensPage } from './pages/tokens';
 import { VaultPage } from './pages/vault';
 import { WebhooksPage } from './pages/webhooks';
 import { href, navigate, type Route, useRoute } from './router';
@@ -23,6 +25,7 @@ const TENANT_TABS = [
   ['smtp', 'SMTP account'],
   ['audit', 'Audit'],
   ['webhooks', 'Webhooks'],
+  ['tokens', 'Tokens'],
 ] as const;
 
 function NotFound() {
@@ -51,7 +54,7 @@ function AdminOnly({ tenantId }: { tenantId: string }) {
 
 function TenantPages({ tenantId, tab, route }: { tenantId: string; tab: string; route: Route }) {
   const session = currentSession();
-  const tabs = TENANT_TABS.filter(([key]) => session?.kind === 'admin' || key !== 'smtp');
+  const tabs = TENANT_TABS.filter(([key]) => session?.kind === 'admin' || (key !== 'smtp' && key !== 'tokens'));
   let page = null;
   if (tab === 'settings') page = <TenantSettingsPage tenantId={tenantId} />;
   else if (tab === 'logins') page = <LoginsPage tenantId={tenantId} />;
@@ -60,6 +63,7 @@ function TenantPages({ tenantId, tab, route }: { tenantId: string; tab: string; 
   else if (tab === 'smtp') page = <VaultPage tenantId={tenantId} />;
   else if (tab === 'audit') page = <AuditPage tenantId={tenantId} route={route} />;
   else if (tab === 'webhooks') page = <WebhooksPage tenantId={tenantId} />;
+  else if (tab === 'tokens') page = <TokensPage tenantId={tenantId} />;
   else page = <NotFound />;
   return (
     <>
@@ -92,6 +96,7 @@ function Pages({ route, session }: { route: Route; session: Session }) {
   if (first === 'tenants' && second) return <TenantPages tenantId={second} tab={third ?? 'settings'} route={route} />;
   if (first === 'jobs') return <JobsPage />;
   if (first === 'audit') return <AuditPage tenantId={null} route={route} />;
+  if (first === 'access') return <AccessPage />;
   return <NotFound />;
 }
 
@@ -128,6 +133,9 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
               </a>
               <a href="#/audit" aria-current={route.parts[0] === 'audit' ? 'page' : undefined}>
                 Audit
+              </a>
+              <a href="#/access" aria-current={route.parts[0] === 'access' ? 'page' : undefined}>
+                Access
               </a>
             </>
           ) : (

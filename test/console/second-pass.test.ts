@@ -496,6 +496,73 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
     await page.getByRole('button', { name: 'Sign out' }).click();
   });
 
+  it('tokens: a tenant bearer token created (shown once), its last use shown, revoked; a verifier token likewise', async () => {
+    await page.getByLabel('Platform admin').check();
+    await signIn();
+    await page.getByTestId('who').filter({ hasText: adminEmail }).waitFor();
+    await go(`/tenants/${tenantId}/tokens`);
+    const form = page.getByRole('form', { name: 'Create a token' });
+    await form.getByLabel('Name').fill('ci script');
+    await form.getByRole('button', { name: 'Create token' }).click();
+    const dialog = page.getByRole('dialog', { name: /Token ci script created/ });
+    const token = await dialog.getByTestId('secret').inputValue();
+    await dialog.getByLabel('I have stored the secret').check();
+    await dialog.getByRole('button', { name: 'I have stored it' }).click();
+    expect(await page.content()).not.toContain(token);
+    // The token works, and its use shows in the list.
+    expect((await call(server, 'GET', `/api/v1/tenants/${tenantId}/credentials`, { token })).status).toBe(200);
+    const row = page.locator('tr[data-token="ci script"]');
+    await expect
+      .poll(async () => {
+        await go(`/tenants/${tenantId}/logins`);
+        await go(`/tenants/${tenantId}/tokens`);
+        await row.waitFor();
+        return row.getByTestId('last-used').textContent();
+      })
+      .not.toBe('—');
+    await capture('tokens');
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog', { name: 'Revoke ci script?' }).getByRole('button', { name: 'Revoke token' }).click();
+    await row.getByText('revoked').waitFor();
+    await expect.poll(async () => (await call(server, 'GET', `/api/v1/tenants/${tenantId}/credentials`, { token })).status, { timeout: 5_000 }).toBe(401);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access' }).click();
+    await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+    const verifierForm = page.getByRole('form', { name: 'Create a verifier token' });
+    await verifierForm.getByLabel('Name').fill('mx test');
+    await verifierForm.getByRole('button', { name: 'Create verifier token' }).click();
+    const verifierDialog = page.getByRole('dialog', { name: /Verifier token mx test created/ });
+    const verifierSecret = await verifierDialog.getByTestId('secret').inputValue();
+    await verifierDialog.getByLabel('I have stored the secret').check();
+    await verifierDialog.getByRole('button', { name: 'I have stored it' }).click();
+    const check = () =>
+      call(server, 'POST', '/api/v1/verify', { token: verifierSecret, body: { username: ids.RotatedNew, password: 'rk_wrong', protocol: 'smtp' } });
+    expect((await check()).body).toEqual({ valid: false });
+    const verifierRow = page.locator('tr[data-verifier="mx test"]');
+    await verifierRow.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog', { name: 'Revoke mx test?' }).getByRole('button', { name: 'Revoke token' }).click();
+    await verifierRow.getByText('revoked').waitFor();
+    await expect.poll(async () => (await check()).status, { timeout: 5_000 }).toBe(401);
+    // The admins, by email.
+    await page.locator(`tr[data-admin="${adminEmail}"]`).waitFor();
+  });
+
+  it('lists the admin’s sessions and signs out everywhere', async () => {
+    // A second session of the same admin, as from another browser.
+    const other = (await call(server, 'POST', '/api/v1/auth/login', { body: { email: adminEmail, password: PASSWORD } })).body.token as string;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access' }).click();
+    const sessions = page.getByRole('table', { name: 'Your admin sessions' });
+    await sessions.locator('tr[data-current="true"]').waitFor();
+    expect(await sessions.locator('tbody tr[data-session]').count()).toBeGreaterThanOrEqual(2);
+    await capture('access');
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.getByRole('dialog', { name: 'Sign out everywhere?' }).getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.getByTestId('session-message').filter({ hasText: 'You are signed out.' }).waitFor();
+    expect((await call(server, 'GET', '/api/v1/auth/sessions', { token: other })).status).toBe(401);
+    expect((await call(server, 'GET', '/api/v1/auth/sessions', { token: adminToken })).status).toBe(401);
+  });
+
   it('found no serious or critical accessibility violation, no script error and no missing file', () => {
     expect(a11y).toEqual([]);
     expect(errors).toEqual([]);
