@@ -25,19 +25,58 @@ export class ApiError extends Error {
   }
 }
 
-let session: Session | null = null;
+const STORED_SESSION = 'relaykey.session';
+const STORED_EMAIL = 'relaykey.email';
+
+/**
+ * The session survives a reload: it is kept in this tab's sessionStorage (gone when the tab
+ * closes, never sent anywhere by the browser, unreadable by other origins; the CSP admits no
+ * script but the console's own). An admin session past its expiry is not restored.
+ */
+function restoreSession(): Session | null {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(STORED_SESSION) ?? 'null') as Session | null;
+    if (!stored || typeof stored.token !== 'string') return null;
+    if (stored.kind === 'admin' && !(new Date(stored.expiresAt).getTime() > Date.now())) return null;
+    return stored;
+  } catch {
+    return null;
+  }
+}
+
+let session: Session | null = restoreSession();
 const endListeners = new Set<(reason: SessionEnd) => void>();
 
 export function currentSession(): Session | null {
   return session;
 }
 
+/** The email of the last admin who signed in here (prefilled on the sign-in form; not a secret). */
+export function lastEmail(): string {
+  try {
+    return localStorage.getItem(STORED_EMAIL) ?? '';
+  } catch {
+    return '';
+  }
+}
+
 export function startSession(next: Session): void {
   session = next;
+  try {
+    sessionStorage.setItem(STORED_SESSION, JSON.stringify(next));
+    if (next.kind === 'admin') localStorage.setItem(STORED_EMAIL, next.email);
+  } catch {
+    // Storage refused (a private mode): the session lasts until reload, as before.
+  }
 }
 
 /** Forgets the token and tells the app (which shows the sign-in page with a message). */
 export function endSession(reason: SessionEnd): void {
+  try {
+    sessionStorage.removeItem(STORED_SESSION);
+  } catch {
+    // nothing stored
+  }
   if (!session) return;
   session = null;
   for (const listener of endListeners) listener(reason);

@@ -17,6 +17,7 @@ import { TokensPage } from './pages/tokens';
 import { VaultPage } from './pages/vault';
 import { WebhooksPage } from './pages/webhooks';
 import { href, navigate, type Route, useRoute } from './router';
+import { Dialog } from './ui';
 
 const TENANT_TABS = [
   ['settings', 'Settings'],
@@ -100,7 +101,7 @@ function Pages({ route, session }: { route: Route; session: Session }) {
   return <NotFound />;
 }
 
-function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+function Shell({ session, warning, onSignOut }: { session: Session; warning: string | null; onSignOut: () => void }) {
   const route = useRoute();
   const main = useRef<HTMLElement>(null);
   const path = route.parts.join('/');
@@ -152,6 +153,11 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
         </div>
       </header>
       <main id="main" ref={main} tabIndex={-1}>
+        {warning ? (
+          <p class="notice notice-warning" role="status" data-testid="session-warning">
+            {warning}
+          </p>
+        ) : null}
         <Pages route={route} session={session} />
       </main>
     </>
@@ -163,42 +169,68 @@ const END_MESSAGES: Record<SessionEnd, string> = {
   expired: 'Your session has expired or was ended. Sign in again to continue.',
 };
 
+const WARN_BEFORE_MS = 2 * 60_000;
+
 function App() {
   const [session, setSession] = useState<Session | null>(currentSession());
   const [message, setMessage] = useState<string | null>(null);
+  // An expired session keeps its page on screen under a "sign in again" dialog, so what the
+  // operator was typing survives; signing out leaves for the sign-in page.
+  const [expired, setExpired] = useState<Session | null>(null);
+  const [warning, setWarning] = useState<string | null>(null);
 
   useEffect(
     () =>
       onSessionEnd((reason) => {
-        setSession(null);
+        setSession((before) => {
+          setExpired(reason === 'expired' && before?.kind === 'admin' ? before : null);
+          return null;
+        });
+        setWarning(null);
         setMessage(END_MESSAGES[reason]);
       }),
     [],
   );
 
-  // End the session visibly at its expiry time, even when no request is made then.
+  // Warn before the session ends, then end it visibly at its expiry time, even when no request is made then.
   useEffect(() => {
+    setWarning(null);
     if (session?.kind !== 'admin') return;
     const wait = new Date(session.expiresAt).getTime() - Date.now();
-    const timer = setTimeout(() => endSession('expired'), Math.max(0, Math.min(wait, 2 ** 31 - 1)));
-    return () => clearTimeout(timer);
+    const clamp = (ms: number) => Math.max(0, Math.min(ms, 2 ** 31 - 1));
+    const warn = setTimeout(
+      () => setWarning(`Your session ends at ${new Date(session.expiresAt).toLocaleTimeString()}. You can sign in again then without losing this page.`),
+      clamp(wait - WARN_BEFORE_MS),
+    );
+    const end = setTimeout(() => endSession('expired'), clamp(wait));
+    return () => {
+      clearTimeout(warn);
+      clearTimeout(end);
+    };
   }, [session]);
 
-  if (!session) {
+  const signedIn = (next: Session) => {
+    setMessage(null);
+    setExpired(null);
+    setSession(next);
+    if (next.kind === 'token' && !location.hash.includes(next.tenantId)) navigate(`/tenants/${next.tenantId}/credentials`);
+  };
+
+  if (!session && expired) {
     return (
-      <SignIn
-        message={message}
-        onSignedIn={(next) => {
-          setMessage(null);
-          setSession(next);
-          if (next.kind === 'token' && !location.hash.includes(next.tenantId)) navigate(`/tenants/${next.tenantId}/credentials`);
-        }}
-      />
+      <>
+        <Shell session={expired} warning={null} onSignOut={() => setExpired(null)} />
+        <Dialog title="Sign in again" onClose={() => setExpired(null)}>
+          <SignIn embedded message={message} onSignedIn={signedIn} />
+        </Dialog>
+      </>
     );
   }
+  if (!session) return <SignIn message={message} onSignedIn={signedIn} />;
   return (
     <Shell
       session={session}
+      warning={warning}
       onSignOut={async () => {
         if (session.kind === 'admin') await api.auth.logout().catch(() => undefined);
         endSession('signed-out');

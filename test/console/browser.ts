@@ -1,6 +1,7 @@
 // Browser plumbing for the console tests: Debian's Chromium driven by playwright-core (never a
 // downloaded browser), a fresh profile per run, the console built from source, screenshot checks.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,9 +36,36 @@ export function ensureChromium(): void {
   if (!existsSync(CHROMIUM)) throw new Error('apt-get install chromium did not provide /usr/bin/chromium');
 }
 
-/** Builds the console from its sources so the test never runs a stale bundle. */
+/** A digest of the console's sources (and the build config): the bundle in dist is current when it matches. */
+function consoleSourceDigest(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else hash.update(path).update(readFileSync(path));
+    }
+  };
+  walk(join(ROOT, 'console'));
+  hash.update(readFileSync(join(ROOT, 'src/surfaces/native/replies.ts')));
+  return hash.digest('hex');
+}
+
+/**
+ * Builds the console from its sources so the test never runs a stale bundle. Test files run in
+ * parallel and each calls this: the build runs under a lock and only when the sources changed,
+ * so one file's build never empties dist/console while another file's browser is using it.
+ */
 export function buildConsole(): void {
-  execFileSync('npm', ['run', '--silent', 'build:console'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+  mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+  const digest = consoleSourceDigest();
+  const stamp = join(CONSOLE_DIST, '.source-digest');
+  const script = `[ "$(cat '${stamp}' 2>/dev/null)" = "${digest}" ] || { npm run --silent build:console && echo "${digest}" > '${stamp}'; }`;
+  execFileSync('flock', [join(ROOT, 'test-results', '.console-build.lock'), 'sh', '-c', script], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 300_000,
+  });
 }
 
 export function bundleSizes(): { js: number; jsGzip: number; css: number; cssGzip: number } {

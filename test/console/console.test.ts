@@ -33,7 +33,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
 
   const consoleUrl = (hash = '') => `${server.url}/console${hash ? `#${hash}` : ''}`;
   const tab = (name: string) => page.getByRole('navigation', { name: 'Tenant pages' }).getByRole('link', { name, exact: true });
-  /** In-app navigation (a reload would forget the in-memory session, by design). */
+  /** In-app navigation (quicker than a reload, which keeps the session). */
   const go = (hash: string) => page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
 
   async function signIn(target: Page, password = PASSWORD): Promise<void> {
@@ -582,7 +582,8 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
     const totpSecret = authenticator.generateSecret();
     const email = `totp-${randomUUID().slice(0, 8)}@relaykey.test`;
     await server.cliJson(['admin', 'create', '--email', email, '--password', PASSWORD, '--totp-secret', totpSecret]);
-    // A fresh load: the in-memory session of the previous step is gone.
+    // The tenant manager of the previous step signs out (a reload alone keeps a session), then a fresh load.
+    await page.getByRole('button', { name: 'Sign out' }).click();
     await page.goto(consoleUrl());
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(PASSWORD);

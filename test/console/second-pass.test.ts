@@ -147,6 +147,41 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
     await capture('tenants');
   });
 
+  it('keeps the session over a reload, warns before it ends, and signing in again keeps the page (problem 9)', async () => {
+    await go(`/tenants/${tenantId}/webhooks`);
+    await page.getByLabel('Endpoint URL').fill('https://half.typed.example/hook');
+    await page.reload();
+    await page.waitForSelector('html[data-ready]');
+    expect(await page.getByTestId('who').textContent()).toBe(adminEmail);
+    await page.getByRole('heading', { name: /Webhooks/, level: 1 }).waitFor();
+    // Two minutes before the end, a warning (the stored expiry moved close, then a reload reads it).
+    await page.evaluate(`(() => {
+      const stored = JSON.parse(sessionStorage.getItem('relaykey.session'));
+      stored.expiresAt = new Date(Date.now() + 90000).toISOString();
+      sessionStorage.setItem('relaykey.session', JSON.stringify(stored));
+    })()`);
+    await page.reload();
+    await page.getByTestId('session-warning').waitFor();
+    expect(await page.getByTestId('session-warning').textContent()).toMatch(/Your session ends at/);
+    await capture('session-warning');
+    // The server ends the session: the page stays, with what was typed, under a sign-in dialog
+    // whose email is prefilled.
+    await page.getByLabel('Endpoint URL').fill('https://half.typed.example/hook');
+    await server.sql('UPDATE admin_sessions SET expires_at = ?', ['2000-01-01T00:00:00.000Z']);
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const again = page.getByRole('dialog', { name: 'Sign in again' });
+    await again.waitFor();
+    expect(await again.getByLabel('Email').inputValue()).toBe(adminEmail);
+    expect(await page.evaluate(`document.activeElement?.getAttribute('name')`)).toBe('password');
+    await capture('sign-in-again');
+    await again.getByLabel('Password').fill(PASSWORD);
+    await again.getByRole('button', { name: 'Sign in' }).click();
+    await again.waitFor({ state: 'detached' });
+    expect(await page.getByLabel('Endpoint URL').inputValue()).toBe('https://half.typed.example/hook');
+    await page.getByLabel('Endpoint URL').fill('');
+    adminToken = (await call(server, 'POST', '/api/v1/auth/login', { body: { email: adminEmail, password: PASSWORD } })).body.token;
+  });
+
   it('keeps the show-once secret until the operator says it is stored (problem 2)', async () => {
     await go(`/tenants/${tenantId}/credentials`);
     await page.getByRole('button', { name: 'Create credential' }).click();

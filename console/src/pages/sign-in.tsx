@@ -1,16 +1,42 @@
 // Sign-in: platform admins with email, password and (when enabled) TOTP; tenant managers with a tenant token.
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api, type Session, startSession } from '../api';
+import { ApiError, api, lastEmail, type Session, startSession } from '../api';
 import { describeError, formValue, type Submit } from '../ui';
 
-export function SignIn({ message, onSignedIn }: { message: string | null; onSignedIn: (session: Session) => void }) {
+function PageWrapper({ children }: { children: ComponentChildren }) {
+  return (
+    <main id="main" class="sign-in">
+      <h1>Sign in to relaykey</h1>
+      {children}
+    </main>
+  );
+}
+
+function EmbeddedWrapper({ children }: { children: ComponentChildren }) {
+  return <div class="stack">{children}</div>;
+}
+
+export function SignIn({
+  message,
+  onSignedIn,
+  embedded = false,
+}: {
+  message: string | null;
+  onSignedIn: (session: Session) => void;
+  /** Inside the "sign in again" dialog over the page the session ended on: admins only, no <main>. */
+  embedded?: boolean;
+}) {
+  const remembered = lastEmail();
   const [mode, setMode] = useState<'admin' | 'token'>('admin');
   const [needTotp, setNeedTotp] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   const firstField = useRef<HTMLInputElement>(null);
-  useEffect(() => firstField.current?.focus(), [mode]);
+  const passwordField = useRef<HTMLInputElement>(null);
+  // The email is prefilled when this browser signed in before: start on the password then.
+  useEffect(() => (mode === 'admin' && remembered ? passwordField.current : firstField.current)?.focus(), [mode]);
 
   function switchMode(next: 'admin' | 'token') {
     setMode(next);
@@ -72,23 +98,25 @@ export function SignIn({ message, onSignedIn }: { message: string | null; onSign
     }
   }
 
+  const Wrapper = embedded ? EmbeddedWrapper : PageWrapper;
   return (
-    <main id="main" class="sign-in">
-      <h1>Sign in to relaykey</h1>
+    <Wrapper>
       {message ? (
         <p class="notice notice-info" role="status" data-testid="session-message">
           {message}
         </p>
       ) : null}
-      <fieldset class="mode">
-        <legend>Sign in as</legend>
-        <label class="inline">
-          <input type="radio" name="mode" checked={mode === 'admin'} onChange={() => switchMode('admin')} /> Platform admin
-        </label>
-        <label class="inline">
-          <input type="radio" name="mode" checked={mode === 'token'} onChange={() => switchMode('token')} /> Tenant manager (API token)
-        </label>
-      </fieldset>
+      {embedded ? null : (
+        <fieldset class="mode">
+          <legend>Sign in as</legend>
+          <label class="inline">
+            <input type="radio" name="mode" checked={mode === 'admin'} onChange={() => switchMode('admin')} /> Platform admin
+          </label>
+          <label class="inline">
+            <input type="radio" name="mode" checked={mode === 'token'} onChange={() => switchMode('token')} /> Tenant manager (API token)
+          </label>
+        </fieldset>
+      )}
       {error ? (
         <p class="notice notice-error" role="alert" data-testid="sign-in-error">
           {error}
@@ -98,11 +126,11 @@ export function SignIn({ message, onSignedIn }: { message: string | null; onSign
         <form onSubmit={signInAdmin} class="stack" aria-label="Admin sign-in">
           <label>
             Email
-            <input ref={firstField} name="email" type="email" autoComplete="username" required />
+            <input ref={firstField} name="email" type="email" autoComplete="username" required defaultValue={remembered} />
           </label>
           <label>
             Password
-            <input name="password" type="password" autoComplete="current-password" required />
+            <input ref={passwordField} name="password" type="password" autoComplete="current-password" required data-autofocus={remembered ? '' : undefined} />
           </label>
           {needTotp ? (
             <label>
@@ -129,7 +157,7 @@ export function SignIn({ message, onSignedIn }: { message: string | null; onSign
           </button>
         </form>
       )}
-      <p class="muted small">The session is kept in this tab's memory only: reloading the page signs you out.</p>
-    </main>
+      {embedded ? null : <p class="muted small">The session lasts while this tab is open (a reload keeps it); closing the tab or signing out ends it.</p>}
+    </Wrapper>
   );
 }
