@@ -35,7 +35,8 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
     await receiver.start();
     const hook = await call(control, 'POST', `/api/v1/tenants/${seed.tenantId}/webhooks`, { token: seed.bearer, body: { url: receiver.url } });
     receiver.secret = hook.body.secret;
-    const env = { ...control.env, RELAYKEY_JOBS: 'on', RELAYKEY_JOB_INTERVAL_MS: '150' };
+    // Weekly audit checkpoints: one at start, and no new interval beginning mid-test.
+    const env = { ...control.env, RELAYKEY_JOBS: 'on', RELAYKEY_JOB_INTERVAL_MS: '150', RELAYKEY_AUDIT_CHECKPOINT_MINUTES: '10080' };
     return { control, seed, env };
   }
 
@@ -63,7 +64,8 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
     );
     expect(committed.length).toBeGreaterThanOrEqual(created.length);
     for (const id of created) expect(committed).toContain(id);
-    const pending = await count(control, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'");
+    // (An audit.checkpoint the job may have queued for the tenant is not a change of these.)
+    const pending = await count(control, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending' AND event_type <> 'audit.checkpoint'");
     expect(pending).toBe(committed.length);
 
     await receiver.start();
@@ -158,8 +160,18 @@ describe.each(DIALECTS)('server processes on %s', (dialect) => {
       expect(expiries.every((r) => Number(r.n) === 1)).toBe(true);
 
       // Deliveries: each outbox row arrived exactly once, on its first attempt.
-      const rows = await control.sql<{ id: string; attempts: number }>('SELECT id, attempts FROM webhook_deliveries');
-      expect(rows.length).toBe(36 + stale.length * 2 + nearly.length + expired.length);
+      const rows = await control.sql<{ id: string; attempts: number; event_type: string; audit_event_id: string }>(
+        'SELECT id, attempts, event_type, audit_event_id FROM webhook_deliveries',
+      );
+      const checkpoints = rows.filter((r) => r.event_type === 'audit.checkpoint');
+      expect(rows.length - checkpoints.length).toBe(36 + stale.length * 2 + nearly.length + expired.length);
+      // Audit checkpoints: one per interval for the whole cluster (three nodes raced for it), and
+      // one delivery of each to the tenant's endpoint.
+      const taken = await count(control, 'SELECT COUNT(*) AS n FROM audit_checkpoints');
+      expect(taken).toBeGreaterThanOrEqual(1);
+      expect(checkpoints.length).toBeGreaterThanOrEqual(1);
+      expect(checkpoints.length).toBeLessThanOrEqual(taken);
+      expect(new Set(checkpoints.map((r) => r.audit_event_id)).size).toBe(checkpoints.length);
       expect(rows.every((r) => Number(r.attempts) === 1)).toBe(true);
       expect(receiver.received.every((r) => r.verified)).toBe(true);
       const arrived = receiver.accepted.map((r) => r.id).sort();
