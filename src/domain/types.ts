@@ -32,7 +32,7 @@ export interface SendingLimits {
 export interface TenantSettings {
   inactivityDays?: number;
   inactivityDaysByRole?: Partial<Record<Role, number>>;
-  /** Quotas of every credential that names none of its own, and of the tenant as a whole. */
+  /** Default quotas, per field, of every credential that sets none of its own (not a cap on the tenant as a whole). */
   sendingLimits?: SendingLimits;
   /** Allowed senders of a credential bound to no login that names none (default: any address in the tenant's domains). */
   defaultAllowedSenders?: string[];
