@@ -232,6 +232,28 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
     await row(ids.Live).waitFor();
   });
 
+  it('fits a phone: a one-line header, row actions on screen, chart labels legible (problem 8)', async () => {
+    await page.setViewportSize(PHONE);
+    try {
+      await go('/');
+      await page.getByTestId('chart').waitFor();
+      const header = (await page.locator('header.top').boundingBox()) ?? { height: 999 };
+      expect(header.height).toBeLessThan(PHONE.height * 0.1);
+      const tick = (await page.locator('svg[data-testid="chart"] text.tick').first().boundingBox()) ?? { height: 0 };
+      expect(tick.height).toBeGreaterThanOrEqual(9);
+      await go(`/tenants/${tenantId}/credentials`);
+      const actions = page.locator(`tr[data-credential-id="${ids.Live}"] td.actions`);
+      await actions.waitFor();
+      const box = (await actions.boundingBox()) ?? { x: -1, width: 9999 };
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(PHONE.width);
+      expect((await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number).toBeLessThanOrEqual(1);
+      await screenshot(page, '27-phone-credentials');
+    } finally {
+      await page.setViewportSize(DESKTOP);
+    }
+  });
+
   it('offers no action on the vaulted SMTP account that can only fail, and speaks plainly about bad input (problem 6)', async () => {
     const vaulted = page.locator('tbody tr[data-credential-id]').filter({ has: page.getByTestId('vaulted-note') });
     await vaulted.first().waitFor();
