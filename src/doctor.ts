@@ -3,11 +3,11 @@
 // master key, Redis, file modes, TLS files and the mail backends.
 import { existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { sql } from 'kysely';
 import { type Config, loadConfig } from './config.js';
 import { keyFilePath, loadRootSecret, type RootKeyRing } from './crypto/root-secret.js';
 import { appliedMigrations, masterKeyMatch, mismatchMessage } from './startup-checks.js';
 import { type DatabaseHandle, openDatabase } from './storage/connect.js';
+import { pingDatabase } from './storage/instance-facts.js';
 import { KNOWN_MIGRATIONS } from './storage/migrations/index.js';
 import { readTls } from './tls.js';
 import { relaykeyVersion } from './version.js';
@@ -78,8 +78,7 @@ async function databaseChecks(config: Config, ring: RootKeyRing | null): Promise
   const results: CheckResult[] = [];
   try {
     handle = openDatabase(config.databaseUrl, { poolSize: 1 });
-    const db = handle.db;
-    await withTimeout(sql`select 1`.execute(db), 'the database');
+    await withTimeout(pingDatabase(handle.db), 'the database');
     results.push({ check: 'database', status: 'ok', message: `${config.dialect} reachable` });
     const applied = await appliedMigrations(handle);
     const unknown = applied.filter((name) => !KNOWN_MIGRATIONS.includes(name));

@@ -1,23 +1,17 @@
 // What every start checks before serving: the database is not newer than this build, and the
 // master key is the one the data was sealed with. A failed check is a ConfigError: one line,
 // exit code 78 (EX_CONFIG), nothing written.
-import { sql } from 'kysely';
 import { ConfigError } from './config.js';
 import { Envelope } from './crypto/envelope.js';
 import { keyCheckValue, type RootKeyRing } from './crypto/root-secret.js';
 import type { DatabaseHandle } from './storage/connect.js';
-import { readFact, recordFactOnce, writeFact } from './storage/instance-facts.js';
+import { appliedMigrationNames, oldestTenantDataKey, readFact, recordFactOnce, writeFact } from './storage/instance-facts.js';
 import { KNOWN_MIGRATIONS } from './storage/migrations/index.js';
 import { relaykeyVersion } from './version.js';
 
 /** The migrations the database has run, oldest first; [] for a fresh database. */
 export async function appliedMigrations(handle: DatabaseHandle): Promise<string[]> {
-  try {
-    const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(handle.db);
-    return rows.map((r) => r.name);
-  } catch {
-    return [];
-  }
+  return appliedMigrationNames(handle.db);
 }
 
 /** Refuses a database migrated by a newer relaykey (it has migrations this build does not know). */
@@ -71,7 +65,7 @@ export async function enforceMasterKey(handle: DatabaseHandle, ring: RootKeyRing
   const match = await masterKeyMatch(handle, ring);
   if (match.status === 'mismatch') throw new ConfigError(mismatchMessage(match));
   if (match.status === 'match') return;
-  const wrapped = await handle.db.selectFrom('tenant_data_keys').selectAll().orderBy('created_at').limit(1).executeTakeFirst();
+  const wrapped = await oldestTenantDataKey(handle.db);
   if (wrapped) {
     try {
       if (!ring.keys.has(wrapped.root_key_version)) throw new Error('unknown root key version');

@@ -1,5 +1,5 @@
 // The sessions (clients) seen using one credential, visible only to whoever may see the credential.
-import { type CredentialSession, SessionRepository } from '../storage/repositories/sessions.js';
+import type { CredentialSession, SessionRepository } from '../storage/repositories/sessions.js';
 import type { DomainContext } from './context.js';
 import type { CredentialScope, CredentialService } from './credentials.js';
 
@@ -15,7 +15,7 @@ export class SessionReads {
     context: DomainContext,
     private readonly credentials: CredentialService,
   ) {
-    this.repository = new SessionRepository(context.store.db);
+    this.repository = context.store.sessions;
   }
 
   /** Throws NOT_FOUND when the credential is outside the caller's scope (other tenant, login or surface). */

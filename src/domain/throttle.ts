@@ -6,7 +6,6 @@
 // and never lock an account permanently: every block ends when the window slides on, and a
 // username under attack stays usable from a client that has not itself failed.
 import type { LRUCache } from 'lru-cache';
-import type { Redis } from 'ioredis';
 import { boundedLru } from '../bounded-lru.js';
 import type { Clock } from '../clock.js';
 
@@ -51,11 +50,12 @@ export interface LoginThrottle {
 
 export const normaliseUsername = (username: string) => username.trim().toLowerCase();
 
-const NO_TENANT = '-';
-const scopeOf = (scope: string | null | undefined) => scope || NO_TENANT;
+/** The scope of failures with keys that match no credential. */
+export const NO_TENANT = '-';
+export const scopeOf = (scope: string | null | undefined) => scope || NO_TENANT;
 
 /** Two ascending lists -> one ascending list. */
-function merged(a: number[], b: number[]): number[] {
+export function merged(a: number[], b: number[]): number[] {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
   return [...a, ...b].sort((x, y) => x - y);
@@ -151,71 +151,5 @@ export class MemoryThrottle implements LoginThrottle {
 
   async close(): Promise<void> {
     this.failures.clear();
-  }
-}
-
-/** Every node shares the counters: one sorted set of failure times per IP and per username. */
-export class RedisThrottle implements LoginThrottle {
-  private sequence = 0;
-
-  constructor(
-    private readonly redis: Redis,
-    private readonly clock: Clock,
-    private readonly prefix: string,
-    private readonly policy: ThrottlePolicy = DEFAULT_THROTTLE_POLICY,
-  ) {}
-
-  private keys(ip: string, username: string, tenant: string): [string, string] {
-    return [`${this.prefix}:fail:ip:${tenant}:${ip}`, `${this.prefix}:fail:user:${tenant}:${normaliseUsername(username)}`];
-  }
-
-  async check(ip: string, username: string, scope?: string | null): Promise<ThrottleDecision> {
-    const now = this.clock.now().getTime();
-    const from = now - this.policy.windowMs;
-    const tenant = scopeOf(scope);
-    const [ipKey, userKey] = this.keys(ip, username, tenant);
-    const [unknownIpKey] = this.keys(ip, username, NO_TENANT);
-    const pipeline = this.redis.pipeline().zrange(ipKey, '0', '-1', 'WITHSCORES').zrange(userKey, '0', '-1', 'WITHSCORES');
-    if (tenant !== NO_TENANT) pipeline.zrange(unknownIpKey, '0', '-1', 'WITHSCORES');
-    const results = await pipeline.exec();
-    const times = (index: number) => {
-      const [error, value] = results?.[index] ?? [null, []];
-      if (error) throw error;
-      const flat = value as string[];
-      const out: number[] = [];
-      for (let i = 1; i < flat.length; i += 2) {
-        const at = Number(flat[i]);
-        if (at > from) out.push(at);
-      }
-      return out.sort((a, b) => a - b);
-    };
-    return decide(this.policy, now, tenant !== NO_TENANT ? merged(times(0), times(2)) : times(0), times(1));
-  }
-
-  async recordFailure(ip: string, username: string, scope?: string | null): Promise<number> {
-    const now = this.clock.now().getTime();
-    const from = now - this.policy.windowMs;
-    const [ipKey, userKey] = this.keys(ip, username, scopeOf(scope));
-    const member = `${now}:${process.pid}:${++this.sequence}`;
-    const multi = this.redis.multi();
-    for (const [key, limit] of [
-      [ipKey, this.policy.ipLimit],
-      [userKey, this.policy.usernameLimit],
-    ] as const) {
-      multi
-        .zadd(key, now, member)
-        .zremrangebyscore(key, '-inf', from)
-        .zremrangebyrank(key, 0, -(limit + 2))
-        .pexpire(key, this.policy.windowMs);
-    }
-    multi.zcard(ipKey);
-    const results = await multi.exec();
-    const last = results?.[results.length - 1];
-    if (!last || last[0]) throw last?.[0] ?? new Error('redis transaction aborted');
-    return suggestedDelay(this.policy, Number(last[1]));
-  }
-
-  async close(): Promise<void> {
-    // The Redis connection belongs to the runtime, which closes it.
   }
 }

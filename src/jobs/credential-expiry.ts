@@ -1,12 +1,10 @@
 // credential-expiry: records `credential.expired` once for each credential whose expiry passed.
 // Verification already denies expired keys; this job makes the fact visible (audit, webhooks).
-import { type Kysely, sql } from 'kysely';
 import { recordEvent } from '../domain/context.js';
 import { SYSTEM_ACTOR } from '../domain/types.js';
 import { yieldToEventLoop } from '../event-loop.js';
 import type { Runtime } from '../runtime.js';
-import { LifecycleNoticeRepository } from '../storage/repositories/lifecycle-notices.js';
-import type { Database } from '../storage/schema.js';
+import type { ExpiryCursor } from '../storage/repositories/job-scans.js';
 import type { JobDefinition } from './job.js';
 
 interface DueExpiry {
@@ -24,28 +22,6 @@ const BATCH = 500;
  */
 export const EXPIRY_CHUNK = 500;
 
-export interface ExpiryCursor {
-  expiresAt: string;
-  id: string;
-}
-
-/**
- * Active keys expired by `now`, after `cursor` in (expires_at, id) order, with the subject of
- * their `expired` notice if any: read from credentials_expiry_idx and lifecycle_notices only.
- */
-export function expiredKeysQuery(db: Kysely<Database>, now: string, cursor: ExpiryCursor | null, limit: number) {
-  let query = db
-    .selectFrom('credentials as c')
-    .leftJoin('lifecycle_notices as n', (join) => join.onRef('n.credential_id', '=', 'c.id').on('n.notice', '=', 'expired'))
-    .select(['c.id', 'c.expires_at', 'n.subject'])
-    // A literal, not a parameter: SQLite can then always prove that the partial index applies.
-    .where('c.status', '=', sql.lit('active'))
-    .where('c.expires_at', 'is not', null)
-    .where('c.expires_at', '<=', now);
-  if (cursor) query = query.where((eb) => eb(eb.refTuple('c.expires_at', 'c.id'), '>', eb.tuple(cursor.expiresAt, cursor.id)));
-  return query.orderBy('c.expires_at', 'asc').orderBy('c.id', 'asc').limit(limit);
-}
-
 export interface ExpiryScanOptions {
   /** Keys read per query (tests use a few to cross chunks); default EXPIRY_CHUNK. */
   chunkRows?: number;
@@ -53,7 +29,6 @@ export interface ExpiryScanOptions {
 
 export async function recordExpiredCredentials(runtime: Runtime, options: ExpiryScanOptions = {}): Promise<number> {
   const context = runtime.services.context;
-  const db = runtime.store.db;
   const now = context.clock.now().toISOString();
   const chunkRows = options.chunkRows ?? EXPIRY_CHUNK;
   const due: DueExpiry[] = [];
@@ -62,12 +37,12 @@ export async function recordExpiredCredentials(runtime: Runtime, options: Expiry
   // keep the keys not yet announced for this expires_at.
   let after: ExpiryCursor | null = null;
   while (due.length < BATCH) {
-    const rows = await expiredKeysQuery(db, now, after, chunkRows).execute();
+    const rows = await runtime.store.scans.expiredKeys(now, after, chunkRows);
     const fresh = rows.filter((row) => row.subject !== row.expires_at).slice(0, BATCH - due.length);
     if (fresh.length > 0) {
       // Name and tenant only for the keys to announce: the walk itself never reads a credential row.
       const ids = fresh.map((row) => row.id);
-      const details = await db.selectFrom('credentials').select(['id', 'tenant_id', 'name']).where('id', 'in', ids).execute();
+      const details = await runtime.store.scans.credentialSummaries(ids);
       const byId = new Map(details.map((row) => [row.id, row]));
       for (const row of fresh) {
         const detail = byId.get(row.id);
@@ -83,7 +58,7 @@ export async function recordExpiredCredentials(runtime: Runtime, options: Expiry
   for (const row of due) {
     const expiresAt = row.expiresAt;
     const claimed = await context.store.transaction(async (repositories) => {
-      if (!(await new LifecycleNoticeRepository(repositories.db).claim(row.id, 'expired', expiresAt, now))) return false;
+      if (!(await repositories.lifecycleNotices.claim(row.id, 'expired', expiresAt, now))) return false;
       await recordEvent(context, repositories, {
         tenantId: row.tenantId,
         event: 'credential.expired',

@@ -3,25 +3,16 @@
 // `inactivity`; a `credential.inactivity_warning` goes out once, 7 days before. The rule is seed
 // 003's ("revoked after 90 days of inactivity"): it covers seed 003 keys always, native
 // credentials only in a tenant whose settings name a period, and never seed 001/002 keys.
-import { sql } from 'kysely';
 import { DAY } from '../clock.js';
 import { announceCredentialChange, recordEvent } from '../domain/context.js';
 import type { Role } from '../domain/scopes.js';
 import { type Surface, SYSTEM_ACTOR, type TenantSettings } from '../domain/types.js';
 import { yieldToEventLoop } from '../event-loop.js';
 import type { Runtime } from '../runtime.js';
-import { parseJson } from '../storage/repositories/json.js';
-import { LifecycleNoticeRepository } from '../storage/repositories/lifecycle-notices.js';
 import type { JobDefinition } from './job.js';
-import { keyRanges } from './key-ranges.js';
 
 export const DEFAULT_INACTIVITY_DAYS = 90;
 export const WARNING_LEAD_DAYS = 7;
-/**
- * num_ids read per query: SQLite filters 2,000 rows in about half a millisecond on the event
- * loop (a whole 1M-key table in ~270 ms); PostgreSQL works off it, so fewer round trips there.
- */
-export const SCAN_RANGE = { sqlite: 2_000, postgres: 50_000 } as const;
 /**
  * Surfaces the rule can reach. Seed 001 server credentials and seed 002 keys document no
  * inactivity rule; the vaulted SMTP account is rotated by the vault, not retired for want of use.
@@ -59,10 +50,7 @@ export async function revokeInactiveCredentials(runtime: Runtime, options: Inact
   const now = context.clock.now();
   const nowIso = now.toISOString();
 
-  const settings = new Map<string, TenantSettings>();
-  for (const row of await store.db.selectFrom('tenants').select(['id', 'settings']).execute()) {
-    settings.set(row.id, parseJson<TenantSettings>(row.settings, {}));
-  }
+  const settings = await store.scans.tenantSettings();
   let shortest = DEFAULT_INACTIVITY_DAYS;
   for (const s of settings.values()) {
     shortest = Math.min(
@@ -73,26 +61,12 @@ export async function revokeInactiveCredentials(runtime: Runtime, options: Inact
   }
   // Nothing active more recently than this can be due for a warning anywhere.
   const horizon = new Date(now.getTime() - Math.max(0, shortest - WARNING_LEAD_DAYS) * DAY).toISOString();
-  const activity = sql<string>`coalesce(last_used_at, created_at)`;
 
   let handled = 0;
-  const width = options.rangeWidth ?? SCAN_RANGE[store.dialect];
   // The activity of a key (coalesce(last_used_at, created_at)) cannot be indexed without an index
   // that every login would write, so the table is read in short num_id ranges instead.
-  for await (const range of keyRanges(store.db, { table: 'credentials', key: 'num_id' }, width)) {
-    // Off the event loop on a SQLite server: a whole 1M-key table is ~300-450 ms of reading.
-    const rows = await store.readInBackground(
-      store.db
-        .selectFrom('credentials')
-        .select(['id', 'tenant_id', 'surface', 'role', 'last_used_at', 'created_at'])
-        .select(activity.as('activity'))
-        .where('num_id', '>', range.after)
-        .where('num_id', '<=', range.upTo)
-        .where('status', '=', 'active')
-        .where('surface', 'in', COVERED_SURFACES)
-        .where(activity, '<=', horizon)
-        .orderBy('num_id'),
-    );
+  for await (const range of store.scans.credentialRanges(options.rangeWidth)) {
+    const rows = await store.scans.inactivityCandidates(range, horizon, COVERED_SURFACES);
 
     for (const row of rows) {
       const tenantSettings = settings.get(row.tenant_id) ?? {};
@@ -115,7 +89,7 @@ export async function revokeInactiveCredentials(runtime: Runtime, options: Inact
         await yieldToEventLoop();
       } else if (now >= warnAt) {
         const warned = await store.transaction(async (repositories) => {
-          if (!(await new LifecycleNoticeRepository(repositories.db).claim(row.id, 'inactivity_warning', row.activity, nowIso))) return false;
+          if (!(await repositories.lifecycleNotices.claim(row.id, 'inactivity_warning', row.activity, nowIso))) return false;
           await recordEvent(context, repositories, {
             tenantId: row.tenant_id,
             event: 'credential.inactivity_warning',

@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Runtime } from '../runtime.js';
-import { JobRunRepository, type JobRun } from '../storage/repositories/job-runs.js';
+import type { JobRun } from '../storage/repositories/job-runs.js';
 import type { JobDefinition } from './job.js';
 import { metricsFor } from './metrics.js';
 
@@ -96,7 +96,7 @@ export class Scheduler {
     metrics.jobDuration.observe({ job: job.name }, durationMs / 1000);
     metrics.jobItems.inc({ job: job.name }, items);
     try {
-      await new JobRunRepository(this.runtime.store.db).insert(run);
+      await this.runtime.store.jobRuns.insert(run);
     } catch (caught) {
       // The database may be gone at shutdown; the run itself already happened.
       this.runtime.logger.warn({ job: job.name, error: safeErrorMessage(caught) }, 'could not record job run');

@@ -1,40 +1,25 @@
 // The store hands out repositories, either directly or bound to one transaction.
-import type SQLite from 'better-sqlite3';
-import type { CompiledQuery, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DatabaseHandle } from './connect.js';
 import { AccessRepository } from './repositories/access.js';
 import { AuditRepository } from './repositories/audit.js';
 import { CredentialRepository, type RawSqlite } from './repositories/credentials.js';
 import { DomainRepository } from './repositories/domains.js';
+import { JobRunRepository } from './repositories/job-runs.js';
+import { JobScanRepository } from './repositories/job-scans.js';
+import { LifecycleNoticeRepository } from './repositories/lifecycle-notices.js';
 import { SendingRepository } from './repositories/sending.js';
+import { SessionRepository } from './repositories/sessions.js';
 import { TenantRepository } from './repositories/tenants.js';
 import type { ReplicaReads } from './replica-reads.js';
 import type { Database } from './schema.js';
+import type { ReadQuery, Repositories, Transaction } from './repository-set.js';
 import { createUsageWrites, type UsageWrites } from './usage-writes.js';
 
-export interface Repositories {
-  tenants: TenantRepository;
-  domains: DomainRepository;
-  credentials: CredentialRepository;
-  access: AccessRepository;
-  audit: AuditRepository;
-  /** Sending policy: identities behind mail-server logins, shared quota counters. */
-  sending: SendingRepository;
-  /** The raw Kysely handle for repositories added by later capabilities. */
-  db: Kysely<Database>;
-  /** SQLite, inside a transaction only: the raw connection the transaction holds (prepared statements). */
-  sqliteWriter: SQLite.Database | null;
-  dialect: DatabaseHandle['dialect'];
-}
-
-/** A Kysely SELECT (anything that compiles to SQL and can also run itself). */
-export interface ReadQuery<Row> {
-  compile(): CompiledQuery<Row>;
-  execute(): Promise<Row[]>;
-}
+export type { ReadQuery, Repositories };
 
 export interface Store extends Repositories {
-  transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
+  transaction: Transaction;
   /**
    * A long read (a job's table scan) off the event loop: on a SQLite server it runs on the
    * background worker's connection; elsewhere it runs as usual. Committed data only, so never
@@ -43,6 +28,8 @@ export interface Store extends Repositories {
   readInBackground<Row>(query: ReadQuery<Row>): Promise<Row[]>;
   /** Batched last-used times and sessions (off the event loop on a SQLite server). */
   usageWrites: UsageWrites;
+  /** The whole-table walks of the background jobs (never inside a transaction). */
+  scans: JobScanRepository;
   close(): Promise<void>;
 }
 
@@ -63,6 +50,9 @@ function repositoriesFor(
     access: new AccessRepository(db),
     audit: new AuditRepository(db, dialect === 'postgres'),
     sending: new SendingRepository(db, raw.writer),
+    lifecycleNotices: new LifecycleNoticeRepository(db),
+    jobRuns: new JobRunRepository(db),
+    sessions: new SessionRepository(db, raw.writer),
     db,
     sqliteWriter: raw.writer,
     dialect,
@@ -79,6 +69,12 @@ export function createStore(handle: DatabaseHandle): Store {
         // Raw SQLite statements inside the transaction bypass the observed driver: report them too.
         throw handle.health.failed(error) ?? error;
       });
+  const readInBackground: Store['readInBackground'] = async <Row>(query: ReadQuery<Row>) => {
+    const background = handle.sqliteBackground?.() ?? null;
+    if (!background) return query.execute();
+    const { sql, parameters } = query.compile();
+    return (await background.read(sql, parameters)) as Row[];
+  };
   return {
     ...repositoriesFor(
       handle.db,
@@ -88,12 +84,8 @@ export function createStore(handle: DatabaseHandle): Store {
       handle.replicaReads ?? null,
     ),
     transaction,
-    readInBackground: async <Row>(query: ReadQuery<Row>) => {
-      const background = handle.sqliteBackground?.() ?? null;
-      if (!background) return query.execute();
-      const { sql, parameters } = query.compile();
-      return (await background.read(sql, parameters)) as Row[];
-    },
+    readInBackground,
+    scans: new JobScanRepository(handle.db, handle.dialect, readInBackground),
     usageWrites: createUsageWrites(handle, transaction),
     close: () => handle.close(),
   };

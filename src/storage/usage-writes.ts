@@ -4,8 +4,8 @@
 // died) it runs in transactions on the store's own connection.
 import type { DatabaseHandle } from './connect.js';
 import { lastUsedWrite } from './repositories/credentials.js';
-import { SessionRepository, type SessionRow, sessionUpsertWrite } from './repositories/sessions.js';
-import type { Store } from './store.js';
+import { type SessionRow, sessionUpsertWrite } from './repositories/sessions.js';
+import type { Transaction } from './repository-set.js';
 
 export interface UsageWrites {
   /** How many rows to hand over per call: each call is one transaction. */
@@ -27,7 +27,7 @@ const CHUNK_ROWS = { sqlite: 250, postgres: 5_000, background: 1_000 } as const;
 /** Sessions per multi-row statement on PostgreSQL. */
 const SESSION_STATEMENT_ROWS = 200;
 
-export function createUsageWrites(handle: DatabaseHandle, transaction: Store['transaction']): UsageWrites {
+export function createUsageWrites(handle: DatabaseHandle, transaction: Transaction): UsageWrites {
   const background = () => handle.sqliteBackground?.() ?? null;
   return {
     get chunkRows() {
@@ -45,7 +45,7 @@ export function createUsageWrites(handle: DatabaseHandle, transaction: Store['tr
       const worker = background();
       if (worker) return (await worker.write([sessionUpsertWrite(rows)])).statements;
       return transaction(async (repositories) => {
-        const repository = new SessionRepository(repositories.db, repositories.sqliteWriter);
+        const repository = repositories.sessions;
         let statements = 0;
         for (let start = 0; start < rows.length; start += SESSION_STATEMENT_ROWS) {
           statements += await repository.upsertMany(rows.slice(start, start + SESSION_STATEMENT_ROWS));

@@ -6,9 +6,10 @@ import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, HOUR, ManualClock, MINUTE } from '../../src/clock.js';
 import { CLI_ACTOR } from '../../src/domain/types.js';
-import { expiredKeysQuery, recordExpiredCredentials } from '../../src/jobs/credential-expiry.js';
+import { recordExpiredCredentials } from '../../src/jobs/credential-expiry.js';
 import { revokeInactiveCredentials } from '../../src/jobs/inactivity-revocation.js';
 import { pruneSessions } from '../../src/jobs/session-pruning.js';
+import { expiredKeysQuery } from '../../src/storage/repositories/job-scans.js';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import { schedulerOf } from '../../jobs/extension.js';
 import { metricsFor } from '../../jobs/metrics.js';
-import { JobRunRepository, type JobRun } from '../../storage/repositories/job-runs.js';
+import type { JobRun } from '../../storage/repositories/job-runs.js';
 import { requirePrincipal } from '../authentication.js';
 import { presentPage } from './presenters.js';
 import { PageQuery } from './schemas.js';
@@ -24,7 +24,7 @@ export function presentJobRun(run: JobRun) {
 }
 
 export function registerJobRoutes(app: App, services: Services): void {
-  const runs = () => new JobRunRepository(services.context.store.db);
+  const runs = () => services.context.store.jobRuns;
 
   app.get(
     '/api/v1/jobs',

@@ -3,7 +3,7 @@
 // answer from an index is done as many short queries instead of one long one.
 import { type Kysely, sql } from 'kysely';
 import { yieldToEventLoop } from '../event-loop.js';
-import type { Database } from '../storage/schema.js';
+import type { Database } from './schema.js';
 
 /** The tables walked this way and the integer key of each (SQLite's implicit rowid for sessions). */
 type KeyedTable = { table: 'credentials'; key: 'num_id' } | { table: 'credential_sessions'; key: 'rowid' };
