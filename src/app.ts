@@ -23,6 +23,7 @@ import { registerDomainRoutes } from './surfaces/native/domain-routes.js';
 import { registerTenantRoutes } from './surfaces/native/tenant-routes.js';
 import { registerTokenRoutes, registerVerifierTokenRoutes } from './surfaces/native/token-routes.js';
 import type { App } from './surfaces/native/types.js';
+import type { SurfaceRegistrar } from './surfaces/registrar.js';
 
 export type { App };
 import { registerVerifyRoute } from './surfaces/native/verify-route.js';
@@ -38,7 +39,7 @@ export interface Readiness {
 }
 
 /** A surface (native, a seed, a protocol endpoint) adds its routes through one of these. */
-export type SurfaceRegistrar = (app: App, services: Services) => void | Promise<void>;
+export type { SurfaceRegistrar };
 
 export interface AppOptions {
   services: Services;

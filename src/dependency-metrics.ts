@@ -3,11 +3,10 @@
 // this node's own counters.
 import { Counter, Gauge } from 'prom-client';
 import { DATABASE_FAULT_CODES } from './errors.js';
-import { metricsFor } from './jobs/metrics.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from './runtime-types.js';
 
 export function installDependencyMetrics(runtime: Runtime): void {
-  const { registry } = metricsFor(runtime.services);
+  const { registry } = runtime.services.metrics;
   const health = runtime.handle.health;
   new Gauge({
     name: 'relaykey_database_up',

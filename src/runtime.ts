@@ -1,70 +1,39 @@
 // Wires configuration, storage, secrets and services together; used by the server, the CLI and tests.
 import { rmSync } from 'node:fs';
-import type { Logger } from 'pino';
-import { type App, buildApp, type SurfaceRegistrar } from './app.js';
-import { type Clock, systemClock } from './clock.js';
+import { type App, buildApp } from './app.js';
+import { systemClock } from './clock.js';
 import { type CredentialChangeFeed, startCredentialChangeFeed } from './cluster/credential-changes.js';
 import { clusterNamespace } from './cluster/namespace.js';
 import { connectRedis } from './cluster/redis.js';
 import { type Config, ConfigError } from './config.js';
 import { createSecretHasher } from './crypto/hashing.js';
-import { derivePepper, loadRootSecret, type RootKeyRing } from './crypto/root-secret.js';
+import { Envelope } from './crypto/envelope.js';
+import { derivePepper, loadRootSecret, readKeyFile } from './crypto/root-secret.js';
 import { connectionLossLogger, waitForDatabase, watchDatabase } from './database-watch.js';
 import { installDependencyMetrics } from './dependency-metrics.js';
 import { createAuditKeys } from './crypto/audit-keys.js';
 import { createTotpBox } from './crypto/totp-box.js';
 import { sealAuditHeads } from './domain/audit.js';
 import { DEFAULT_ADMIN_THROTTLE } from './domain/admin-throttle.js';
-import { createServices, type Services } from './domain/services.js';
+import { createServices } from './domain/services.js';
 import { FallbackThrottle } from './domain/fallback-throttle.js';
 import { DatabaseSendingCounters, FallbackSendingCounters } from './domain/sending-counters.js';
 import { RedisSendingCounters } from './cluster/sending-counters-redis.js';
 import { RedisThrottle } from './cluster/throttle-redis.js';
 import { MemoryThrottle } from './domain/throttle.js';
+import { Scheduler } from './jobs/scheduler.js';
 import { createLogger } from './logging.js';
-import { type DatabaseHandle, migrateToLatest, openDatabase } from './storage/connect.js';
-import { createStore, type Store } from './storage/store.js';
+import { migrateToLatest, openDatabase } from './storage/connect.js';
+import { createStore } from './storage/store.js';
 import { enforceMasterKey, recordSchemaWriter, refuseNewerSchema } from './startup-checks.js';
 import { readTls } from './tls.js';
 import { installVerificationObservers } from './verification-observers.js';
 
-export interface Runtime {
-  config: Config;
-  handle: DatabaseHandle;
-  store: Store;
-  services: Services;
-  rootKeys: RootKeyRing;
-  logger: Logger;
-  /** Shared by every node on this database: prefixes Redis keys, names the NOTIFY channel. */
-  clusterNamespace: string;
-  /** Redis now: connected, down (this node falls back), or not configured. */
-  redisState(): 'ready' | 'down' | 'off';
-  /** Throttle calls this node's own counters answered because Redis failed. */
-  throttleFallbacks(): number;
-  close(): Promise<void>;
-}
+import type { Capabilities, Runtime, RuntimeExtension, RuntimeOptions } from './runtime-types.js';
 
-export interface RuntimeOptions {
-  clock?: Clock;
-  logger?: Logger;
-  schema?: string;
-  migrate?: boolean;
-  /** false: open even with a master key other than the stored one (`keys status`, `doctor` report it instead). */
-  enforceMasterKey?: boolean;
-}
+export type { Capabilities, Runtime, RuntimeExtension, RuntimeOptions };
 
-/** Modules that extend the runtime (vault, jobs, webhooks, protocol endpoints) register here. */
-export type RuntimeExtension = {
-  name: string;
-  install?(runtime: Runtime): void | Promise<void>;
-  surfaces?: SurfaceRegistrar[];
-  start?(runtime: Runtime): void | Promise<void>;
-  stop?(runtime: Runtime): void | Promise<void>;
-};
-
-export const runtimeExtensions: RuntimeExtension[] = [];
-
-export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+export async function createRuntime(config: Config, capabilities: Capabilities, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   let loaded: ReturnType<typeof loadRootSecret>;
   try {
@@ -131,7 +100,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const sendingCounters = redis
     ? new FallbackSendingCounters(new RedisSendingCounters(redis.client, namespace), new DatabaseSendingCounters(store, clock))
     : undefined;
+  // Jobs run with the runtime, which is built from the services the scheduler is part of.
+  let built: Runtime | undefined;
+  const scheduler = new Scheduler(config, capabilities.jobs, () => {
+    if (!built) throw new Error('a job ran before the runtime was built');
+    return built;
+  });
   const services = createServices({
+    jobs: scheduler,
     store,
     clock,
     hashSecret: createSecretHasher(derivePepper(ring)),
@@ -157,6 +133,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     ...(throttle ? { throttle } : {}),
     ...(sendingCounters ? { sendingCounters } : {}),
     loginHooks: { onThrottleError },
+    // Embedded mode may gain root key versions while running (`relaykey keys rotate` appends to
+    // the key file); with RELAYKEY_MASTER_KEY the ring changes only on restart.
+    envelope: new Envelope(ring, { reloadRing: config.masterKey ? null : () => readKeyFile(config.dataDir) }),
+    rootKeys: ring,
+    smtpRotationMonths: config.smtpRotationMonths,
+    webhookAllowNetworks: config.webhookAllowNetworks,
   });
   // TOTP secrets stored in plain base32 before they were sealed are sealed now.
   if (options.migrate !== false) {
@@ -183,18 +165,21 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     await store.close();
     throw error;
   }
+  const { extensions } = capabilities;
   const runtime: Runtime = {
     config,
     handle,
     store,
     services,
+    scheduler: services.jobs,
+    extensions,
     rootKeys: ring,
     logger,
     clusterNamespace: namespace,
     redisState: () => redis?.state() ?? 'off',
     throttleFallbacks: () => sharedThrottleErrors,
     close: async () => {
-      for (const extension of [...runtimeExtensions].reverse()) await extension.stop?.(runtime);
+      for (const extension of [...extensions].reverse()) await extension.stop?.(runtime);
       await services.usage.stop();
       await feed?.close();
       await services.throttle.close();
@@ -203,9 +188,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       await store.close();
     },
   };
+  built = runtime;
   installVerificationObservers(runtime);
   installDependencyMetrics(runtime);
-  for (const extension of runtimeExtensions) await extension.install?.(runtime);
+  for (const extension of extensions) await extension.install?.(runtime);
   return runtime;
 }
 
@@ -227,7 +213,7 @@ export async function buildRuntimeApp(runtime: Runtime): Promise<App> {
       // Redis is optional: its absence is reported, never a reason to be unready.
       return { ready: health.ok, checks: { database, redis: { status: runtime.redisState() } } };
     },
-    extraSurfaces: runtimeExtensions.flatMap((e) => e.surfaces ?? []),
+    extraSurfaces: runtime.extensions.flatMap((e) => e.surfaces ?? []),
   });
 }
 
@@ -240,5 +226,5 @@ export async function startBackground(runtime: Runtime): Promise<void> {
     runtime.logger.error({ error: message }, 'SQLite lookup worker failed; verify lookups run on the event loop again');
   });
   runtime.services.usage.start();
-  for (const extension of runtimeExtensions) await extension.start?.(runtime);
+  for (const extension of runtime.extensions) await extension.start?.(runtime);
 }

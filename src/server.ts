@@ -3,6 +3,7 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { App } from './app.js';
 import type { Config } from './config.js';
+import { CAPABILITIES } from './extensions.js';
 import { readTls } from './tls.js';
 import { buildRuntimeApp, createRuntime, type Runtime, type RuntimeOptions, startBackground } from './runtime.js';
 
@@ -16,7 +17,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: RuntimeOptions = {}): Promise<RunningServer> {
-  const runtime = await createRuntime(config, options);
+  const runtime = await createRuntime(config, CAPABILITIES, options);
   let app: App;
   try {
     app = await buildRuntimeApp(runtime);

@@ -3,9 +3,8 @@
 // secret), at most RELAYKEY_DENIED_LOG_PER_SECOND a second so an attack cannot flood the log.
 import type { Logger } from 'pino';
 import type { VerificationEvent, VerificationObserver } from './domain/verification-outcomes.js';
-import { metricsFor } from './jobs/metrics.js';
 import { redactUrl } from './logging.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from './runtime-types.js';
 
 /** A user name that carries a key (a client that swapped the fields) is logged redacted. */
 function safeUsername(username: string): string {
@@ -59,7 +58,7 @@ export function deniedLogObserver(logger: Logger, perSecond: number, onSuppresse
 /** Hooks the metrics and the denied log onto the runtime's login gate. */
 export function installVerificationObservers(runtime: Runtime): void {
   const { services, config, logger } = runtime;
-  const metrics = metricsFor(services);
+  const metrics = services.metrics;
   const verifier = services.verifier;
   metrics.verifyCache.collect(verifier, {
     redis: config.redisUrl !== undefined,

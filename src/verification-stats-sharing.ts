@@ -2,7 +2,7 @@
 // and before a stats read), so that the console's stats cover every node.
 import { randomUUID } from 'node:crypto';
 import { SharedVerificationStats } from './domain/verification-stats.js';
-import type { RuntimeExtension } from './runtime.js';
+import type { RuntimeExtension } from './runtime-types.js';
 import { verificationStatsRepository } from './storage/repositories/verification-stats.js';
 
 export const STATS_FLUSH_MS = 10_000;

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { type Config, ConfigError, EXIT_CONFIG, loadConfig } from '../config.js';
 import { CLI_ACTOR } from '../domain/types.js';
 import { AppError } from '../errors.js';
+import { CAPABILITIES } from '../extensions.js';
 import { createLogger } from '../logging.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 
@@ -35,7 +36,7 @@ export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>, opt
   if (!options.mayCreate) refuseAccidentalDatabase(config);
   // Logs go to stderr so that --json output on stdout stays one JSON object.
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: pino.destination(2) });
-  const runtime = await createRuntime(config, { logger, ...(options.enforceMasterKey === false ? { enforceMasterKey: false } : {}) });
+  const runtime = await createRuntime(config, CAPABILITIES, { logger, ...(options.enforceMasterKey === false ? { enforceMasterKey: false } : {}) });
   try {
     return await work(runtime);
   } finally {

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { EXIT_CONFIG } from '../config.js';
 import { appendKeyFileVersion } from '../crypto/root-secret.js';
 import { masterKeyMatch, mismatchMessage } from '../startup-checks.js';
-import { vaultOf } from '../domain/vault.js';
 import { AppError } from '../errors.js';
 import { cliActor, output, withRuntime } from './context.js';
 
@@ -21,7 +20,7 @@ export function registerKeysCommands(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean; rewrapOnly?: boolean }) => {
       const result = await withRuntime(async (runtime) => {
-        const vault = vaultOf(runtime.services);
+        const vault = runtime.services.vault;
         let version: number;
         let mode: 'key_file' | 'environment';
         if (options.rewrapOnly) {
@@ -63,7 +62,7 @@ export function registerKeysCommands(program: Command): void {
       const { current, counts, match } = await withRuntime(
         async (runtime) => ({
           current: runtime.rootKeys.currentVersion,
-          counts: await vaultOf(runtime.services).countDataKeysByRootVersion(),
+          counts: await runtime.services.vault.countDataKeysByRootVersion(),
           match: await masterKeyMatch(runtime.handle, runtime.rootKeys),
         }),
         { enforceMasterKey: false },

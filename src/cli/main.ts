@@ -3,15 +3,15 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { startServer, stopOnSignals } from '../server.js';
-import { registerExtensions } from '../extensions.js';
 import { limitHeapGrowth } from '../heap-growth.js';
 import { relaykeyVersion } from '../version.js';
 import { fail, withRuntime } from './context.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerDomainCommands } from './domain-commands.js';
-import { cliCommandRegistrars } from './registry.js';
-
-registerExtensions();
+import { registerCredentialCommands } from './credential-commands.js';
+import { registerKeysCommands } from './keys-commands.js';
+import { registerDoctorCommand, registerOperationsCommands } from './operations-commands.js';
+import { registerWebhookCommands } from './webhook-commands.js';
 
 const program = new Command();
 program
@@ -49,7 +49,9 @@ program
 
 registerCoreCommands(program);
 registerDomainCommands(program);
-for (const register of cliCommandRegistrars) register(program);
+for (const register of [registerKeysCommands, registerWebhookCommands, registerCredentialCommands, registerOperationsCommands, registerDoctorCommand]) {
+  register(program);
+}
 
 try {
   await program.parseAsync(process.argv);

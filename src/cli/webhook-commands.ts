@@ -1,6 +1,5 @@
 // CLI: webhook endpoints (the signing secret is printed once).
 import type { Command } from 'commander';
-import { webhooksOf } from '../webhooks/extension.js';
 import { cliActor, output, withRuntime } from './context.js';
 
 export function registerWebhookCommands(program: Command): void {
@@ -19,7 +18,7 @@ export function registerWebhookCommands(program: Command): void {
         .map((e) => e.trim())
         .filter(Boolean);
       const { endpoint, secret } = await withRuntime((runtime) =>
-        webhooksOf(runtime.services).create(
+        runtime.services.webhooks.create(
           {
             tenantId: options.tenant,
             url: options.url,

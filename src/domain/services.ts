@@ -3,7 +3,13 @@ import type { Clock } from '../clock.js';
 import type { SecretHasher } from '../crypto/hashing.js';
 import type { Store } from '../storage/store.js';
 import type { AuditKeys } from '../crypto/audit-keys.js';
+import type { Envelope } from '../crypto/envelope.js';
+import type { RootKeyRing } from '../crypto/root-secret.js';
 import type { TotpBox } from '../crypto/totp-box.js';
+import { createMetrics, type Metrics } from '../jobs/metrics.js';
+import type { JobSchedule } from '../jobs/schedule.js';
+import { writeOutbox } from '../webhooks/outbox.js';
+import { WebhookService } from '../webhooks/service.js';
 import { AccessService } from './access.js';
 import { AdminThrottle, type AdminThrottlePolicy, DEFAULT_ADMIN_THROTTLE } from './admin-throttle.js';
 import type { DomainContext } from './context.js';
@@ -19,6 +25,7 @@ import { SessionReads } from './session-reads.js';
 import type { SendingCounters } from './sending-counters.js';
 import { SendingPolicy } from './sending-policy.js';
 import { UsageRecorder } from './usage.js';
+import { SmtpAccountService } from './vault.js';
 import { Verifier, type VerifierOptions } from './verification.js';
 import { type SharedVerificationStats, VerificationStats } from './verification-stats.js';
 
@@ -42,6 +49,14 @@ export interface Services {
   mailRouter: MailRouter;
   /** Allowed senders and quotas, asked by the mail server (protocol/postfix). */
   sendingPolicy: SendingPolicy;
+  /** The tenants' vaulted SMTP accounts (seed 000). */
+  vault: SmtpAccountService;
+  /** Webhook endpoints, deliveries and the outbox. */
+  webhooks: WebhookService;
+  /** This container's Prometheus registry and instruments. */
+  metrics: Metrics;
+  /** The background jobs of this node. */
+  jobs: JobSchedule;
 }
 
 export interface ServiceOptions {
@@ -70,6 +85,14 @@ export interface ServiceOptions {
   sendingCounters?: SendingCounters;
   /** RELAYKEY_TRUSTED_PROXIES (CIDRs). */
   trustedProxies?: readonly string[];
+  /** Seals the vaulted SMTP passwords (and webhook secrets use the root keys). */
+  envelope: Envelope;
+  rootKeys: RootKeyRing;
+  /** Months between scheduled rotations of a tenant's vaulted SMTP account. */
+  smtpRotationMonths: number;
+  /** RELAYKEY_WEBHOOK_ALLOW_NETWORKS (CIDRs). */
+  webhookAllowNetworks: readonly string[];
+  jobs: JobSchedule;
 }
 
 export function createServices(options: ServiceOptions): Services {
@@ -89,11 +112,17 @@ export function createServices(options: ServiceOptions): Services {
   const usage = new UsageRecorder(context, options.usageFlushMs);
   const throttle = options.throttle ?? new MemoryThrottle(options.clock, options.throttlePolicy);
   const stats = new VerificationStats(options.clock);
+  const provisioning = new ProvisioningService(tenants);
+  const vault = new SmtpAccountService(context, credentials, options.envelope, { rotationMonths: options.smtpRotationMonths });
+  // Every new tenant gets its vaulted SMTP account.
+  provisioning.provisioners.push(vault.provision);
+  // Webhook deliveries come from an outbox written in the transaction of the change.
+  context.onRecordedEvent.push(writeOutbox);
   return {
     context,
     tenants,
     domains: new DomainService(context),
-    provisioning: new ProvisioningService(tenants),
+    provisioning,
     credentials,
     access: new AccessService(context, {
       sessionMinutes: options.sessionMinutes,
@@ -122,5 +151,9 @@ export function createServices(options: ServiceOptions): Services {
           )
         ).length,
     }),
+    vault,
+    webhooks: new WebhookService(context, options.rootKeys, [...options.webhookAllowNetworks]),
+    metrics: createMetrics(),
+    jobs: options.jobs,
   };
 }

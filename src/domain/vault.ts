@@ -475,16 +475,3 @@ export class SmtpAccountService {
     return vaultRepository(this.context.store).countDataKeysByRootVersion();
   }
 }
-
-// One vault per service container: adapters and jobs find it from what they are handed.
-const vaults = new WeakMap<object, SmtpAccountService>();
-
-export function attachVault(services: object, vault: SmtpAccountService): void {
-  vaults.set(services, vault);
-}
-
-export function vaultOf(services: object): SmtpAccountService {
-  const vault = vaults.get(services);
-  if (!vault) throw new AppError('INTERNAL', 'the SMTP account vault is not installed');
-  return vault;
-}

@@ -8,7 +8,7 @@ import { createCheckpointSigner, type CheckpointSigner } from '../crypto/audit-k
 import { PLATFORM_CHAIN } from '../domain/audit.js';
 import { signCheckpoint, takeCheckpoint } from '../domain/audit-checkpoint.js';
 import type { RootKeyRing } from '../crypto/root-secret.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime-types.js';
 import { WebhookRepository } from '../storage/repositories/webhooks.js';
 import { CHECKPOINT_WEBHOOK_TYPE } from '../webhooks/events.js';
 import { newDeliveryId } from '../webhooks/outbox.js';

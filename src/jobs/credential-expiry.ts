@@ -3,7 +3,7 @@
 import { recordEvent } from '../domain/context.js';
 import { SYSTEM_ACTOR } from '../domain/types.js';
 import { yieldToEventLoop } from '../event-loop.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime-types.js';
 import type { ExpiryCursor } from '../storage/repositories/job-scans.js';
 import type { JobDefinition } from './job.js';
 

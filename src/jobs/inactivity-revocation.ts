@@ -8,7 +8,7 @@ import { announceCredentialChange, recordEvent } from '../domain/context.js';
 import type { Role } from '../domain/scopes.js';
 import { type Surface, SYSTEM_ACTOR, type TenantSettings } from '../domain/types.js';
 import { yieldToEventLoop } from '../event-loop.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime-types.js';
 import type { JobDefinition } from './job.js';
 
 export const DEFAULT_INACTIVITY_DAYS = 90;

@@ -1,7 +1,6 @@
 // Prometheus metrics of one runtime (its own registry, so several runtimes in one process never
 // collide). Labels are job names and outcomes only: never tenants, keys or secrets.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Services } from '../domain/services.js';
 
 export interface Metrics {
   registry: Registry;
@@ -33,9 +32,8 @@ export interface FeedInfo {
   trustedProxyVerifications?: () => number;
 }
 
-const byServices = new WeakMap<Services, Metrics>();
-
-function createMetrics(): Metrics {
+/** A fresh registry with relaykey's instruments (one per service container: see domain/services.ts). */
+export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'relaykey_' });
   return {
@@ -182,13 +180,4 @@ function verificationMetrics(registry: Registry): Pick<Metrics, 'verifications' 
       },
     },
   };
-}
-
-export function metricsFor(services: Services): Metrics {
-  let metrics = byServices.get(services);
-  if (!metrics) {
-    metrics = createMetrics();
-    byServices.set(services, metrics);
-  }
-  return metrics;
 }

@@ -3,10 +3,11 @@
 // scheduler only makes sure one process never overlaps a job with itself.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime-types.js';
+import type { Config } from '../config.js';
 import type { JobRun } from '../storage/repositories/job-runs.js';
 import type { JobDefinition } from './job.js';
-import { metricsFor } from './metrics.js';
+import type { JobSchedule } from './schedule.js';
 
 const KEY_LIKE = /[A-Za-z]{2,6}_[0-9A-Za-z+/=]{20,}/g;
 
@@ -16,23 +17,34 @@ export function safeErrorMessage(error: unknown): string {
   return text.replace(KEY_LIKE, '[redacted]').split('\n')[0]?.slice(0, 500) ?? 'error';
 }
 
-export class Scheduler {
+export class Scheduler implements JobSchedule {
   readonly nodeId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Map<string, Promise<JobRun>>();
   private stopped = true;
 
+  /**
+   * `runtime` is asked for when a job runs, never before: the scheduler is part of the
+   * container the runtime is built from.
+   */
   constructor(
-    private readonly runtime: Runtime,
+    private readonly config: Config,
     private readonly jobs: readonly JobDefinition[],
+    private readonly runtimeOf: () => Runtime,
   ) {}
+
+  private get runtime(): Runtime {
+    return this.runtimeOf();
+  }
 
   get jobNames(): string[] {
     return this.jobs.map((j) => j.name);
   }
 
-  intervalOf(job: JobDefinition): number {
-    return this.runtime.config.jobIntervalMs ?? job.intervalFor?.(this.runtime.config) ?? job.intervalMs;
+  intervalOf(job: JobDefinition | string): number {
+    const definition = typeof job === 'string' ? this.jobs.find((j) => j.name === job) : job;
+    if (!definition) throw new Error(`no job named ${String(job)}`);
+    return this.config.jobIntervalMs ?? definition.intervalFor?.(this.config) ?? definition.intervalMs;
   }
 
   definitions(): readonly JobDefinition[] {
@@ -43,7 +55,7 @@ export class Scheduler {
     if (!this.stopped) return;
     this.stopped = false;
     for (const job of this.jobs) {
-      if (job.enabled && !job.enabled(this.runtime.config)) continue;
+      if (job.enabled && !job.enabled(this.config)) continue;
       // A short random first delay spreads the nodes of a cluster and lets a restart catch up soon.
       this.schedule(job, Math.floor(Math.random() * Math.min(this.intervalOf(job), 2_000)));
     }
@@ -79,7 +91,7 @@ export class Scheduler {
   }
 
   private async execute(job: JobDefinition): Promise<JobRun> {
-    const metrics = metricsFor(this.runtime.services);
+    const metrics = this.runtime.services.metrics;
     const startedAt = this.runtime.services.context.clock.now().toISOString();
     const started = performance.now();
     let items = 0;

@@ -1,7 +1,7 @@
 // session-pruning: sessions of revoked keys or unseen for a week turn inactive; sessions unseen
 // for 30 days are deleted, and so are job-run records older than 30 days.
 import { DAY } from '../clock.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime-types.js';
 import type { SessionPruningOptions } from '../storage/repositories/job-scans.js';
 import type { JobDefinition } from './job.js';
 

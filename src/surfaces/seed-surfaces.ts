@@ -1,5 +1,5 @@
 // The seed (compat) surfaces 001, 002 and 003 as one runtime extension: routes only, no jobs.
-import type { RuntimeExtension } from '../runtime.js';
+import type { RuntimeExtension } from '../runtime-types.js';
 import { registerSeed001 } from './seed001/routes.js';
 import { registerSeed002 } from './seed002/routes.js';
 import { registerSeed003 } from './seed003/routes.js';

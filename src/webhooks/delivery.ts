@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { Webhook } from 'standardwebhooks';
-import { metricsFor } from '../jobs/metrics.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime-types.js';
 import { type WebhookDelivery, WebhookRepository } from '../storage/repositories/webhooks.js';
 import type { WebhookService } from './service.js';
 import { guardedLookup, UnsafeTargetError, urlProblem } from './target-safety.js';
@@ -82,7 +81,7 @@ export function send(url: string, headers: Record<string, string>, body: string,
 
 async function deliverOne(runtime: Runtime, webhooks: WebhookService, repo: WebhookRepository, delivery: WebhookDelivery, lease: string): Promise<void> {
   const clock = runtime.services.context.clock;
-  const metrics = metricsFor(runtime.services);
+  const metrics = runtime.services.metrics;
   const endpoint = await repo.findEndpointById(delivery.endpointId);
   const attempts = delivery.attempts + 1;
   let result: SendResult;

@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { authenticator } from 'otplib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -460,7 +459,7 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
       body: { name: 'Webhook probe', role: 'send_only' },
     });
     expect(credential.status).toBe(201);
-    await schedulerOf(server.runtime).run('webhook-delivery');
+    await server.runtime.scheduler.run('webhook-delivery');
     expect(receiver.accepted.map((r) => r.payload?.type)).toContain('credential.created');
     const listed = await call(server, 'GET', `/api/v1/tenants/${tenantId}/webhooks/${webhookId}/deliveries`, { token: adminToken });
     expect(listed.status).toBe(200);
@@ -491,14 +490,14 @@ describe.each(DIALECTS)('admin console on %s', (dialect) => {
 
     // The next run sends it again under the same webhook-id.
     const before = receiver.accepted.filter((r) => r.id === delivery.id).length;
-    await schedulerOf(server.runtime).run('webhook-delivery');
+    await server.runtime.scheduler.run('webhook-delivery');
     expect(receiver.accepted.filter((r) => r.id === delivery.id).length).toBe(before + 1);
     const again = await call(server, 'GET', `/api/v1/tenants/${tenantId}/webhooks/${webhookId}/deliveries`, { token: adminToken });
     expect(again.body.data.find((d: { id: string }) => d.id === delivery.id)).toMatchObject({ status: 'delivered' });
   });
 
   it('shows the jobs with their real last runs', async () => {
-    await schedulerOf(server.runtime).run('session-pruning');
+    await server.runtime.scheduler.run('session-pruning');
     const jobs = await call(server, 'GET', '/api/v1/jobs', { token: adminToken });
     expect(jobs.status).toBe(200);
     const delivery = jobs.body.data.find((j: { job: string }) => j.job === 'webhook-delivery');

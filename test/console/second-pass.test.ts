@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { call } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -90,7 +89,7 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
     receiver.secret = hook.body.secret;
     receiver.mode = 'fail';
     await create('Webhook probe');
-    await schedulerOf(server.runtime).run('webhook-delivery');
+    await server.runtime.scheduler.run('webhook-delivery');
 
     verifier = (await api('POST', '/api/v1/verifier-tokens', { name: 'second pass' })).body.token;
     expect((await api('PATCH', `/api/v1/tenants/${tenantId}`, { connection_info: { smtp: { server_name: `smtp.${domain}` } } })).status).toBe(200);

@@ -11,7 +11,6 @@ import { CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { registerExtensions } from '../../src/extensions.js';
 import { createLogger } from '../../src/logging.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 
@@ -64,7 +63,6 @@ export interface StartOptions {
 }
 
 export async function startTestServer(dialect: DialectName, options: StartOptions = {}): Promise<TestServer> {
-  registerExtensions();
   const dataDir = mkdtempSync(join(tmpdir(), 'relaykey-test-'));
   let databaseUrl: string;
   let dropSchema = async () => {};

@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, HOUR, ManualClock, MINUTE } from '../../src/clock.js';
 import { CLI_ACTOR } from '../../src/domain/types.js';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -18,7 +17,7 @@ describe.each(DIALECTS)('credential lifecycle jobs on %s', (dialect) => {
   const receiver = new WebhookReceiver();
   const at = (days: number) => clock.set(new Date(start.getTime() + days * DAY + MINUTE));
   const runJob = async (name: string) => {
-    const run = await schedulerOf(server.runtime).run(name);
+    const run = await server.runtime.scheduler.run(name);
     expect(run.outcome, run.error ?? '').toBe('ok');
     return run.items;
   };

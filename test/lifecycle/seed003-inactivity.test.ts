@@ -3,7 +3,6 @@
 // refused), while a key used within the period keeps working.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, ManualClock, MINUTE } from '../../src/clock.js';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -44,12 +43,12 @@ describe.each(DIALECTS)('seed 003 keys and the inactivity job on %s', (dialect) 
 
     // 90 days after the idle key's last use nothing is due yet (only the warning).
     at(89);
-    const early = await schedulerOf(server.runtime).run('inactivity-revocation');
+    const early = await server.runtime.scheduler.run('inactivity-revocation');
     expect(early.outcome, early.error ?? '').toBe('ok');
     expect((await record(idle.ID)).is_active).toBe(true);
 
     at(91);
-    const run = await schedulerOf(server.runtime).run('inactivity-revocation');
+    const run = await server.runtime.scheduler.run('inactivity-revocation');
     expect(run.outcome, run.error ?? '').toBe('ok');
     expect(run.items).toBeGreaterThanOrEqual(1);
 
@@ -66,7 +65,7 @@ describe.each(DIALECTS)('seed 003 keys and the inactivity job on %s', (dialect) 
     expect((await login(busy)).status).toBe(200);
 
     // Exactly once: a second run finds nothing more to revoke for this key.
-    await schedulerOf(server.runtime).run('inactivity-revocation');
+    await server.runtime.scheduler.run('inactivity-revocation');
     const audits = await server.sql<{ n: number | string }>(`SELECT COUNT(*) AS n FROM audit_events WHERE event = 'credential.revoked' AND target_id = ?`, [
       idle.ID,
     ]);

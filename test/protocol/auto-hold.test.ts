@@ -7,7 +7,6 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR, ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { createLogger } from '../../src/logging.js';
 import { policyListenerPort } from '../../src/protocol/postfix/extension.js';
 import { type RunningServer, startServer } from '../../src/server.js';
@@ -119,7 +118,7 @@ describe.each(DIALECTS)('auto-hold on abuse on %s', (dialect) => {
     });
     const before = await verify(server, acme.verifier, { username: 'any', password: key.key, protocol: 'smtp', client_ip: '198.51.100.7' });
     expect(before.body.valid).toBe(true);
-    await schedulerOf(server.runtime).run('webhook-delivery');
+    await server.runtime.scheduler.run('webhook-delivery');
     const from = receiver.received.length;
 
     // Ten messages at once, over ten connections to the two nodes.
@@ -142,8 +141,8 @@ describe.each(DIALECTS)('auto-hold on abuse on %s', (dialect) => {
     expect(metrics).toMatch(/relaykey_sending_auto_holds_total \d/);
 
     // Both nodes run delivery: still one webhook, signed.
-    await schedulerOf(server.runtime).run('webhook-delivery');
-    await schedulerOf(second.runtime).run('webhook-delivery');
+    await server.runtime.scheduler.run('webhook-delivery');
+    await second.runtime.scheduler.run('webhook-delivery');
     const locked = receiver.received.slice(from).filter((d) => d.payload?.type === 'credential.locked' && d.payload.data.credential_id === key.uuid);
     expect(locked).toHaveLength(1);
     expect(locked[0]?.verified).toBe(true);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { buildRuntimeApp, runtimeExtensions } from '../../src/runtime.js';
+import { buildRuntimeApp } from '../../src/runtime.js';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -60,7 +60,7 @@ describe.each(DIALECTS)('fast path parity on %s', (dialect) => {
       logger: runtime.logger,
       fastPath: false,
       ready: async () => true,
-      extraSurfaces: runtimeExtensions.flatMap((e) => e.surfaces ?? []),
+      extraSurfaces: server.runtime.extensions.flatMap((e) => e.surfaces ?? []),
     });
     await slow.listen({ host: '127.0.0.1', port: 0 });
     const address = slow.server.address();

@@ -7,7 +7,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -27,7 +26,7 @@ describe.each(DIALECTS)('audit checkpoints on %s', (dialect) => {
   let other: SeededTenant;
   const clock = new ManualClock(new Date());
   const receiver = new WebhookReceiver();
-  const runJob = (name: string) => schedulerOf(server.runtime).run(name);
+  const runJob = (name: string) => server.runtime.scheduler.run(name);
   const file = (name: string, content: string) => {
     const path = join(server.env.RELAYKEY_DATA_DIR as string, name);
     writeFileSync(path, content);

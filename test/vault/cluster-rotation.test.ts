@@ -3,7 +3,6 @@
 // stated bound (1 s), long before node B's verify cache TTL (30 s) would drop the old password.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, MINUTE } from '../../src/clock.js';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { type ServerProcess, spawnServer } from '../helpers/process.js';
 import { type DialectName, POSTGRES_URL, startTestServer, type TestServer } from '../helpers/server.js';
@@ -74,7 +73,7 @@ describe.each(SETUPS)('vault rotations across two processes via %s', (name, dial
     });
     const expired = await measure('checkout expiry', async () => {
       clock.advance(16 * MINUTE); // the checkout opened by the reveal has lapsed
-      const run = await schedulerOf(nodeA.runtime).run('checkout-expiry');
+      const run = await nodeA.runtime.scheduler.run('checkout-expiry');
       expect(run.outcome, run.error ?? '').toBe('ok');
       expect(run.items).toBe(1);
     });

@@ -5,6 +5,7 @@ import { DAY, ManualClock, MINUTE } from '../../src/clock.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { addMonths } from '../../src/domain/vault.js';
 import { checkoutExpiryJob, smtpScheduledRotationJob, vaultJobs } from '../../src/jobs/vault-jobs.js';
+import { CAPABILITIES } from '../../src/extensions.js';
 import { createLogger } from '../../src/logging.js';
 import { createRuntime } from '../../src/runtime.js';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
@@ -136,7 +137,7 @@ describe.each(DIALECTS)('vault jobs on %s', (dialect) => {
     const token = await reauth(server, seed);
     for (const tenantId of [seed.tenantId, ...tenants]) await revealPassword(server, seed, token, tenantId);
     clock.advance(15 * MINUTE);
-    const secondProcess = await createRuntime(loadConfig(server.env), { clock, logger: createLogger({ level: 'silent' }) });
+    const secondProcess = await createRuntime(loadConfig(server.env), CAPABILITIES, { clock, logger: createLogger({ level: 'silent' }) });
     try {
       const [a, b] = await Promise.all([checkoutExpiryJob.run(server.runtime), checkoutExpiryJob.run(secondProcess)]);
       expect(a + b).toBe(5);

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR, ManualClock, MINUTE } from '../../src/clock.js';
 import { recordEvent } from '../../src/domain/context.js';
 import { SYSTEM_ACTOR } from '../../src/domain/types.js';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -21,7 +20,7 @@ describe.each(DIALECTS)('webhook delivery on %s', (dialect) => {
   let webhookId: string;
   const secrets: string[] = [];
 
-  const runJob = (name: string) => schedulerOf(server.runtime).run(name);
+  const runJob = (name: string) => server.runtime.scheduler.run(name);
   const credentials = `/api/v1/tenants/${'TENANT'}/credentials`;
   const url = (p: string) => p.replace('TENANT', seed.tenantId);
   const deliveriesOf = async (id: string, query = '') =>
@@ -215,7 +214,7 @@ describe.each(DIALECTS)('webhook delivery on %s', (dialect) => {
     expect(Object.keys(byName)).toEqual(expect.arrayContaining(['credential-expiry', 'inactivity-revocation', 'session-pruning', 'webhook-delivery']));
     expect(byName['webhook-delivery'].last_run).toMatchObject({ job: 'webhook-delivery', outcome: 'ok', error: null });
     expect(byName['webhook-delivery'].last_run.items).toBeTypeOf('number');
-    expect(byName['webhook-delivery'].last_run.node_id).toEqual(schedulerOf(server.runtime).nodeId);
+    expect(byName['webhook-delivery'].last_run.node_id).toEqual(server.runtime.scheduler.nodeId);
     expect(byName['session-pruning'].last_run).toBeNull();
 
     const runs = await call(server, 'GET', '/api/v1/jobs/runs?job=credential-expiry&per_page=1', { token: seed.adminToken });

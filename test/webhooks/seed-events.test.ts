@@ -3,7 +3,6 @@
 // (CredentialLocked), seed 002 DELETE and seed 003 PUT .../revoke announce credential.revoked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 import { type ReceivedDelivery, WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -29,7 +28,7 @@ describe.each(DIALECTS)('seed surface webhooks on %s', (dialect) => {
 
   /** Delivers what is due and returns what arrived since `from`, all verified by signature. */
   async function deliver(from: number): Promise<ReceivedDelivery[]> {
-    const run = await schedulerOf(server.runtime).run('webhook-delivery');
+    const run = await server.runtime.scheduler.run('webhook-delivery');
     expect(run.outcome).toBe('ok');
     const arrived = receiver.received.slice(from);
     for (const delivery of arrived) {

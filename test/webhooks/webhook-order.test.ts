@@ -3,7 +3,6 @@
 // tenant-wide `sequence` a receiver can order by.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -14,7 +13,7 @@ describe.each(DIALECTS)('webhook order on %s', (dialect) => {
   const clock = new ManualClock(new Date());
   const receiver = new WebhookReceiver();
 
-  const runJob = () => schedulerOf(server.runtime).run('webhook-delivery');
+  const runJob = () => server.runtime.scheduler.run('webhook-delivery');
   const base = () => `/api/v1/tenants/${seed.tenantId}/credentials`;
   const create = async (name: string) => (await call(server, 'POST', base(), { token: seed.bearer, body: { name, scopes: ['smtp'] } })).body as { id: string };
   const about = (id: string) => receiver.accepted.filter((r) => r.payload?.data.credential_id === id);

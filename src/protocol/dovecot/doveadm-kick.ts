@@ -6,7 +6,7 @@
 // refused anyway, only the open session outlives it.
 import type { Logger } from 'pino';
 import { canonicalCredentialIdentity } from '../../domain/domain-names.js';
-import type { Runtime, RuntimeExtension } from '../../runtime.js';
+import type { Runtime, RuntimeExtension } from '../../runtime-types.js';
 
 const KICKED_EVENTS = new Set(['credential.revoked', 'credential.held']);
 

@@ -1,5 +1,5 @@
 // Starts the Postfix policy delegation listener when RELAYKEY_POLICY_PORT is set (off by default).
-import type { RuntimeExtension } from '../../runtime.js';
+import type { RuntimeExtension } from '../../runtime-types.js';
 import { installSendingPolicyMetrics } from './metrics.js';
 import { type PolicyListener, startPolicyListener } from './policy-listener.js';
 import { registerUsageRoute } from './usage-route.js';

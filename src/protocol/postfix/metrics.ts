@@ -1,10 +1,9 @@
 // The sending policy in /metrics: decisions by verdict, open policy connections, counter fallbacks.
 import { Counter } from 'prom-client';
-import { metricsFor } from '../../jobs/metrics.js';
-import type { Runtime } from '../../runtime.js';
+import type { Runtime } from '../../runtime-types.js';
 
 export function installSendingPolicyMetrics(runtime: Runtime): void {
-  const { registry } = metricsFor(runtime.services);
+  const { registry } = runtime.services.metrics;
   const policy = runtime.services.sendingPolicy;
   const reported = { allow: 0, reject: 0, defer: 0, foreign: 0 };
   new Counter({

@@ -4,9 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SurfaceRegistrar } from '../../app.js';
+import type { SurfaceRegistrar } from '../registrar.js';
 import { projectRoot } from '../../project-root.js';
-import type { RuntimeExtension } from '../../runtime.js';
+import type { RuntimeExtension } from '../../runtime-types.js';
 
 /** Where Vite puts the console: dist/console under the project root (from src/, dist/ or the bundle). */
 export const CONSOLE_DIST = join(projectRoot(), 'dist/console');

@@ -1,8 +1,6 @@
 // Background jobs for admins (last run of each, run history) and Prometheus metrics.
 import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
-import { schedulerOf } from '../../jobs/extension.js';
-import { metricsFor } from '../../jobs/metrics.js';
 import type { JobRun } from '../../storage/repositories/job-runs.js';
 import { requirePrincipal } from '../authentication.js';
 import { presentPage } from './presenters.js';
@@ -34,11 +32,11 @@ export function registerJobRoutes(app: App, services: Services): void {
     },
     async (request) => {
       await requirePrincipal(services, request, ['admin']);
-      const scheduler = schedulerOf({ services });
+      const scheduler = services.jobs;
       const data = [];
-      for (const job of scheduler.definitions()) {
+      for (const job of scheduler.jobNames.map((name) => ({ name }))) {
         const last = await runs().lastRun(job.name);
-        data.push({ job: job.name, interval_ms: scheduler.intervalOf(job), last_run: last ? presentJobRun(last) : null });
+        data.push({ job: job.name, interval_ms: scheduler.intervalOf(job.name), last_run: last ? presentJobRun(last) : null });
       }
       return { data };
     },
@@ -77,7 +75,7 @@ export function registerJobRoutes(app: App, services: Services): void {
       },
     },
     async (_request, reply) => {
-      const registry = metricsFor(services).registry;
+      const registry = services.metrics.registry;
       return reply.header('content-type', registry.contentType).send(await registry.metrics());
     },
   );

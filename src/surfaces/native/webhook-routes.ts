@@ -5,7 +5,6 @@ import type { Services } from '../../domain/services.js';
 import { AppError } from '../../errors.js';
 import type { DeliveryStatus, WebhookDelivery } from '../../storage/repositories/webhooks.js';
 import { WEBHOOK_TYPES } from '../../webhooks/events.js';
-import { webhooksOf } from '../../webhooks/extension.js';
 import type { WebhookEndpoint } from '../../webhooks/service.js';
 import { actorOf, requirePrincipal, requireTenant } from '../authentication.js';
 import { presentPage } from './presenters.js';
@@ -55,7 +54,7 @@ export function presentDelivery(delivery: WebhookDelivery) {
 }
 
 export function registerWebhookRoutes(app: App, services: Services): void {
-  const webhooks = () => webhooksOf(services);
+  const webhooks = () => services.webhooks;
 
   /** Admins and tenant-wide bearer tokens; a login-bound bearer token manages only its login's keys. */
   async function authorize(request: FastifyRequest, tenantId: string): Promise<void> {

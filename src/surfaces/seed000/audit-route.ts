@@ -2,7 +2,6 @@
 // 50 a page unless per_page (1-100) says otherwise.
 import type { Services } from '../../domain/services.js';
 import type { AuditEvent } from '../../domain/types.js';
-import { vaultOf } from '../../domain/vault.js';
 import { isoSeconds } from '../compat.js';
 import type { App } from '../native/types.js';
 import { adminOnTenant, tenantIdOf } from './guard.js';
@@ -35,7 +34,7 @@ export function registerAuditRoute(app: App, services: Services): void {
       preValidation: adminOnTenant(services),
     },
     async (request) => {
-      const page = await vaultOf(services).auditTrail(tenantIdOf(request), request.query.page, request.query.per_page);
+      const page = await services.vault.auditTrail(tenantIdOf(request), request.query.page, request.query.per_page);
       return { events: page.items.map(presentEvent), total: page.total, page: page.page, per_page: page.perPage };
     },
   );

@@ -2,7 +2,6 @@
 // under a fresh checkout, to an admin with an X-Reauth-Token of the same session (it answers a
 // vaulted secret); the same incident id a second time is a 409 that changes nothing.
 import type { Services } from '../../domain/services.js';
-import { vaultOf } from '../../domain/vault.js';
 import { actorOf } from '../authentication.js';
 import { isoSeconds } from '../compat.js';
 import type { App } from '../native/types.js';
@@ -24,7 +23,7 @@ export function registerEmergencyResetRoute(app: App, services: Services): void 
       preValidation: adminOnTenant(services),
     },
     async (request, reply) => {
-      const reset = await vaultOf(services).emergencyReset(
+      const reset = await services.vault.emergencyReset(
         tenantIdOf(request),
         { incidentId: request.body.incident_id, reason: request.body.reason },
         actorOf(request),

@@ -2,7 +2,7 @@
 // body validation so that a tenant token gets 403 and an unknown tenant 404 whatever it sends.
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../domain/services.js';
-import { vaultOf, type ReauthOutcome } from '../../domain/vault.js';
+import type { ReauthOutcome } from '../../domain/vault.js';
 import { actorOf, requirePrincipal } from '../authentication.js';
 
 export function adminOnTenant(services: Services) {
@@ -26,6 +26,6 @@ export function reauthDeniedFor(services: Services) {
     const tenantId = tenantIdOf(request);
     // An unknown tenant is a 404, not a denied access to audit.
     await services.tenants.get(tenantId);
-    await vaultOf(services).recordAccessDenied(tenantId, outcome, actorOf(request));
+    await services.vault.recordAccessDenied(tenantId, outcome, actorOf(request));
   };
 }

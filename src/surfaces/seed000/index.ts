@@ -1,5 +1,5 @@
 // Seed 000: the platform-admin vault API for tenant SMTP accounts.
-import type { SurfaceRegistrar } from '../../app.js';
+import type { SurfaceRegistrar } from '../registrar.js';
 import { registerAuditRoute } from './audit-route.js';
 import { registerEmergencyResetRoute } from './emergency-reset-route.js';
 import { registerRevealRoute } from './reveal-route.js';

@@ -1,7 +1,6 @@
 // GET .../smtp-credentials: reveal the password (admin + X-Reauth-Token of the same session,
 // checked by the policy hook), opening a 15-minute checkout.
 import type { Services } from '../../domain/services.js';
-import { vaultOf } from '../../domain/vault.js';
 import { actorOf } from '../authentication.js';
 import { isoSeconds } from '../compat.js';
 import type { App } from '../native/types.js';
@@ -23,7 +22,7 @@ export function registerRevealRoute(app: App, services: Services): void {
     },
     async (request, reply) => {
       const tenantId = tenantIdOf(request);
-      const vault = vaultOf(services);
+      const vault = services.vault;
       const revealed = await vault.reveal(tenantId, actorOf(request));
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
       return {

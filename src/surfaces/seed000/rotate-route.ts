@@ -1,6 +1,5 @@
 // POST .../smtp-credentials/rotate {reason}: a new password now; the old one stops verifying.
 import type { Services } from '../../domain/services.js';
-import { vaultOf } from '../../domain/vault.js';
 import { actorOf } from '../authentication.js';
 import { isoSeconds } from '../compat.js';
 import { readEmptyBodyAsObject } from '../empty-body.js';
@@ -32,7 +31,7 @@ function registerRoute(app: App, services: Services): void {
       preValidation: adminOnTenant(services),
     },
     async (request) => {
-      const rotated = await vaultOf(services).rotate(tenantIdOf(request), request.body.reason ?? null, actorOf(request));
+      const rotated = await services.vault.rotate(tenantIdOf(request), request.body.reason ?? null, actorOf(request));
       return { success: true as const, rotated_at: isoSeconds(rotated.rotatedAt), next_rotation: isoSeconds(rotated.nextRotation) };
     },
   );
