@@ -28,6 +28,8 @@ describe('key format', () => {
   it('rejects unknown prefixes, wrong lengths and junk', () => {
     const key = generateKey('rk');
     expect(parseKey(`zz${key.slice(2)}`)).toBeNull();
+    // A well-formed key whose checksum holds for a prefix relaykey does not issue.
+    expect(parseKey(generateKey('zzz' as never))).toBeNull();
     expect(parseKey(key.slice(0, -1))).toBeNull();
     expect(parseKey(`${key}0`)).toBeNull();
     expect(parseKey('')).toBeNull();

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { hashAuditEvent } from '../../src/domain/audit.js';
-import { ipInNetworks } from '../../src/domain/network.js';
+import { canonicalIp, ipInNetworks, isValidCidr } from '../../src/domain/network.js';
 import { grantedProtocols, ROLES, scopesForRole } from '../../src/domain/scopes.js';
 
 describe('scopes and roles', () => {
   it('app grants the mail protocols and the REST API (full application access)', () => {
     expect([...grantedProtocols(['app'])].sort()).toEqual(['api:read', 'api:write', 'imap', 'pop3', 'smtp']);
     expect(grantedProtocols(['internal']).size).toBe(0);
+    // Protocol scopes grant themselves.
+    expect([...grantedProtocols(['smtp', 'imap'])].sort()).toEqual(['imap', 'smtp']);
+    expect([...grantedProtocols([])]).toEqual([]);
   });
 
   it('roles grant the documented scope sets', () => {
@@ -26,6 +29,22 @@ describe('networks', () => {
     expect(ipInNetworks('::ffff:10.1.2.3', ['10.1.0.0/16'])).toBe(true);
     expect(ipInNetworks('2001:db8::1', ['2001:db8::/32'])).toBe(true);
     expect(ipInNetworks('not an ip', ['0.0.0.0/0'])).toBe(false);
+  });
+  it('tells valid CIDRs from text that is not one', () => {
+    expect(isValidCidr('10.0.0.0/8')).toBe(true);
+    expect(isValidCidr('10.0.0.0/33')).toBe(false);
+    expect(isValidCidr('nope')).toBe(false);
+  });
+  it('refuses address text that is not canonical (octal, hex, integer forms) before parsing it', () => {
+    expect(ipInNetworks('0x0a.1.2.3', ['10.0.0.0/8'])).toBe(false);
+    expect(ipInNetworks('167837955', ['10.0.0.0/8'])).toBe(false);
+    expect(ipInNetworks('012.1.2.3', ['10.0.0.0/8'])).toBe(false);
+  });
+  it('gives one text per address for counters: lower case, IPv4 for mapped IPv6, unparsable text kept', () => {
+    expect(canonicalIp('2001:DB8::1')).toBe('2001:db8::1');
+    expect(canonicalIp(' ::FFFF:10.1.2.3 ')).toBe('10.1.2.3');
+    expect(canonicalIp('Not An IP')).toBe('not an ip');
+    expect(canonicalIp(null)).toBe('');
   });
   it('reads every CIDR of the list, not only the first', () => {
     const networks = ['10.1.0.0/16', '192.0.2.0/24', '2001:db8::/32', '198.51.100.7/32'];
