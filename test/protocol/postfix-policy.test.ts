@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR, ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { schedulerOf } from '../../src/jobs/extension.js';
 import { createLogger } from '../../src/logging.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
@@ -175,7 +174,7 @@ describe('Postfix check_policy_service against relaykey', () => {
       body: { name: 'leaky', scopes: ['smtp'], sending_limits: { messages_per_hour: 1 } },
     });
     const { id, secret } = created.body as { id: string; secret: string };
-    await schedulerOf(server.runtime).run('webhook-delivery');
+    await server.runtime.scheduler.run('webhook-delivery');
     const from = receiver.received.length;
     const sender = `promo@${burst.loginAddress.split('@')[1]}`;
     const replies: string[] = [];
@@ -186,7 +185,7 @@ describe('Postfix check_policy_service against relaykey', () => {
     expect(replies[2]).toMatch(/^450 4\.7\.1 .*sending held: abuse suspected/);
     expect(await delivered('burst-1')).toBe(true);
 
-    await schedulerOf(server.runtime).run('webhook-delivery');
+    await server.runtime.scheduler.run('webhook-delivery');
     const locked = receiver.received.slice(from).filter((d) => d.payload?.type === 'credential.locked');
     expect(locked).toHaveLength(1);
     expect(locked[0]?.verified).toBe(true);
