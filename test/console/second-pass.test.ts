@@ -354,6 +354,15 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
     await row.waitFor();
     expect(await row.getByTestId('delivery-status').textContent()).toBe('retrying');
     expect(await row.getByTestId('next-retry').textContent()).toMatch(/next try/);
+    // The delivery's detail: what came back, when it is tried next, and the payload as sent.
+    await row.getByRole('button', { name: 'Details' }).click();
+    const detail = page.getByTestId('delivery-detail');
+    await detail.waitFor();
+    const text = (await detail.textContent()) ?? '';
+    expect(text).toContain(`HTTP ${failing.last_status_code}`);
+    expect(text).toContain(failing.id);
+    expect(text).toContain('"type": "credential.created"');
+    expect(text).not.toMatch(/Next attempt—/);
     await capture('webhook-retrying');
 
     await page.locator(`tr[data-webhook="${webhookId}"]`).getByRole('button', { name: 'Delete' }).click();

@@ -32,6 +32,67 @@ export function DeliveryState({ delivery }: { delivery: WebhookDelivery }) {
   );
 }
 
+/** One delivery: a compact row, and on demand what was sent and what came back. */
+function DeliveryRow({ delivery, onRedeliver }: { delivery: WebhookDelivery; tenantId: string; onRedeliver: () => Promise<void> }) {
+  const [open, setOpen] = useState(false);
+  const detailId = `delivery-${delivery.id}`;
+  return (
+    <>
+      <tr data-delivery={delivery.id}>
+        <td>
+          <Time iso={delivery.created_at} />
+        </td>
+        <td class="mono">{delivery.event_type}</td>
+        <td>
+          <DeliveryState delivery={delivery} />
+        </td>
+        <td>{delivery.attempts}</td>
+        <td>
+          <Time iso={delivery.last_attempt_at} />
+        </td>
+        <td>
+          <Response delivery={delivery} />
+        </td>
+        <td class="actions">
+          <button type="button" class="small secondary" aria-expanded={open} aria-controls={detailId} onClick={() => setOpen(!open)}>
+            {open ? 'Hide details' : 'Details'}
+          </button>
+          <button type="button" class="small secondary" onClick={onRedeliver}>
+            Redeliver
+          </button>
+        </td>
+      </tr>
+      {open ? (
+        <tr id={detailId} class="detail" data-testid="delivery-detail">
+          <td colSpan={7}>
+            <dl class="facts">
+              <dt>Delivery ID</dt>
+              <dd class="mono">{delivery.id} (the webhook-id header)</dd>
+              <dt>Attempts</dt>
+              <dd>{delivery.attempts}</dd>
+              <dt>Last response</dt>
+              <dd>
+                {delivery.last_status_code !== null ? `HTTP ${delivery.last_status_code}` : '—'}
+                {delivery.last_error ? <span class="wrap"> — {delivery.last_error}</span> : null}
+              </dd>
+              <dt>Next attempt</dt>
+              <dd>{delivery.next_attempt_at && delivery.status === 'pending' ? <Time iso={delivery.next_attempt_at} /> : '—'}</dd>
+              <dt>Delivered</dt>
+              <dd>
+                <Time iso={delivery.delivered_at} />
+              </dd>
+              <dt>Payload</dt>
+              <dd>
+                <pre class="mono wrap payload">{JSON.stringify(delivery.payload, null, 2)}</pre>
+              </dd>
+            </dl>
+          </td>
+        </tr>
+      ) : null}
+    </>
+  );
+}
+
 function Deliveries({ tenantId, webhook }: { tenantId: string; webhook: WebhookEndpoint }) {
   const id = webhook.id;
   const deliveries = useLoad(() => api.webhooks.deliveries(tenantId, id, { per_page: 50 }), [tenantId, id]);
@@ -51,40 +112,21 @@ function Deliveries({ tenantId, webhook }: { tenantId: string; webhook: WebhookE
           {deliveries.data.data.map((delivery) => {
             const deliveryId = delivery.id;
             return (
-              <tr key={deliveryId} data-delivery={deliveryId}>
-                <td>
-                  <Time iso={delivery.created_at} />
-                </td>
-                <td class="mono">{delivery.event_type}</td>
-                <td>
-                  <DeliveryState delivery={delivery} />
-                </td>
-                <td>{delivery.attempts}</td>
-                <td>
-                  <Time iso={delivery.last_attempt_at} />
-                </td>
-                <td>
-                  <Response delivery={delivery} />
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    class="small secondary"
-                    onClick={async () => {
-                      setError(null);
-                      try {
-                        await api.webhooks.redeliver(tenantId, deliveryId);
-                        setDone(`Delivery ${deliveryId} queued again.`);
-                        deliveries.reload();
-                      } catch (failure) {
-                        setError(failure);
-                      }
-                    }}
-                  >
-                    Redeliver
-                  </button>
-                </td>
-              </tr>
+              <DeliveryRow
+                key={deliveryId}
+                delivery={delivery}
+                tenantId={tenantId}
+                onRedeliver={async () => {
+                  setError(null);
+                  try {
+                    await api.webhooks.redeliver(tenantId, deliveryId);
+                    setDone(`Delivery ${deliveryId} queued again.`);
+                    deliveries.reload();
+                  } catch (failure) {
+                    setError(failure);
+                  }
+                }}
+              />
             );
           })}
         </Table>
