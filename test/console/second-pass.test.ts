@@ -189,6 +189,10 @@ describe.each(DIALECTS)('console second pass on %s', (dialect) => {
     await dialog.getByRole('button', { name: 'Create credential' }).click();
     const secretDialog = page.getByRole('dialog', { name: /Credential Reflex created/ });
     await secretDialog.waitFor();
+    // A tenant-wide key: the dialog names the user name to type with it (its own ID).
+    const listed = await api('GET', `/api/v1/tenants/${tenantId}/credentials?per_page=200`);
+    const reflexId = listed.body.data.find((c: { name: string }) => c.name === 'Reflex').id;
+    expect(await secretDialog.getByTestId('secret-username').textContent()).toContain(reflexId);
     // Focus starts on the secret itself, not on a button that closes.
     expect(await page.evaluate(`document.activeElement?.dataset.testid`)).toBe('secret');
     await page.keyboard.press('Enter');

@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import { api, currentSession, type Credential, type CreatedCredential, type Login } from '../api';
 import { href, navigate, type Route } from '../router';
+import { mailUsername } from './credential';
 import {
   Dialog,
   Loading,
@@ -546,6 +547,12 @@ export function CredentialsPage({ tenantId, route }: { tenantId: string; route: 
           title={open.rotated ? `New secret for ${open.credential.name}` : `Credential ${open.credential.name} created`}
           secret={open.credential.secret}
           onClose={() => setOpen(null)}
+          extra={
+            <p data-testid="secret-username">
+              User name to type with it: <code>{mailUsername(open.credential, loginById.get(open.credential.login_id ?? '') ?? null)}</code>. Server, ports and
+              the rest: <a href={href(`/tenants/${tenantId}/credentials/${open.credential.id}`)}>the credential's page</a> (once this is closed).
+            </p>
+          }
         />
       ) : null}
       {open?.kind === 'revoke' ? (
