@@ -71,6 +71,10 @@ function worthAuditing(count: number): boolean {
 export class AccessService {
   /** Token lookups are cached briefly: management calls should not pay a read each. */
   private readonly tokenCache = new Map<string, { principal: Principal | null; until: number }>();
+  /** Lookups in flight by cache key: concurrent requests with one token share one read (and one touch). */
+  private readonly tokenLookups = new Map<string, Promise<Principal | null>>();
+  /** Bumped by every clear: a lookup begun before a revocation does not cache what it read. */
+  private tokenGeneration = 0;
   /** Failed attempts per account (or session) and window, for the aggregated audit events. */
   private readonly failureCounts = new Map<string, { startedMs: number; count: number }>();
   readonly throttle: AdminThrottle;
@@ -86,7 +90,13 @@ export class AccessService {
 
   /** Forget every cached token (a revocation here or on another node). */
   clearTokenCache(): void {
+    this.forgetTokens();
+  }
+
+  private forgetTokens(): void {
     this.tokenCache.clear();
+    this.tokenLookups.clear();
+    this.tokenGeneration += 1;
   }
 
   /**
@@ -94,7 +104,7 @@ export class AccessService {
    * change feed (cluster/credential-changes.ts) tells every other node to do the same.
    */
   private async announceAccessChange(): Promise<void> {
-    this.tokenCache.clear();
+    this.forgetTokens();
     for (const listener of this.context.onAccessChange ?? []) listener();
   }
 
@@ -455,7 +465,15 @@ export class AccessService {
     const stale = cached?.principal && cached.until - TOKEN_CACHE_MS + (this.options.staleMaxMs ?? 0) > nowMs ? cached.principal : null;
     if (stale && this.options.databaseDown?.()) return stale;
     try {
-      return await this.lookUpToken(presented, cacheKey, nowMs);
+      let lookup = this.tokenLookups.get(cacheKey);
+      if (!lookup) {
+        const started = this.lookUpToken(presented, cacheKey, nowMs).finally(() => {
+          if (this.tokenLookups.get(cacheKey) === started) this.tokenLookups.delete(cacheKey);
+        });
+        lookup = started;
+        this.tokenLookups.set(cacheKey, lookup);
+      }
+      return await lookup;
     } catch (error) {
       if (stale && isDatabaseFault(error)) return stale;
       throw error;
@@ -465,6 +483,7 @@ export class AccessService {
   private async lookUpToken(presented: string, cacheKey: string, nowMs: number): Promise<Principal | null> {
     const parsed = parseKey(presented);
     if (!parsed) return null;
+    const generation = this.tokenGeneration;
     const keyHash = this.context.hashSecret(presented);
     let principal: Principal | null = null;
     if (parsed.prefix === KEY_PREFIXES.adminSession) {
@@ -488,6 +507,7 @@ export class AccessService {
       else if (token.kind === 'server' && token.tenantId) principal = { type: 'server', tokenId: token.id, tenantId: token.tenantId };
       else if (token.kind === 'verifier') principal = { type: 'verifier', tokenId: token.id };
     }
+    if (generation !== this.tokenGeneration) return principal;
     if (this.tokenCache.size > 10_000) this.tokenCache.clear();
     // One second at most: a revocation reaches every node through the change feed at once, and
     // through this TTL where there is no feed (a CLI revoking on a shared SQLite file).

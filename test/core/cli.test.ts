@@ -37,7 +37,7 @@ describe.each(DIALECTS)('cli on %s', (dialect) => {
     expect(serverKey.token).toMatch(/^rkx_/);
     const verifier = await server.cliJson<{ id: string; token: string }>(['token', 'create', '--kind', 'verifier', '--name', 'nginx']);
     expect(verifier.token).toMatch(/^rkv_/);
-  });
+  }, 240_000); // each step is a new CLI process: 10-20 s apiece on a loaded 2-core machine
 
   it('fails with one clear line and a non-zero exit', async () => {
     const cases: Array<[string[], RegExp]> = [
