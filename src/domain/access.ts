@@ -90,10 +90,6 @@ export class AccessService {
 
   /** Forget every cached token (a revocation here or on another node). */
   clearTokenCache(): void {
-    this.forgetTokens();
-  }
-
-  private forgetTokens(): void {
     this.tokenCache.clear();
     this.tokenLookups.clear();
     this.tokenGeneration += 1;
@@ -104,7 +100,7 @@ export class AccessService {
    * change feed (cluster/credential-changes.ts) tells every other node to do the same.
    */
   private async announceAccessChange(): Promise<void> {
-    this.forgetTokens();
+    this.clearTokenCache();
     for (const listener of this.context.onAccessChange ?? []) listener();
   }
 

@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import { api, endSession, type VerifierToken } from '../api';
 import { ConfirmDialog, Loading, Notice, SecretDialog, type Submit, Table, Time, formValue, useLoad, useSubmission } from '../ui';
+import { TokenLifeCells } from './token-cells';
 
 function Sessions() {
   const sessions = useLoad(() => api.sessions.list(), []);
@@ -111,20 +112,7 @@ function VerifierTokens() {
             <tr key={token.id} data-verifier={token.name}>
               <td>{token.name}</td>
               <td class="mono">{token.key_hint}</td>
-              <td>
-                <Time iso={token.created_at} />
-              </td>
-              <td data-testid="last-used">
-                <Time iso={token.last_used_at} />
-              </td>
-              <td>{token.revoked_at ? <span class="badge badge-revoked">revoked</span> : <span class="badge badge-active">active</span>}</td>
-              <td>
-                {token.revoked_at ? null : (
-                  <button type="button" class="small danger" onClick={() => setRevoking(token)}>
-                    Revoke
-                  </button>
-                )}
-              </td>
+              <TokenLifeCells token={token} onRevoke={() => setRevoking(token)} />
             </tr>
           ))}
         </Table>

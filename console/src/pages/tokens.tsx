@@ -2,7 +2,8 @@
 // server API keys: create (the secret shown once), list with last use, revoke after a question.
 import { useState } from 'preact/hooks';
 import { api, type Token } from '../api';
-import { ConfirmDialog, Loading, Notice, SecretDialog, type Submit, Table, TenantHeading, Time, formValue, useLoad, useSubmission } from '../ui';
+import { ConfirmDialog, Loading, Notice, SecretDialog, type Submit, Table, TenantHeading, formValue, useLoad, useSubmission } from '../ui';
+import { TokenLifeCells } from './token-cells';
 
 export function TokensPage({ tenantId }: { tenantId: string }) {
   const tokens = useLoad(() => api.tokens.list(tenantId), [tenantId]);
@@ -78,20 +79,7 @@ export function TokensPage({ tenantId }: { tenantId: string }) {
               <td>{token.kind === 'server' ? 'server API key' : 'bearer'}</td>
               <td class="mono">{token.key_hint}</td>
               <td>{token.login_id ? (loginById.get(token.login_id) ?? token.login_id) : <span class="muted">tenant</span>}</td>
-              <td>
-                <Time iso={token.created_at} />
-              </td>
-              <td data-testid="last-used">
-                <Time iso={token.last_used_at} />
-              </td>
-              <td>{token.revoked_at ? <span class="badge badge-revoked">revoked</span> : <span class="badge badge-active">active</span>}</td>
-              <td>
-                {token.revoked_at ? null : (
-                  <button type="button" class="small danger" onClick={() => setRevoking(token)}>
-                    Revoke
-                  </button>
-                )}
-              </td>
+              <TokenLifeCells token={token} onRevoke={() => setRevoking(token)} />
             </tr>
           ))}
         </Table>
