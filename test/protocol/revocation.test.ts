@@ -1,12 +1,10 @@
 // Two relaykey processes on one database: hold and revoke on one are refused on the other
 // within the stated bound (1 s), long before the verify cache TTL (30 s) would expire; a
 // tenant's mail_backends change reaches the other node's nginx answers within the same bound.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
-import { freePort, waitForPort } from '../helpers/mail.js';
-import { type DialectName, POSTGRES_URL, ROOT, startTestServer, type TestServer } from '../helpers/server.js';
+import { type ServerProcess, spawnServer } from '../helpers/process.js';
+import { type DialectName, POSTGRES_URL, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** The bound the docs state for a change to reach every node's verify cache. */
 const BOUND_MS = 1_000;
@@ -19,36 +17,21 @@ const SETUPS: [string, DialectName, Record<string, string>][] = [
 
 describe.each(SETUPS)('revocation across two processes via %s', (_name, dialect, env) => {
   let nodeA: TestServer;
-  let nodeB: ChildProcess;
+  let nodeB: ServerProcess;
   let urlB: string;
   let seed: SeededTenant;
-  let output = '';
+  const output = () => nodeB.output.join('');
 
   beforeAll(async () => {
     nodeA = await startTestServer(dialect, { env: { ...env, RELAYKEY_VERIFY_CACHE_TTL_MS: '30000' } });
     seed = await seedTenant(nodeA);
-    const port = await freePort();
-    nodeB = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start'], {
-      env: { ...nodeA.env, RELAYKEY_PORT: String(port), RELAYKEY_LOG_LEVEL: 'warn' },
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    nodeB.stdout?.on('data', (d) => {
-      output += String(d);
-    });
-    nodeB.stderr?.on('data', (d) => {
-      output += String(d);
-    });
-    await waitForPort(port, 60_000);
-    urlB = `http://127.0.0.1:${port}`;
+    nodeB = await spawnServer(nodeA.env, 60_000);
+    urlB = nodeB.url;
   }, 120_000);
 
   afterAll(async () => {
-    if (nodeB && nodeB.exitCode === null) {
-      const exited = new Promise((resolve) => nodeB.once('exit', resolve));
-      nodeB.kill('SIGTERM');
-      await exited;
-    }
+    nodeB?.child.kill('SIGTERM');
+    await nodeB?.exited;
     await nodeA?.close();
   });
 
@@ -80,7 +63,7 @@ describe.each(SETUPS)('revocation across two processes via %s', (_name, dialect,
       const status = await verifyOnB(secret);
       const elapsed = performance.now() - committedAt;
       if (status === 401) return elapsed;
-      if (elapsed > BOUND_MS * 5) throw new Error(`node B still accepts the ${action} key after ${elapsed.toFixed(0)} ms (${output})`);
+      if (elapsed > BOUND_MS * 5) throw new Error(`node B still accepts the ${action} key after ${elapsed.toFixed(0)} ms (${output()})`);
     }
   }
 
@@ -97,33 +80,21 @@ describe.each(SETUPS)('revocation across two processes via %s', (_name, dialect,
 
 describe.each(SETUPS)('mail_backends across two processes via %s', (_name, dialect, env) => {
   let nodeA: TestServer;
-  let nodeB: ChildProcess;
+  let nodeB: ServerProcess;
   let urlB: string;
   let seed: SeededTenant;
-  let output = '';
+  const output = () => nodeB.output.join('');
 
   beforeAll(async () => {
     nodeA = await startTestServer(dialect, { env: { ...env, RELAYKEY_MAIL_BACKENDS: 'smtp=127.0.0.1:10025,imap=127.0.0.1:10143,pop3=127.0.0.1:10110' } });
     seed = await seedTenant(nodeA);
-    const port = await freePort();
-    nodeB = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start'], {
-      env: { ...nodeA.env, RELAYKEY_PORT: String(port), RELAYKEY_LOG_LEVEL: 'warn' },
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    nodeB.stderr?.on('data', (d) => {
-      output += String(d);
-    });
-    await waitForPort(port, 60_000);
-    urlB = `http://127.0.0.1:${port}`;
+    nodeB = await spawnServer(nodeA.env, 60_000);
+    urlB = nodeB.url;
   }, 120_000);
 
   afterAll(async () => {
-    if (nodeB && nodeB.exitCode === null) {
-      const exited = new Promise((resolve) => nodeB.once('exit', resolve));
-      nodeB.kill('SIGTERM');
-      await exited;
-    }
+    nodeB?.child.kill('SIGTERM');
+    await nodeB?.exited;
     await nodeA?.close();
   });
 
@@ -162,7 +133,7 @@ describe.each(SETUPS)('mail_backends across two processes via %s', (_name, diale
           expect(elapsed).toBeLessThan(BOUND_MS);
           break;
         }
-        if (elapsed > BOUND_MS * 5) throw new Error(`node B still sends IMAP to ${seen} after ${elapsed.toFixed(0)} ms (${output})`);
+        if (elapsed > BOUND_MS * 5) throw new Error(`node B still sends IMAP to ${seen} after ${elapsed.toFixed(0)} ms (${output()})`);
       }
     }
   });
