@@ -115,12 +115,18 @@ export const ConfigSchema = Type.Object({
     default: 1_000,
     description: 'how far behind the primary a standby may be and still answer',
   }),
-  RELAYKEY_DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'PostgreSQL connect timeout' }),
+  RELAYKEY_DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 600_000,
+    default: 5_000,
+    description: 'PostgreSQL connect timeout; also the longest a request waits for a free pooled connection. Past it: `503 DATABASE_TIMEOUT`',
+  }),
   RELAYKEY_DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({
     minimum: 100,
     maximum: 3_600_000,
     default: 15_000,
-    description: 'PostgreSQL `statement_timeout` (the client also stops waiting 1 s after it: a hung server); past it a request answers `503 DATABASE_TIMEOUT`',
+    description:
+      'PostgreSQL `statement_timeout`; the client also stops waiting 1 s after it (a hung server) and closes that connection; `idle_in_transaction_session_timeout` is twice it. Past it a request answers `503 DATABASE_TIMEOUT`',
   }),
   RELAYKEY_DATABASE_LOCK_TIMEOUT_MS: Type.Integer({
     minimum: 100,

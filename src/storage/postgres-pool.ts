@@ -64,6 +64,42 @@ export function clientConfig(url: string, options: Pick<PostgresPoolOptions, 'ti
   };
 }
 
+const READ_TIMEOUT = /Query read timeout/;
+/** Pooled clients whose query_timeout fired: they go back to the pool as broken. */
+const abandoned = new WeakSet<pg.PoolClient>();
+const watched = new WeakSet<pg.PoolClient>();
+
+/**
+ * A client whose statement was given up on (query_timeout: the server hangs) still has that
+ * statement on the wire; node-postgres keeps the connection and runs whatever is queued behind
+ * it once the server answers. A BEGIN given up on would then run late and leave the pooled
+ * connection inside a transaction that the next user's writes join and lose. So the
+ * connection is closed at once (queued statements fail fast instead of waiting for the hung
+ * one) and the pool discards the client when it comes back.
+ */
+function abandonOnReadTimeout(client: pg.PoolClient): pg.PoolClient {
+  if (!watched.has(client)) {
+    watched.add(client);
+    const query = client.query as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = function (this: pg.PoolClient, ...args: unknown[]) {
+      const result = query.apply(this, args);
+      if (result instanceof Promise) {
+        result.catch((error: unknown) => {
+          if (!(error instanceof Error) || !READ_TIMEOUT.test(error.message) || abandoned.has(client)) return;
+          abandoned.add(client);
+          (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+        });
+      }
+      return result;
+    };
+  }
+  // pg-pool sets a fresh release on every checkout.
+  const release = client.release;
+  client.release = (error?: Error | boolean) =>
+    release.call(client, error || (abandoned.has(client) ? new Error('abandoned after a query timeout') : undefined));
+  return client;
+}
+
 /** The pool Kysely's PostgresDialect uses: connect() and end(). */
 export class FailoverPool {
   readonly urls: string[];
@@ -109,6 +145,10 @@ export class FailoverPool {
   }
 
   async connect(): Promise<pg.PoolClient> {
+    return abandonOnReadTimeout(await this.#connect());
+  }
+
+  async #connect(): Promise<pg.PoolClient> {
     if (this.#ended) throw new AppError('DATABASE_UNAVAILABLE', 'the database pool is closed');
     if (this.urls.length === 1) return this.#pool(0).connect();
     let lastError: unknown = null;

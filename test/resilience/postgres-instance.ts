@@ -184,3 +184,46 @@ function appendConfig(dataDir: string, text: string): void {
   appendFileSync(file, text);
   if (process.getuid?.() === 0) chownSync(file, uidOf('postgres'), gidOf('postgres'));
 }
+
+/**
+ * Every process of an instance's cluster: the postmaster (first line of postmaster.pid) and
+ * its children (backends, checkpointer, walwriter, ...), postmaster first.
+ */
+export function clusterPids(instance: PostgresInstance): number[] {
+  const postmaster = Number(readFileSync(join(instance.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmaster) children.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return [postmaster, ...children];
+}
+
+/**
+ * A hung server: SIGSTOP to the postmaster and every process it has forked, so connections stay
+ * open (the kernel still accepts and acknowledges) but nothing answers. Returns the resume.
+ */
+export function hang(instance: PostgresInstance): () => void {
+  const postmaster = clusterPids(instance)[0] as number;
+  // The postmaster first, so it forks nothing new while its children are stopped.
+  process.kill(postmaster, 'SIGSTOP');
+  const stopped = clusterPids(instance);
+  for (const pid of stopped.slice(1)) process.kill(pid, 'SIGSTOP');
+  return () => {
+    for (const pid of stopped.slice(1)) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone
+      }
+    }
+    process.kill(postmaster, 'SIGCONT');
+  };
+}
