@@ -17,6 +17,21 @@ import { type RunningServer, startServer } from '../../src/server.js';
 const execFileAsync = promisify(execFile);
 export const ROOT = resolve(import.meta.dirname, '../..');
 
+/** The real CLI (a new Node process through tsx) with `env`: its output and exit code. */
+export async function runCli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+      env,
+      cwd: ROOT,
+      timeout: 60_000,
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
+  }
+}
+
 export type DialectName = 'sqlite' | 'postgres';
 
 export const POSTGRES_URL = process.env.DATABASE_URL;
@@ -106,19 +121,7 @@ export async function startTestServer(dialect: DialectName, options: StartOption
   const server = await startServer(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });
 
   const sqlHandle = server.runtime.handle;
-  const cli = async (args: string[]) => {
-    try {
-      const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
-        env,
-        cwd: ROOT,
-        timeout: 60_000,
-      });
-      return { stdout, stderr, code: 0 };
-    } catch (error) {
-      const e = error as { stdout?: string; stderr?: string; code?: number };
-      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
-    }
-  };
+  const cli = (args: string[]) => runCli(env, args);
   return {
     ...server,
     dialect,

@@ -1,35 +1,18 @@
 // `relaykey backup` while the server answers verifications; the copy, restored into a new data
 // directory with the same master key, verifies the same keys and passes `audit verify`.
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logging.js';
 import { startServer } from '../../src/server.js';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
-import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
+import { runCli, startTestServer, type TestServer } from '../helpers/server.js';
 
 // Each step runs the real CLI (a new Node process through tsx, seconds each on a loaded machine).
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
-const execFileAsync = promisify(execFile);
-
-async function cli(env: NodeJS.ProcessEnv, args: string[]) {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
-      env,
-      cwd: ROOT,
-      timeout: 60_000,
-    });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; code?: number };
-    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
-  }
-}
 
 describe('backup and restore (SQLite)', () => {
   let server: TestServer;
@@ -72,10 +55,10 @@ describe('backup and restore (SQLite)', () => {
       }
     })();
     const out = join(folder, 'relaykey-backup.db');
-    let backup: Awaited<ReturnType<typeof cli>>;
+    let backup: Awaited<ReturnType<typeof runCli>>;
     try {
       await new Promise((resolve) => setTimeout(resolve, 300));
-      backup = await cli(server.env, ['backup', '--out', out, '--json']);
+      backup = await runCli(server.env, ['backup', '--out', out, '--json']);
       // A change after the backup is not in the copy.
       await call(server, 'POST', `/api/v1/tenants/${seed.tenantId}/credentials`, {
         token: seed.bearer,
@@ -92,7 +75,7 @@ describe('backup and restore (SQLite)', () => {
     expect(written.key_check).toMatch(/^[0-9a-f]{16}$/);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     // Never overwrites.
-    const again = await cli(server.env, ['backup', '--out', out]);
+    const again = await runCli(server.env, ['backup', '--out', out]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/exists already/);
 
@@ -101,10 +84,10 @@ describe('backup and restore (SQLite)', () => {
     try {
       copyFileSync(out, join(restored, 'relaykey.db'));
       const env: NodeJS.ProcessEnv = { ...server.env, RELAYKEY_DATA_DIR: restored, RELAYKEY_DATABASE_URL: `sqlite:${join(restored, 'relaykey.db')}` };
-      const audit = await cli(env, ['audit', 'verify', '--json']);
+      const audit = await runCli(env, ['audit', 'verify', '--json']);
       expect(audit.code, audit.stderr).toBe(0);
       expect(JSON.parse(audit.stdout).ok).toBe(true);
-      const status = await cli(env, ['keys', 'status', '--json']);
+      const status = await runCli(env, ['keys', 'status', '--json']);
       expect(JSON.parse(status.stdout).master_key).toBe('match');
       const copy = await startServer(loadConfig(env), { logger: createLogger({ level: 'silent' }) });
       try {
@@ -124,7 +107,7 @@ describe('backup and restore (SQLite)', () => {
   });
 
   it('PostgreSQL is pointed at pg_dump', async () => {
-    const result = await cli({ ...server.env, RELAYKEY_DATABASE_URL: 'postgres://relaykey@127.0.0.1:1/none' }, ['backup', '--out', join(folder, 'x.db')]);
+    const result = await runCli({ ...server.env, RELAYKEY_DATABASE_URL: 'postgres://relaykey@127.0.0.1:1/none' }, ['backup', '--out', join(folder, 'x.db')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/pg_dump/);
   });
