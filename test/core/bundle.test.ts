@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
 // @ts-expect-error: a plain JavaScript module shared with scripts/bundle.mjs
 import { bundleIsCurrent } from '../../scripts/source-hash.mjs';
-import { type ServerProcess, spawnServer } from '../helpers/process.js';
+import { type ServerProcess, spawnServer, stopServerProcess } from '../helpers/process.js';
 import { DIALECTS, ROOT, startTestServer, type TestServer } from '../helpers/server.js';
 
 const execFileAsync = promisify(execFile);
@@ -49,8 +49,7 @@ describe.each(VARIANTS)('the bundle (npm start, bin/relaykey) on $name', ({ dial
     bundled = await spawnServer({ ...server.env, RELAYKEY_JOBS: 'on' }, 90_000, BIN);
   }, 180_000);
   afterAll(async () => {
-    bundled?.child.kill('SIGTERM');
-    if (bundled) await bundled.exited;
+    await stopServerProcess(bundled);
     await server?.close();
   });
 

@@ -45,6 +45,13 @@ export async function spawnServer(env: NodeJS.ProcessEnv, timeoutMs = 90_000, cl
   return { url, child, output, exited };
 }
 
+/** SIGTERM to a node started by spawnServer (if it still runs); resolves with its exit code. */
+export async function stopServerProcess(node: ServerProcess | undefined): Promise<number | null | undefined> {
+  if (!node) return undefined;
+  if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGTERM');
+  return node.exited;
+}
+
 export async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {

@@ -7,7 +7,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ServerProcess, spawnServer, waitFor } from '../helpers/process.js';
+import { type ServerProcess, spawnServer, waitFor, stopServerProcess } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 // Each step runs the real CLI (a new Node process through tsx, seconds each on a loaded machine).
@@ -54,8 +54,7 @@ describe('TLS', () => {
     writeFileSync(live.key, readFileSync(first.key));
   });
   afterAll(async () => {
-    node?.child.kill('SIGTERM');
-    if (node) await node.exited;
+    await stopServerProcess(node);
     await server?.close();
     rmSync(folder, { recursive: true, force: true });
   });

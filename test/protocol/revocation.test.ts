@@ -3,7 +3,7 @@
 // tenant's mail_backends change reaches the other node's nginx answers within the same bound.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
-import { type ServerProcess, spawnServer } from '../helpers/process.js';
+import { type ServerProcess, spawnServer, stopServerProcess } from '../helpers/process.js';
 import { type DialectName, POSTGRES_URL, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** The bound the docs state for a change to reach every node's verify cache. */
@@ -30,8 +30,7 @@ describe.each(SETUPS)('revocation across two processes via %s', (_name, dialect,
   }, 120_000);
 
   afterAll(async () => {
-    nodeB?.child.kill('SIGTERM');
-    await nodeB?.exited;
+    await stopServerProcess(nodeB);
     await nodeA?.close();
   });
 
@@ -93,8 +92,7 @@ describe.each(SETUPS)('mail_backends across two processes via %s', (_name, diale
   }, 120_000);
 
   afterAll(async () => {
-    nodeB?.child.kill('SIGTERM');
-    await nodeB?.exited;
+    await stopServerProcess(nodeB);
     await nodeA?.close();
   });
 

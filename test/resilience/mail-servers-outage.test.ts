@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey, KEY_PREFIXES } from '../../src/crypto/key-format.js';
 import { call, type SeededTenant } from '../helpers/api.js';
 import { ensureMailTools, putMessage, startDovecot, startNginx } from '../helpers/mail.js';
-import type { ServerProcess } from '../helpers/process.js';
+import { type ServerProcess, stopServerProcess } from '../helpers/process.js';
 import { nodeEnv, seed, sleep, startNode } from './helpers.js';
 import { createPostgres, type PostgresInstance, postgresAvailable } from './postgres-instance.js';
 
@@ -120,8 +120,7 @@ describe.skipIf(!postgresAvailable)('a database outage seen through real Dovecot
   afterAll(async () => {
     await nginx?.stop();
     await dovecot?.stop();
-    node?.child.kill('SIGTERM');
-    await node?.exited;
+    await stopServerProcess(node);
     await pgi?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

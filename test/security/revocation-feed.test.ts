@@ -3,7 +3,7 @@
 // LISTEN/NOTIFY, Redis pub/sub), and a node keeps a token in its cache for a second at most.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
-import { type ServerProcess, spawnServer } from '../helpers/process.js';
+import { type ServerProcess, spawnServer, stopServerProcess } from '../helpers/process.js';
 import { type DialectName, POSTGRES_URL, startTestServer, type TestServer } from '../helpers/server.js';
 
 const BOUND_MS = 1_000;
@@ -25,10 +25,7 @@ describe.each(SETUPS)('token revocation across two processes via %s', (_name, di
   }, 120_000);
 
   afterAll(async () => {
-    if (nodeB && nodeB.child.exitCode === null) {
-      nodeB.child.kill('SIGTERM');
-      await nodeB.exited;
-    }
+    await stopServerProcess(nodeB);
     await nodeA?.close();
   });
 

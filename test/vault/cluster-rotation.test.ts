@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, MINUTE } from '../../src/clock.js';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
-import { type ServerProcess, spawnServer } from '../helpers/process.js';
+import { type ServerProcess, spawnServer, stopServerProcess } from '../helpers/process.js';
 import { type DialectName, POSTGRES_URL, startTestServer, type TestServer } from '../helpers/server.js';
 import { reauth, revealPassword, vaultPath } from './helpers.js';
 
@@ -31,10 +31,7 @@ describe.each(SETUPS)('vault rotations across two processes via %s', (name, dial
   }, 120_000);
 
   afterAll(async () => {
-    if (nodeB && nodeB.child.exitCode === null) {
-      nodeB.child.kill('SIGTERM');
-      await nodeB.exited;
-    }
+    await stopServerProcess(nodeB);
     await nodeA?.close();
   });
 
