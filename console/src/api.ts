@@ -347,6 +347,11 @@ export const api = {
       request<Page<WebhookDelivery>>('GET', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}/deliveries`, { query }),
     redeliver: (tenantId: string, deliveryId: string) =>
       request<WebhookDelivery>('POST', `${tenantPath(tenantId)}/webhook-deliveries/${enc(deliveryId)}/redeliver`),
+    sendTest: (tenantId: string, webhookId: string) => request<WebhookDelivery>('POST', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}/test`),
+    rotateSecret: (tenantId: string, webhookId: string, overlapSeconds: number) =>
+      request<WebhookEndpoint & { secret: string }>('POST', `${tenantPath(tenantId)}/webhooks/${enc(webhookId)}/rotate-secret`, {
+        body: { overlap_seconds: overlapSeconds },
+      }),
   },
   tokens: {
     list: async (tenantId: string) => (await request<{ data: Token[] }>('GET', `${tenantPath(tenantId)}/tokens`)).data,

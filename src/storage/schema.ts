@@ -93,6 +93,12 @@ export interface AdminsTable {
   created_at: string;
   /** The TOTP time step last accepted (a code is accepted once); null before the first. */
   totp_last_step: number | string | null;
+  /** 'owner' (may manage admins) or 'admin'. */
+  role: Generated<string>;
+  /** Set while the admin is disabled: no sign-in, no session. */
+  disabled_at: string | null;
+  /** A sealed TOTP secret being enrolled: active once a code from it is confirmed. */
+  totp_pending_secret: string | null;
 }
 
 export interface AdminSessionsTable {
@@ -239,6 +245,16 @@ export interface WebhookEndpointsTable {
   enabled: number;
   created_at: string;
   updated_at: string;
+  /** The secret before the last rotation, still signing (beside the new one) until previous_secret_expires_at. */
+  previous_secret_ciphertext: string | null;
+  previous_secret_nonce: string | null;
+  previous_root_key_version: number | null;
+  previous_secret_expires_at: string | null;
+  secret_rotated_at: string | null;
+  last_success_at: string | null;
+  last_failure_at: string | null;
+  last_failure_error: string | null;
+  consecutive_failures: Generated<number>;
 }
 
 export interface WebhookDeliveriesTable {

@@ -94,17 +94,19 @@ async function deliverOne(runtime: Runtime, webhooks: WebhookService, repo: Webh
       'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
       'webhook-signature': '',
     };
-    headers['webhook-signature'] = new Webhook(webhooks.signingSecret(endpoint)).sign(
-      delivery.id,
-      new Date(Number(headers['webhook-timestamp']) * 1000),
-      delivery.payload,
-    );
+    // During a secret rotation's overlap, one signature per live secret (space-separated, as
+    // Standard Webhooks allows): a receiver holding either secret verifies the delivery.
+    const signedAt = new Date(Number(headers['webhook-timestamp']) * 1000);
+    headers['webhook-signature'] = webhooks
+      .signingSecrets(endpoint, clock.now())
+      .map((secret) => new Webhook(secret).sign(delivery.id, signedAt, delivery.payload))
+      .join(' ');
     result = await send(endpoint.url, headers, delivery.payload, runtime.config.webhookAllowNetworks);
   }
   const attemptedAt = clock.now();
   const delay = result.ok || !endpoint?.enabled ? null : retryDelay(attempts);
   const status = result.ok ? 'delivered' : delay === null ? 'dead' : 'pending';
-  await repo.recordAttempt(delivery.id, lease, {
+  const recorded = await repo.recordAttempt(delivery.id, lease, {
     status,
     attempts,
     attemptedAt: attemptedAt.toISOString(),
@@ -112,6 +114,8 @@ async function deliverOne(runtime: Runtime, webhooks: WebhookService, repo: Webh
     statusCode: result.statusCode,
     error: result.error,
   });
+  // Only a real attempt counts towards the endpoint's health (not a disabled or deleted endpoint).
+  if (recorded && endpoint?.enabled) await repo.recordEndpointOutcome(endpoint.id, result.ok, attemptedAt.toISOString(), result.error);
   metrics.webhookDeliveries.inc({ outcome: status === 'pending' ? 'retrying' : status });
   if (!result.ok) runtime.logger.info({ deliveryId: delivery.id, attempts, status, error: result.error }, 'webhook delivery failed');
 }

@@ -8,10 +8,32 @@ import { AppError, notFound } from '../errors.js';
 import { type DeliveryStatus, type WebhookDelivery, type WebhookEndpointRecord, WebhookRepository } from '../storage/repositories/webhooks.js';
 import type { Repositories } from '../storage/store.js';
 import { WEBHOOK_TYPES } from './events.js';
+import { newDeliveryId } from './outbox.js';
 import { generateSigningSecret, openSecret, sealSecret } from './secrets.js';
 import { resolvedProblem } from './target-safety.js';
 
-export type WebhookEndpoint = Omit<WebhookEndpointRecord, 'secretCiphertext' | 'secretNonce' | 'rootKeyVersion'>;
+export type WebhookEndpoint = Omit<WebhookEndpointRecord, 'secretCiphertext' | 'secretNonce' | 'rootKeyVersion' | 'previousSecret'> & {
+  /** Until when the secret before the last rotation still signs (null: only the current one signs). */
+  previousSecretExpiresAt: string | null;
+};
+
+/** How an endpoint has fared lately: the console's health column. */
+export interface WebhookHealth {
+  /** Deliveries attempted in the last 24 h, and the share of them delivered (null when none). */
+  attempted24h: number;
+  successRate24h: number | null;
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+  lastFailureError: string | null;
+  consecutiveFailures: number;
+  state: 'disabled' | 'failing' | 'healthy' | 'unused';
+}
+
+/** The webhook type of a test event: sent to one endpoint on request, never from an audit event. */
+export const TEST_WEBHOOK_TYPE = 'webhook.test';
+/** How long the old secret keeps signing after a rotation when the caller does not say. */
+export const DEFAULT_SECRET_OVERLAP_SECONDS = 24 * 3600;
+const HEALTH_WINDOW_MS = 24 * 3_600_000;
 
 export interface CreateWebhookInput {
   tenantId: string;
@@ -28,9 +50,23 @@ export interface UpdateWebhookInput {
   enabled?: boolean;
 }
 
-function publicView(record: WebhookEndpointRecord): WebhookEndpoint {
-  const { secretCiphertext: _c, secretNonce: _n, rootKeyVersion: _v, ...rest } = record;
-  return rest;
+function publicView(record: WebhookEndpointRecord, now?: string): WebhookEndpoint {
+  const { secretCiphertext: _c, secretNonce: _n, rootKeyVersion: _v, previousSecret, ...rest } = record;
+  const live = previousSecret && (!now || previousSecret.expiresAt > now) ? previousSecret.expiresAt : null;
+  return { ...rest, previousSecretExpiresAt: live };
+}
+
+export function healthOf(endpoint: WebhookEndpoint, recent: { attempted: number; delivered: number } | undefined): WebhookHealth {
+  const attempted = recent?.attempted ?? 0;
+  return {
+    attempted24h: attempted,
+    successRate24h: attempted > 0 ? (recent?.delivered ?? 0) / attempted : null,
+    lastSuccessAt: endpoint.lastSuccessAt,
+    lastFailureAt: endpoint.lastFailureAt,
+    lastFailureError: endpoint.lastFailureError,
+    consecutiveFailures: endpoint.consecutiveFailures,
+    state: !endpoint.enabled ? 'disabled' : endpoint.consecutiveFailures > 0 ? 'failing' : endpoint.lastSuccessAt ? 'healthy' : 'unused',
+  };
 }
 
 export class WebhookService {
@@ -78,6 +114,12 @@ export class WebhookService {
       enabled: input.enabled ?? true,
       createdAt: now,
       updatedAt: now,
+      previousSecret: null,
+      secretRotatedAt: null,
+      lastSuccessAt: null,
+      lastFailureAt: null,
+      lastFailureError: null,
+      consecutiveFailures: 0,
     };
     await this.context.store.transaction(async (repositories) => {
       if (!(await repositories.tenants.findById(input.tenantId))) throw notFound('tenant');
@@ -96,13 +138,94 @@ export class WebhookService {
   }
 
   async list(tenantId: string): Promise<WebhookEndpoint[]> {
-    return (await this.repo().listEndpoints(tenantId)).map(publicView);
+    const now = this.now();
+    return (await this.repo().listEndpoints(tenantId)).map((record) => publicView(record, now));
   }
 
   async get(tenantId: string, id: string): Promise<WebhookEndpoint> {
     const found = await this.repo().findEndpoint(tenantId, id);
     if (!found) throw notFound('webhook');
-    return publicView(found);
+    return publicView(found, this.now());
+  }
+
+  /** Each endpoint's health, by endpoint id (one aggregate read for the tenant). */
+  async health(tenantId: string, endpoints: WebhookEndpoint[]): Promise<Map<string, WebhookHealth>> {
+    const since = new Date(this.context.clock.now().getTime() - HEALTH_WINDOW_MS).toISOString();
+    const recent = await this.repo().recentOutcomes(tenantId, since);
+    return new Map(endpoints.map((endpoint) => [endpoint.id, healthOf(endpoint, recent.get(endpoint.id))]));
+  }
+
+  /**
+   * Queues a `webhook.test` event for one endpoint: it goes out through the delivery job like any
+   * other (signed, retried, listed with the deliveries), so it proves the whole path.
+   */
+  async sendTest(tenantId: string, id: string, actor: Actor): Promise<WebhookDelivery> {
+    const now = this.now();
+    return this.context.store.transaction(async (repositories) => {
+      const repo = this.repo(repositories);
+      const endpoint = await repo.findEndpoint(tenantId, id);
+      if (!endpoint) throw notFound('webhook');
+      if (!endpoint.enabled) throw new AppError('INVALID_STATE', 'the endpoint is disabled: enable it before sending a test event');
+      const event = await recordEvent(this.context, repositories, {
+        tenantId,
+        event: 'webhook.test_requested',
+        actor,
+        occurredAt: now,
+        targetType: 'webhook',
+        targetId: id,
+        details: { url: endpoint.url },
+      });
+      const deliveryId = newDeliveryId();
+      const payload = JSON.stringify({
+        type: TEST_WEBHOOK_TYPE,
+        timestamp: now,
+        data: { tenant_id: tenantId, webhook_id: id, event_id: event.id, test: true },
+      });
+      await repo.insertDelivery({
+        id: deliveryId,
+        endpointId: id,
+        tenantId,
+        eventType: TEST_WEBHOOK_TYPE,
+        auditEventId: event.id,
+        payload,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+      });
+      const queued = await repo.findDelivery(tenantId, deliveryId);
+      if (!queued) throw notFound('webhook delivery');
+      return queued;
+    });
+  }
+
+  /**
+   * A new signing secret, returned once. The old one keeps signing beside it (two `v1,`
+   * signatures in webhook-signature) for `overlapSeconds`, so receivers can switch without
+   * dropping a delivery; 0 stops it at once (a leaked secret).
+   */
+  async rotateSecret(tenantId: string, id: string, overlapSeconds: number, actor: Actor): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+    const secret = generateSigningSecret();
+    const sealed = sealSecret(this.rootKeys, tenantId, id, secret);
+    const nowDate = this.context.clock.now();
+    const now = nowDate.toISOString();
+    const previousExpiresAt = overlapSeconds > 0 ? new Date(nowDate.getTime() + overlapSeconds * 1000).toISOString() : null;
+    const endpoint = await this.context.store.transaction(async (repositories) => {
+      const updated = await this.repo(repositories).replaceSecret(tenantId, id, sealed, now, previousExpiresAt);
+      if (!updated) throw notFound('webhook');
+      await recordEvent(this.context, repositories, {
+        tenantId,
+        event: 'webhook.secret_rotated',
+        actor,
+        occurredAt: now,
+        severity: 'warning',
+        targetType: 'webhook',
+        targetId: id,
+        details: { overlap_seconds: overlapSeconds, previous_secret_expires_at: previousExpiresAt },
+      });
+      return updated;
+    });
+    return { endpoint: publicView(endpoint, now), secret };
   }
 
   async update(tenantId: string, id: string, changes: UpdateWebhookInput, actor: Actor): Promise<WebhookEndpoint> {
@@ -127,7 +250,7 @@ export class WebhookService {
         targetId: id,
         details: { fields: Object.keys(changes).sort(), url: updated.url, events: updated.events, enabled: updated.enabled },
       });
-      return publicView(updated);
+      return publicView(updated, now);
     });
   }
 
@@ -175,5 +298,13 @@ export class WebhookService {
       nonce: endpoint.secretNonce,
       rootKeyVersion: endpoint.rootKeyVersion,
     });
+  }
+
+  /** The secrets a delivery is signed with now: the current one, and the previous one during its overlap. */
+  signingSecrets(endpoint: WebhookEndpointRecord, at: Date): string[] {
+    const secrets = [this.signingSecret(endpoint)];
+    const previous = endpoint.previousSecret;
+    if (previous && previous.expiresAt > at.toISOString()) secrets.push(openSecret(this.rootKeys, endpoint.tenantId, endpoint.id, previous));
+    return secrets;
   }
 }

@@ -11,6 +11,8 @@ export interface ReceivedDelivery {
   payload: { type: string; timestamp: string; data: Record<string, unknown> } | null;
   verified: boolean;
   answered: number;
+  /** The webhook-signature header as received (one `v1,` signature per live secret). */
+  signature: string;
 }
 
 export class WebhookReceiver {
@@ -49,7 +51,15 @@ export class WebhookReceiver {
           verified = false;
         }
         const answered = !verified ? 400 : this.mode === 'fail' ? 503 : 204;
-        this.received.push({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], body, payload, verified, answered });
+        this.received.push({
+          id: headers['webhook-id'],
+          timestamp: headers['webhook-timestamp'],
+          body,
+          payload,
+          verified,
+          answered,
+          signature: headers['webhook-signature'],
+        });
         response.statusCode = answered;
         response.end();
       });

@@ -45,6 +45,8 @@ export const KNOWN_EVENTS = [
   'webhook.created',
   'webhook.deleted',
   'webhook.redelivery_requested',
+  'webhook.secret_rotated',
+  'webhook.test_requested',
   'webhook.updated',
   'smtp_credentials_accessed',
   'smtp_credentials_access_denied',

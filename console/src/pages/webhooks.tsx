@@ -1,4 +1,5 @@
-// A tenant's webhook endpoints, their deliveries, and redelivery of one delivery.
+// A tenant's webhook endpoints with their health, a test event, signing-secret rotation, their
+// deliveries, and redelivery of one delivery.
 import { useState } from 'preact/hooks';
 import { api, type WebhookDelivery, type WebhookEndpoint } from '../api';
 import { ConfirmDialog, Loading, Notice, SecretDialog, type Submit, Success, Table, TenantHeading, Time, formValue, useLoad } from '../ui';
@@ -135,12 +136,102 @@ function Deliveries({ tenantId, webhook }: { tenantId: string; webhook: WebhookE
   );
 }
 
+const HEALTH_LABEL: Record<WebhookEndpoint['health']['state'], string> = {
+  healthy: 'healthy',
+  failing: 'failing',
+  disabled: 'disabled',
+  unused: 'no deliveries yet',
+};
+const HEALTH_BADGE: Record<WebhookEndpoint['health']['state'], string> = {
+  healthy: 'active',
+  failing: 'dead',
+  disabled: 'expired',
+  unused: 'info',
+};
+
+/** The endpoint's recent record: state, success rate over 24 h, failures in a row, last success and failure. */
+function Health({ hook }: { hook: WebhookEndpoint }) {
+  const health = hook.health;
+  return (
+    <div class="health" data-testid="webhook-health">
+      <span class={`badge badge-${HEALTH_BADGE[health.state]}`} data-testid="health-state">
+        {HEALTH_LABEL[health.state]}
+      </span>
+      <div class="small" data-testid="health-rate">
+        {health.success_rate_24h === null
+          ? 'nothing sent in 24 h'
+          : `${Math.round(health.success_rate_24h * 100)}% of ${health.attempted_24h} delivered in 24 h`}
+      </div>
+      {health.consecutive_failures > 0 ? (
+        <div class="small" data-testid="health-failures">
+          {health.consecutive_failures} failed in a row{health.last_failure_error ? ` (${health.last_failure_error})` : ''}
+        </div>
+      ) : null}
+      <div class="muted small">
+        last success <Time iso={health.last_success_at} />
+      </div>
+      <div class="muted small">
+        last failure <Time iso={health.last_failure_at} />
+      </div>
+    </div>
+  );
+}
+
+const OVERLAPS: [seconds: number, label: string][] = [
+  [0, 'no overlap: stop at once (a leaked secret)'],
+  [3600, '1 hour'],
+  [86_400, '24 hours'],
+  [7 * 86_400, '7 days'],
+];
+
+function RotateSecretDialog({
+  tenantId,
+  hook,
+  onClose,
+  onRotated,
+}: {
+  tenantId: string;
+  hook: WebhookEndpoint;
+  onClose: () => void;
+  onRotated: (rotated: WebhookEndpoint & { secret: string }) => void;
+}) {
+  const [overlap, setOverlap] = useState(86_400);
+  return (
+    <ConfirmDialog
+      title="Rotate the signing secret?"
+      confirm="Rotate secret"
+      onClose={onClose}
+      onConfirm={async () => onRotated(await api.webhooks.rotateSecret(tenantId, hook.id, overlap))}
+    >
+      <p>
+        <span class="mono wrap">{hook.url}</span> gets a new signing secret, shown once. During the overlap every delivery carries two signatures (old and new
+        secret), so the receiver can switch without losing a delivery.
+      </p>
+      <label>
+        The old secret keeps signing for
+        <select name="overlap" value={String(overlap)} onChange={(e) => setOverlap(Number(e.currentTarget.value))}>
+          {OVERLAPS.map(([seconds, label]) => (
+            <option key={seconds} value={String(seconds)}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+    </ConfirmDialog>
+  );
+}
+
 export function WebhooksPage({ tenantId }: { tenantId: string }) {
   const hooks = useLoad(() => api.webhooks.list(tenantId), [tenantId]);
   const [selected, setSelected] = useState<WebhookEndpoint | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const [removing, setRemoving] = useState<WebhookEndpoint | null>(null);
+  const [rotating, setRotating] = useState<WebhookEndpoint | null>(null);
+  const [rotated, setRotated] = useState<(WebhookEndpoint & { secret: string }) | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [done, setDone] = useState<{ id: string; text: string } | null>(null);
+  const [deliveriesKey, setDeliveriesKey] = useState(0);
 
   async function create(event: Submit) {
     event.preventDefault();
@@ -160,14 +251,27 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
     }
   }
 
-  async function run(action: () => Promise<unknown>) {
+  async function run(action: () => Promise<unknown>, busyKey?: string) {
     setError(null);
+    setDone(null);
+    if (busyKey) setBusy(busyKey);
     try {
       await action();
       hooks.reload();
     } catch (failure) {
       setError(failure);
+    } finally {
+      if (busyKey) setBusy(null);
     }
+  }
+
+  async function sendTest(hook: WebhookEndpoint) {
+    await run(async () => {
+      const delivery = await api.webhooks.sendTest(tenantId, hook.id);
+      setDone({ id: hook.id, text: `Test event ${delivery.id} queued for ${hook.url}: it goes out within a few seconds, signed like every delivery.` });
+      setSelected(hook);
+      setDeliveriesKey((k) => k + 1);
+    }, `test:${hook.id}`);
   }
 
   if (hooks.error && !hooks.data) {
@@ -196,7 +300,7 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
       <Notice error={error} what="Webhooks" />
       <Loading loading={hooks.loading && !hooks.data} />
       {hooks.data ? (
-        <Table caption="Webhook endpoints" head={['URL', 'Events', 'Enabled', 'Created', 'Actions']} empty={hooks.data.length === 0}>
+        <Table caption="Webhook endpoints" head={['URL', 'Events', 'Health', 'Created', 'Actions']} empty={hooks.data.length === 0}>
           {hooks.data.map((hook) => {
             const id = hook.id;
             const enabled = hook.enabled;
@@ -204,15 +308,46 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
               <tr key={id} data-webhook={id}>
                 <td class="mono wrap">{hook.url}</td>
                 <td>{hook.events.length ? hook.events.join(', ') : 'all'}</td>
-                <td>{enabled ? 'yes' : 'no'}</td>
+                <td>
+                  <Health hook={hook} />
+                </td>
                 <td>
                   <Time iso={hook.created_at} />
+                  {hook.previous_secret_expires_at ? (
+                    <div class="muted small" data-testid="secret-overlap">
+                      old secret signs until <Time iso={hook.previous_secret_expires_at} />
+                    </div>
+                  ) : null}
+                  {done?.id === id ? (
+                    <p class="notice notice-ok small" role="status" data-testid="webhook-row-result">
+                      {done.text}
+                    </p>
+                  ) : null}
                 </td>
                 <td class="actions">
                   <button type="button" class="small secondary" onClick={() => setSelected(hook)}>
                     Deliveries
                   </button>
-                  <button type="button" class="small secondary" onClick={() => run(() => api.webhooks.update(tenantId, id, { enabled: !enabled }))}>
+                  <button
+                    type="button"
+                    class="small secondary"
+                    disabled={!enabled || busy === `test:${id}`}
+                    aria-busy={busy === `test:${id}` || undefined}
+                    title={enabled ? undefined : 'Enable the endpoint to send a test event'}
+                    onClick={() => sendTest(hook)}
+                  >
+                    {busy === `test:${id}` ? 'Sending…' : 'Send test'}
+                  </button>
+                  <button type="button" class="small secondary" onClick={() => setRotating(hook)}>
+                    Rotate secret
+                  </button>
+                  <button
+                    type="button"
+                    class="small secondary"
+                    disabled={busy === `enable:${id}`}
+                    aria-busy={busy === `enable:${id}` || undefined}
+                    onClick={() => run(() => api.webhooks.update(tenantId, id, { enabled: !enabled }), `enable:${id}`)}
+                  >
                     {enabled ? 'Disable' : 'Enable'}
                   </button>
                   <button type="button" class="small danger" onClick={() => setRemoving(hook)}>
@@ -224,7 +359,38 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
           })}
         </Table>
       ) : null}
-      {selected ? <Deliveries key={selected.id} tenantId={tenantId} webhook={selected} /> : null}
+      {selected ? <Deliveries key={`${selected.id}:${deliveriesKey}`} tenantId={tenantId} webhook={selected} /> : null}
+      {rotating ? (
+        <RotateSecretDialog
+          tenantId={tenantId}
+          hook={rotating}
+          onClose={() => setRotating(null)}
+          onRotated={(result) => {
+            setRotating(null);
+            setRotated(result);
+            hooks.reload();
+          }}
+        />
+      ) : null}
+      {rotated ? (
+        <SecretDialog
+          title="New webhook signing secret"
+          secret={rotated.secret}
+          onClose={() => setRotated(null)}
+          extra={
+            <p data-testid="rotation-overlap">
+              {rotated.previous_secret_expires_at ? (
+                <>
+                  Until <Time iso={rotated.previous_secret_expires_at} /> deliveries are signed with both the old and the new secret: update the receiver before
+                  then.
+                </>
+              ) : (
+                'The old secret no longer signs: deliveries verify with the new secret only.'
+              )}
+            </p>
+          }
+        />
+      ) : null}
       {removing ? (
         <ConfirmDialog
           title="Delete this webhook endpoint?"

@@ -12,6 +12,7 @@ import * as verificationStats from './008b-verification-stats.js';
 import * as tenantCredentialNumbers from './009-tenant-credential-numbers.js';
 import * as sendingPolicy from './010-sending-policy.js';
 import * as auditCheckpoints from './011-audit-checkpoints.js';
+import * as webhookHealthAdminRoles from './012-webhook-health-admin-roles.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '009-tenant-credential-numbers': tenantCredentialNumbers,
   '010-sending-policy': sendingPolicy,
   '011-audit-checkpoints': auditCheckpoints,
+  '012-webhook-health-admin-roles': webhookHealthAdminRoles,
 };
 
 /** Every migration this build knows, in order (the schema guard compares the database with it). */

@@ -18,6 +18,13 @@ export interface WebhookEndpointRecord {
   enabled: boolean;
   createdAt: string;
   updatedAt: string;
+  /** The secret before the last rotation; it signs beside the current one until previousSecretExpiresAt. */
+  previousSecret: { ciphertext: string; nonce: string; rootKeyVersion: number; expiresAt: string } | null;
+  secretRotatedAt: string | null;
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+  lastFailureError: string | null;
+  consecutiveFailures: number;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
@@ -53,6 +60,20 @@ function toEndpoint(row: Selectable<WebhookEndpointsTable>): WebhookEndpointReco
     enabled: Number(row.enabled) === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    previousSecret:
+      row.previous_secret_ciphertext && row.previous_secret_nonce && row.previous_secret_expires_at
+        ? {
+            ciphertext: row.previous_secret_ciphertext,
+            nonce: row.previous_secret_nonce,
+            rootKeyVersion: Number(row.previous_root_key_version),
+            expiresAt: row.previous_secret_expires_at,
+          }
+        : null,
+    secretRotatedAt: row.secret_rotated_at,
+    lastSuccessAt: row.last_success_at,
+    lastFailureAt: row.last_failure_at,
+    lastFailureError: row.last_failure_error,
+    consecutiveFailures: Number(row.consecutive_failures ?? 0),
   };
 }
 
@@ -129,6 +150,66 @@ export class WebhookRepository {
       .returningAll()
       .executeTakeFirst();
     return row ? toEndpoint(row) : null;
+  }
+
+  /** Replaces the signing secret; the old one keeps signing (beside the new) until `previousExpiresAt`, or never when null. */
+  async replaceSecret(
+    tenantId: string,
+    id: string,
+    next: { ciphertext: string; nonce: string; rootKeyVersion: number },
+    at: string,
+    previousExpiresAt: string | null,
+  ): Promise<WebhookEndpointRecord | null> {
+    const current = await this.findEndpoint(tenantId, id);
+    if (!current) return null;
+    const row = await this.db
+      .updateTable('webhook_endpoints')
+      .set({
+        secret_ciphertext: next.ciphertext,
+        secret_nonce: next.nonce,
+        root_key_version: next.rootKeyVersion,
+        previous_secret_ciphertext: previousExpiresAt ? current.secretCiphertext : null,
+        previous_secret_nonce: previousExpiresAt ? current.secretNonce : null,
+        previous_root_key_version: previousExpiresAt ? current.rootKeyVersion : null,
+        previous_secret_expires_at: previousExpiresAt,
+        secret_rotated_at: at,
+        updated_at: at,
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toEndpoint(row) : null;
+  }
+
+  /** Counts an attempt towards the endpoint's health: a success resets the failures in a row. */
+  async recordEndpointOutcome(id: string, ok: boolean, at: string, error: string | null): Promise<void> {
+    await this.db
+      .updateTable('webhook_endpoints')
+      .set((eb) =>
+        ok
+          ? { last_success_at: at, consecutive_failures: 0 }
+          : { last_failure_at: at, last_failure_error: error, consecutive_failures: eb('consecutive_failures', '+', 1) },
+      )
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Per endpoint of the tenant: deliveries attempted since `since`, and how many of them were delivered. */
+  async recentOutcomes(tenantId: string, since: string): Promise<Map<string, { attempted: number; delivered: number }>> {
+    const rows = await this.db
+      .selectFrom('webhook_deliveries')
+      .select((eb) => [
+        'endpoint_id',
+        eb.fn.countAll<number>().as('attempted'),
+        eb.fn.sum<number>(eb.case().when('status', '=', 'delivered').then(1).else(0).end()).as('delivered'),
+      ])
+      .where('tenant_id', '=', tenantId)
+      .where('attempts', '>', 0)
+      .where('last_attempt_at', '>=', since)
+      .groupBy('endpoint_id')
+      .execute();
+    return new Map(rows.map((row) => [row.endpoint_id, { attempted: Number(row.attempted), delivered: Number(row.delivered ?? 0) }]));
   }
 
   async deleteEndpoint(tenantId: string, id: string): Promise<boolean> {

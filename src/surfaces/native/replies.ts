@@ -232,6 +232,22 @@ export const WebhookReply = Type.Object(
     enabled: Type.Boolean(),
     created_at: Timestamp,
     updated_at: Timestamp,
+    secret_rotated_at: NullableTimestamp,
+    previous_secret_expires_at: Type.Union([Timestamp, Type.Null()], {
+      description: 'Until then deliveries also carry a signature made with the secret before the last rotation',
+    }),
+    health: Type.Object(
+      {
+        state: Type.Union([Type.Literal('healthy'), Type.Literal('failing'), Type.Literal('disabled'), Type.Literal('unused')]),
+        attempted_24h: Type.Integer({ description: 'Deliveries attempted in the last 24 hours' }),
+        success_rate_24h: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
+        last_success_at: NullableTimestamp,
+        last_failure_at: NullableTimestamp,
+        last_failure_error: NullableString,
+        consecutive_failures: Type.Integer(),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );

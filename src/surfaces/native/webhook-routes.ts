@@ -5,7 +5,8 @@ import type { Services } from '../../domain/services.js';
 import { AppError } from '../../errors.js';
 import type { DeliveryStatus, WebhookDelivery } from '../../storage/repositories/webhooks.js';
 import { WEBHOOK_TYPES } from '../../webhooks/events.js';
-import type { WebhookEndpoint } from '../../webhooks/service.js';
+import { DEFAULT_SECRET_OVERLAP_SECONDS, healthOf, type WebhookEndpoint, type WebhookHealth } from '../../webhooks/service.js';
+import { readEmptyBodyAsObject } from '../empty-body.js';
 import { actorOf, requirePrincipal, requireTenant } from '../authentication.js';
 import { presentPage } from './presenters.js';
 import { PageQuery, Uuid } from './schemas.js';
@@ -22,7 +23,7 @@ const DeliveryParams = Type.Object(
   { additionalProperties: false },
 );
 
-export function presentWebhook(endpoint: WebhookEndpoint) {
+export function presentWebhook(endpoint: WebhookEndpoint, health: WebhookHealth = healthOf(endpoint, undefined)) {
   return {
     id: endpoint.id,
     tenant_id: endpoint.tenantId,
@@ -32,6 +33,17 @@ export function presentWebhook(endpoint: WebhookEndpoint) {
     enabled: endpoint.enabled,
     created_at: endpoint.createdAt,
     updated_at: endpoint.updatedAt,
+    secret_rotated_at: endpoint.secretRotatedAt,
+    previous_secret_expires_at: endpoint.previousSecretExpiresAt,
+    health: {
+      state: health.state,
+      attempted_24h: health.attempted24h,
+      success_rate_24h: health.successRate24h,
+      last_success_at: health.lastSuccessAt,
+      last_failure_at: health.lastFailureAt,
+      last_failure_error: health.lastFailureError,
+      consecutive_failures: health.consecutiveFailures,
+    },
   };
 }
 
@@ -56,6 +68,10 @@ export function presentDelivery(delivery: WebhookDelivery) {
 export function registerWebhookRoutes(app: App, services: Services): void {
   const webhooks = () => services.webhooks;
 
+  async function withHealth(tenantId: string, endpoint: WebhookEndpoint) {
+    return presentWebhook(endpoint, (await webhooks().health(tenantId, [endpoint])).get(endpoint.id));
+  }
+
   /** Admins and tenant-wide bearer tokens; a login-bound bearer token manages only its login's keys. */
   async function authorize(request: FastifyRequest, tenantId: string): Promise<void> {
     const principal = await requirePrincipal(services, request, ['admin', 'bearer']);
@@ -71,7 +87,9 @@ export function registerWebhookRoutes(app: App, services: Services): void {
     },
     async (request) => {
       await authorize(request, request.params.tenantId);
-      return { data: (await webhooks().list(request.params.tenantId)).map(presentWebhook) };
+      const endpoints = await webhooks().list(request.params.tenantId);
+      const health = await webhooks().health(request.params.tenantId, endpoints);
+      return { data: endpoints.map((endpoint) => presentWebhook(endpoint, health.get(endpoint.id))) };
     },
   );
 
@@ -115,7 +133,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
     },
     async (request) => {
       await authorize(request, request.params.tenantId);
-      return presentWebhook(await webhooks().get(request.params.tenantId, request.params.webhookId));
+      return withHealth(request.params.tenantId, await webhooks().get(request.params.tenantId, request.params.webhookId));
     },
   );
 
@@ -148,7 +166,7 @@ export function registerWebhookRoutes(app: App, services: Services): void {
         },
         actorOf(request),
       );
-      return presentWebhook(updated);
+      return withHealth(request.params.tenantId, updated);
     },
   );
 
@@ -190,6 +208,53 @@ export function registerWebhookRoutes(app: App, services: Services): void {
       return presentPage(page, presentDelivery);
     },
   );
+
+  app.post(
+    '/api/v1/tenants/:tenantId/webhooks/:webhookId/test',
+    {
+      config: { action: 'webhooks.write' },
+      schema: {
+        response: replies({ 202: DeliveryReply }),
+        tags: ['webhooks'],
+        summary: 'Send a webhook.test event to this endpoint (signed and retried like any delivery; listed with its deliveries)',
+        params: WebhookParams,
+      },
+    },
+    async (request, reply) => {
+      await authorize(request, request.params.tenantId);
+      const delivery = await webhooks().sendTest(request.params.tenantId, request.params.webhookId, actorOf(request));
+      return reply.status(202).send(presentDelivery(delivery));
+    },
+  );
+
+  // The overlap is optional: no body, or an empty JSON one, means the default.
+  void app.register(async (scoped: App) => {
+    readEmptyBodyAsObject(scoped);
+    scoped.post(
+      '/api/v1/tenants/:tenantId/webhooks/:webhookId/rotate-secret',
+      {
+        config: { action: 'webhooks.write' },
+        schema: {
+          response: replies({ 200: IssuedWebhookReply }),
+          tags: ['webhooks'],
+          summary:
+            'Replace the signing secret (the new one is returned once). The old secret keeps signing beside it for overlap_seconds ' +
+            `(default ${DEFAULT_SECRET_OVERLAP_SECONDS}, at most 604800; 0 ends it at once): deliveries then carry two v1 signatures`,
+          params: WebhookParams,
+          body: Type.Optional(
+            Type.Object({ overlap_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 86_400 })) }, { additionalProperties: false }),
+          ),
+        },
+      },
+      async (request, reply) => {
+        await authorize(request, request.params.tenantId);
+        const overlap = request.body?.overlap_seconds ?? DEFAULT_SECRET_OVERLAP_SECONDS;
+        const { endpoint, secret } = await webhooks().rotateSecret(request.params.tenantId, request.params.webhookId, overlap, actorOf(request));
+        reply.header('cache-control', 'no-store');
+        return { ...(await withHealth(request.params.tenantId, endpoint)), secret };
+      },
+    );
+  });
 
   app.post(
     '/api/v1/tenants/:tenantId/webhook-deliveries/:deliveryId/redeliver',

@@ -1,0 +1,124 @@
+// Issue 27, third pass, in Chromium against the real server: on the webhooks page an operator
+// sends a test event through the signed delivery path, rotates the signing secret (shown once,
+// with the overlap during which the old one still signs) and reads each endpoint's health. Every
+// state shown is screenshotted at 1440x900 and 390x844 and scanned with axe-core.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/server.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { type ConsoleHarness, startConsoleHarness } from './console-harness.js';
+
+describe.each(DIALECTS)('console third pass (webhooks, admins) on %s', (dialect) => {
+  let h: ConsoleHarness;
+  const receiver = new WebhookReceiver();
+  let tenantId = '';
+  let webhookId = '';
+
+  beforeAll(async () => {
+    h = await startConsoleHarness(dialect, {
+      prefix: '27c',
+      serverOptions: { env: { RELAYKEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8', RELAYKEY_JOBS: 'off' } },
+    });
+    await receiver.start();
+    const domain = `third-${Date.now()}.test`;
+    const tenant = await h.api('POST', '/api/v1/tenants', { name: 'Third Pass', domain });
+    expect(tenant.status, tenant.text).toBe(201);
+    tenantId = tenant.body.id;
+    const hook = await h.api('POST', `/api/v1/tenants/${tenantId}/webhooks`, { url: receiver.url });
+    expect(hook.status, hook.text).toBe(201);
+    webhookId = hook.body.id;
+    receiver.secret = hook.body.secret;
+    await h.page.goto(h.url('/console'));
+    await h.page.waitForSelector('html[data-ready]');
+    await h.signIn();
+    await h.page.getByTestId('who').waitFor();
+  }, 180_000);
+
+  afterAll(async () => {
+    await receiver.stop();
+    await h?.close();
+  });
+
+  const row = () => h.page.locator(`tr[data-webhook="${webhookId}"]`);
+
+  it('sends a test event from the webhooks page; it arrives signed and the endpoint turns healthy', async () => {
+    await h.go(`/tenants/${tenantId}/webhooks`);
+    await row().waitFor();
+    expect(await row().getByTestId('health-state').textContent()).toBe('no deliveries yet');
+    const before = receiver.received.length;
+    await row().getByRole('button', { name: 'Send test' }).click();
+    await row().getByTestId('webhook-row-result').waitFor();
+    expect(await row().getByTestId('webhook-row-result').textContent()).toMatch(/Test event msg_[0-9a-f]+ queued/);
+    // The delivery job (timers are off in tests) sends it through the real signed path.
+    await h.server.runtime.scheduler.run('webhook-delivery');
+    expect(receiver.received.slice(before)).toHaveLength(1);
+    expect(receiver.received[before]).toMatchObject({ verified: true, answered: 204, payload: { type: 'webhook.test' } });
+    // The deliveries list opened on the test event; a reload of the page shows it delivered, and the health.
+    await h.page.reload();
+    await row().getByTestId('health-state').filter({ hasText: 'healthy' }).waitFor();
+    expect(await row().getByTestId('health-rate').textContent()).toBe('100% of 1 delivered in 24 h');
+    await row().getByRole('button', { name: 'Deliveries' }).click();
+    const delivery = h.page.locator('tr[data-delivery]').first();
+    await delivery.waitFor();
+    expect(await delivery.textContent()).toContain('webhook.test');
+    expect(await delivery.getByTestId('delivery-status').textContent()).toBe('delivered');
+    await h.capture('webhook-test-event');
+    expect(h.errors).toEqual([]);
+  });
+
+  it('shows a failing endpoint: failures in a row with the last error, and the success rate', async () => {
+    receiver.mode = 'fail';
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        expect((await h.api('POST', `/api/v1/tenants/${tenantId}/webhooks/${webhookId}/test`)).status).toBe(202);
+        await h.server.runtime.scheduler.run('webhook-delivery');
+      }
+    } finally {
+      receiver.mode = 'ok';
+    }
+    await h.page.reload();
+    await row().getByTestId('health-state').filter({ hasText: 'failing' }).waitFor();
+    expect(await row().getByTestId('health-failures').textContent()).toBe('2 failed in a row (HTTP 503)');
+    expect(await row().getByTestId('health-rate').textContent()).toBe('33% of 3 delivered in 24 h');
+    await h.capture('webhook-health-failing');
+    // Disabled: the health says so and a test event cannot be sent.
+    await row().getByRole('button', { name: 'Disable' }).click();
+    await row().getByTestId('health-state').filter({ hasText: 'disabled' }).waitFor();
+    expect(await row().getByRole('button', { name: 'Send test' }).isDisabled()).toBe(true);
+    await h.capture('webhook-health-disabled');
+    await row().getByRole('button', { name: 'Enable' }).click();
+    await row().getByRole('button', { name: 'Disable' }).waitFor();
+    expect(h.errors).toEqual([]);
+  });
+
+  it('rotates the signing secret after a confirmation: new secret shown once, old one signs during the overlap', async () => {
+    const oldSecret = receiver.secret;
+    await row().getByRole('button', { name: 'Rotate secret' }).click();
+    const confirm = h.page.getByRole('dialog', { name: 'Rotate the signing secret?' });
+    await confirm.waitFor();
+    expect(await confirm.getByLabel('The old secret keeps signing for').inputValue()).toBe('86400');
+    await confirm.getByLabel('The old secret keeps signing for').selectOption('3600');
+    await h.capture('webhook-rotate-confirm');
+    await confirm.getByRole('button', { name: 'Rotate secret' }).click();
+    const shown = h.page.getByRole('dialog', { name: 'New webhook signing secret' });
+    await shown.waitFor();
+    const newSecret = await shown.getByTestId('secret').inputValue();
+    expect(newSecret).toMatch(/^whsec_/);
+    expect(newSecret).not.toBe(oldSecret);
+    expect(await shown.getByTestId('rotation-overlap').textContent()).toMatch(/^Until .+ deliveries are signed with both the old and the new secret/);
+    await h.capture('webhook-rotate-secret-shown');
+    await shown.getByLabel('I have stored the secret').check();
+    await shown.getByRole('button', { name: 'I have stored it' }).click();
+    await shown.waitFor({ state: 'detached' });
+    await row().getByTestId('secret-overlap').waitFor();
+    // The receiver still holding the old secret verifies the next delivery; one holding the new one does too.
+    const before = receiver.received.length;
+    expect((await h.api('POST', `/api/v1/tenants/${tenantId}/webhooks/${webhookId}/test`)).status).toBe(202);
+    await h.server.runtime.scheduler.run('webhook-delivery');
+    expect(receiver.received[before]).toMatchObject({ verified: true });
+    expect(receiver.received[before]?.signature.split(' ')).toHaveLength(2);
+    const ends = await h.api('GET', `/api/v1/tenants/${tenantId}/webhooks/${webhookId}`);
+    expect(Date.parse(ends.body.previous_secret_expires_at) - Date.now()).toBeLessThanOrEqual(3_600_000);
+    expect(h.errors).toEqual([]);
+    expect(h.a11y).toEqual([]);
+  });
+});
