@@ -13,7 +13,6 @@ import { runCli, startTestServer, type TestServer } from '../helpers/server.js';
 // Each step runs the real CLI (a new Node process through tsx, seconds each on a loaded machine).
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
-
 describe('backup and restore (SQLite)', () => {
   let server: TestServer;
   let seed: SeededTenant;
