@@ -1,6 +1,7 @@
 // A Postfix-like policy delegation client over real TCP: name=value lines, an empty line, and
 // one `action=...` answer ended by an empty line.
-import net from 'node:net';
+import type net from 'node:net';
+import { connectText, type Take } from './text-socket.js';
 
 export interface PolicyConnection {
   socket: net.Socket;
@@ -14,45 +15,25 @@ export interface PolicyConnection {
 }
 
 export async function connectPolicy(port: number, host = '127.0.0.1'): Promise<PolicyConnection> {
-  const socket = net.connect({ port, host });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  socket.on('error', () => {});
-  let text = '';
-  let waiting: (() => void) | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    text += chunk.toString('utf8');
-    waiting?.();
-  });
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  let consumed = 0;
-  const nextAnswer = async (): Promise<string> => {
-    for (;;) {
-      const end = text.indexOf('\n\n', consumed);
-      if (end >= 0) {
-        const answer = text.slice(consumed, end);
-        consumed = end + 2;
-        return answer.replace(/^action=/, '');
-      }
-      if (socket.destroyed) throw new Error(`connection closed; received ${JSON.stringify(text)}`);
-      await Promise.race([new Promise<void>((resolve) => (waiting = resolve)), closed]);
-    }
+  const connection = await connectText(port, host);
+  // An answer: `action=...` lines ended by an empty line.
+  const answer: Take<string> = (unread) => {
+    const end = unread.indexOf('\n\n');
+    return end < 0 ? null : { value: unread.slice(0, end).replace(/^action=/, ''), length: end + 2 };
   };
   return {
-    socket,
+    socket: connection.socket,
     ask(attributes) {
-      socket.write(
+      connection.write(
         `${Object.entries(attributes)
           .map(([k, v]) => `${k}=${v}\n`)
           .join('')}\n`,
       );
-      return nextAnswer();
+      return connection.next(answer);
     },
-    received: () => text,
-    closed,
-    close: () => socket.destroy(),
+    received: connection.received,
+    closed: connection.closed,
+    close: connection.close,
   };
 }
 

@@ -7,7 +7,6 @@
 // accepting or bouncing.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
 import { type ChildService, ensureMailTools, freePort, run, startDovecot, startPostfix, startSmtpSink } from '../helpers/mail.js';
 import { type ServerProcess, spawnServer } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { connectText, type Take } from '../helpers/text-socket.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 type Sink = Awaited<ReturnType<typeof startSmtpSink>>;
@@ -202,35 +202,19 @@ describe('Postfix check_policy_service against relaykey', () => {
 
 /** A bare SMTP client: one command, its whole reply (multi-line replies end at `NNN `). */
 async function smtpSession(port: number) {
-  const socket = net.connect({ port, host: '127.0.0.1' });
-  socket.on('error', () => {});
-  let text = '';
-  let waiting: (() => void) | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    text += chunk.toString('utf8');
-    waiting?.();
-  });
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  const reply = async (): Promise<string> => {
-    for (;;) {
-      const match = /^(\d{3}) [^\n]*\r?\n/m.exec(text);
-      if (match) {
-        const end = match.index + match[0].length;
-        const out = text.slice(0, end);
-        text = text.slice(end);
-        return out.trim();
-      }
-      if (socket.destroyed) return `closed: ${text}`;
-      await Promise.race([new Promise<void>((resolve) => (waiting = resolve)), closed]);
-    }
+  const connection = await connectText(port);
+  const replyTake: Take<string> = (unread) => {
+    const match = /^(\d{3}) [^\n]*\r?\n/m.exec(unread);
+    return match ? { value: unread.slice(0, match.index + match[0].length).trim(), length: match.index + match[0].length } : null;
   };
+  const reply = () => connection.next(replyTake).catch((error: Error) => `closed: ${error.message}`);
   await reply(); // greeting
   return {
     async command(line: string): Promise<string> {
-      socket.write(`${line}\r\n`);
+      connection.write(`${line}\r\n`);
       return reply();
     },
-    close: () => socket.destroy(),
+    close: connection.close,
   };
 }
 

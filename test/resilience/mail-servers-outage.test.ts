@@ -6,7 +6,6 @@
 // wrong-password answer a mail app would take as a cue to ask its user for a new password;
 // once PostgreSQL is back the same key logs in.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { call, type SeededTenant } from '../helpers/api.js';
 import { ensureMailTools, putMessage, startDovecot, startNginx } from '../helpers/mail.js';
 import { type ServerProcess, stopServerProcess } from '../helpers/process.js';
 import { nodeEnv, seed, sleep, startNode } from './helpers.js';
+import { connectText, lineMatching } from '../helpers/text-socket.js';
 import { createPostgres, type PostgresInstance, postgresAvailable } from './postgres-instance.js';
 
 /**
@@ -22,53 +22,33 @@ import { createPostgres, type PostgresInstance, postgresAvailable } from './post
  * IMAP reply, or POP3's reply to PASS). Raw, because curl reports every refusal as exit 67 and
  * hides whether it was temporary.
  */
-function login(kind: 'imap' | 'pop3', port: number, user: string, password: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let buffer = '';
-    let step = 0;
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`${kind} login on ${port}: no answer in 30 s; got ${JSON.stringify(buffer)}`));
-    }, 30_000);
-    const finish = (line: string) => {
-      clearTimeout(timer);
-      socket.end(kind === 'imap' ? 'z LOGOUT\r\n' : 'QUIT\r\n');
-      resolve(line);
-    };
-    socket.setEncoding('utf8');
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let newline = buffer.indexOf('\r\n');
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 2);
-        newline = buffer.indexOf('\r\n');
-        if (kind === 'imap') {
-          if (step === 0 && line.startsWith('* OK')) {
-            step = 1;
-            socket.write(`a LOGIN "${user}" "${password}"\r\n`);
-          } else if (step === 1 && line.startsWith('a ')) {
-            finish(line);
-          }
-        } else if (step === 0 && line.startsWith('+OK')) {
-          step = 1;
-          socket.write(`USER ${user}\r\n`);
-        } else if (step === 1 && line.startsWith('+OK')) {
-          step = 2;
-          socket.write(`PASS ${password}\r\n`);
-        } else if (step === 1 && line.startsWith('-ERR')) {
-          finish(line);
-        } else if (step === 2 && (line.startsWith('+OK') || line.startsWith('-ERR'))) {
-          finish(line);
-        }
-      }
-    });
+async function login(kind: 'imap' | 'pop3', port: number, user: string, password: string): Promise<string> {
+  const connection = await connectText(port);
+  const answer = (last: (text: string) => boolean) => withTimeout(lineMatching(connection, last), `${kind} login on ${port}`);
+  try {
+    if (kind === 'imap') {
+      await answer((text) => text.startsWith('* OK'));
+      connection.write(`a LOGIN "${user}" "${password}"\r\n`);
+      return await answer((text) => text.startsWith('a '));
+    }
+    await answer((text) => text.startsWith('+OK'));
+    connection.write(`USER ${user}\r\n`);
+    const userReply = await answer((text) => /^[+-]/.test(text));
+    if (userReply.startsWith('-ERR')) return userReply;
+    connection.write(`PASS ${password}\r\n`);
+    return await answer((text) => /^[+-]/.test(text));
+  } finally {
+    connection.write(kind === 'imap' ? 'z LOGOUT\r\n' : 'QUIT\r\n');
+    connection.close();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
   });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 describe.skipIf(!postgresAvailable)('a database outage seen through real Dovecot and nginx', () => {
