@@ -165,6 +165,9 @@ export type WebhookDelivery = Static<Replies['DeliveryReply']>;
 export type DeliveryStatus = WebhookDelivery['status'];
 export type JobRun = Static<Replies['JobRunReply']>;
 export type JobInfo = Static<Replies['JobsReply']>['data'][number];
+export type VaultCheckout = Static<Replies['VaultCheckoutReply']>;
+export type RootKeyStatus = Static<Replies['RootKeyStatusReply']>;
+export type SmtpAccountStatus = Static<Replies['SmtpAccountStatusReply']>;
 
 // ---- shapes not (yet) shared: seed 000, sessions, stats ----
 
@@ -329,6 +332,12 @@ export const api = {
         headers: { 'x-reauth-token': reauthToken },
       }),
     audit: (tenantId: string) => request<{ events: VaultAuditEvent[]; total: number }>('GET', `${vaultPath(tenantId)}/audit`),
+    /** The account without its password: rotation times and the open checkout. */
+    status: (tenantId: string) => request<SmtpAccountStatus>('GET', `${tenantPath(tenantId)}/smtp-account`),
+    checkouts: async () => (await request<{ data: VaultCheckout[] }>('GET', '/api/v1/vault/checkouts')).data,
+    endCheckout: (tenantId: string) =>
+      request<{ ended: true; rotated_at: string; next_rotation: string }>('DELETE', `${tenantPath(tenantId)}/smtp-account/checkout`),
+    rootKey: () => request<RootKeyStatus>('GET', '/api/v1/vault/root-key'),
   },
   audit: {
     /** tenantId null: the platform's own trail (admin sign-ins, re-authentication, platform tokens). */

@@ -15,6 +15,7 @@ import { TenantSettingsPage } from './pages/tenant-settings';
 import { TenantsPage } from './pages/tenants';
 import { TokensPage } from './pages/tokens';
 import { VaultPage } from './pages/vault';
+import { VaultOverviewPage } from './pages/vault-overview';
 import { WebhooksPage } from './pages/webhooks';
 import { href, navigate, type Route, useRoute } from './router';
 import { Dialog } from './ui';
@@ -98,6 +99,7 @@ function Pages({ route, session }: { route: Route; session: Session }) {
   if (first === 'jobs') return <JobsPage />;
   if (first === 'audit') return <AuditPage tenantId={null} route={route} />;
   if (first === 'access') return <AccessPage />;
+  if (first === 'vault') return <VaultOverviewPage />;
   return <NotFound />;
 }
 
@@ -134,6 +136,9 @@ function Shell({ session, warning, onSignOut }: { session: Session; warning: str
               </a>
               <a href="#/audit" aria-current={route.parts[0] === 'audit' ? 'page' : undefined}>
                 Audit
+              </a>
+              <a href="#/vault" aria-current={route.parts[0] === 'vault' ? 'page' : undefined}>
+                Vault
               </a>
               <a href="#/access" aria-current={route.parts[0] === 'access' ? 'page' : undefined}>
                 Access

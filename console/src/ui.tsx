@@ -26,6 +26,38 @@ export function useLoad<T>(load: () => Promise<T>, inputs: unknown[]): Loaded<T>
   return { ...state, reload: run };
 }
 
+/**
+ * Calls `refresh` every `ms` while the page is visible, and at once when it becomes visible
+ * again; a hidden tab asks the server nothing.
+ */
+export function useAutoRefresh(refresh: () => void, ms: number): void {
+  const latest = useRef(refresh);
+  latest.current = refresh;
+  useEffect(() => {
+    let timer: ReturnType<typeof setInterval> | null = null;
+    const start = () => {
+      timer ??= setInterval(() => latest.current(), ms);
+    };
+    const stop = () => {
+      if (timer) clearInterval(timer);
+      timer = null;
+    };
+    const onVisibility = () => {
+      if (document.visibilityState === 'hidden') stop();
+      else {
+        latest.current();
+        start();
+      }
+    };
+    if (document.visibilityState !== 'hidden') start();
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      stop();
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
+  }, [ms]);
+}
+
 export interface Submission {
   busy: boolean;
   error: unknown;

@@ -3,7 +3,7 @@
 // Anything that fails its integrity check throws DECRYPTION_FAILED and yields no plaintext.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
-import { deriveKey, type RootKeyRing } from './root-secret.js';
+import { deriveKey, keyCheckValue, type RootKeyRing } from './root-secret.js';
 
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
@@ -76,6 +76,21 @@ export class Envelope {
 
   get currentRootVersion(): number {
     return this.ring.currentVersion;
+  }
+
+  /** The root key versions this node holds, oldest first. */
+  get rootVersions(): number[] {
+    return [...this.ring.keys.keys()].sort((a, b) => a - b);
+  }
+
+  /** Where the root keys come from: the embedded key file (it can grow) or RELAYKEY_MASTER_KEY. */
+  get rootKeySource(): 'key_file' | 'environment' {
+    return this.options.reloadRing ? 'key_file' : 'environment';
+  }
+
+  /** The key check value of this ring (a digest that names the key without revealing it). */
+  keyCheck(): string {
+    return keyCheckValue(this.ring);
   }
 
   knowsRootVersion(version: number): boolean {

@@ -93,6 +93,10 @@ export const POLICY = {
   'vault.emergency-reset': { ...ADMIN, reauth: true },
   'vault.rotate': ADMIN,
   'vault.audit': ADMIN,
+  // The vault page: open checkouts (ending one rotates the password) and the root key's status.
+  'vault.status.read': ADMIN,
+  'vault.checkouts.end': ADMIN,
+  'vault.root-key.read': ADMIN,
   // Seeds 001-003.
   'seed001.credentials': SERVER_KEY,
   'seed002.credentials': BOUND_BEARER,

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
 import { parseKey } from '../crypto/key-format.js';
 import { AppError, notFound } from '../errors.js';
-import { SMTP_ACCOUNT_TARGET, type SmtpAccount, type VaultRepository, vaultRepository } from '../storage/repositories/vault.js';
+import { readFact } from '../storage/instance-facts.js';
+import { type OpenCheckout, SMTP_ACCOUNT_TARGET, type SmtpAccount, type VaultRepository, vaultRepository } from '../storage/repositories/vault.js';
 import type { Repositories } from '../storage/store.js';
 import { announceCredentialChange, type DomainContext, recordEvent } from './context.js';
 import type { CredentialService } from './credentials.js';
@@ -14,7 +15,7 @@ import type { TenantProvisioner } from './provisioning.js';
 import type { Scope } from './scopes.js';
 import { type Actor, type AuditEvent, type Page, SYSTEM_ACTOR, type Severity } from './types.js';
 
-export type RotationType = 'manual' | 'automated' | 'checkout_expiry' | 'emergency_reset';
+export type RotationType = 'manual' | 'automated' | 'checkout_expiry' | 'checkout_ended' | 'emergency_reset';
 export type ReauthOutcome = 'missing' | 'invalid' | 'expired' | 'foreign';
 
 export const CHECKOUT_MINUTES = 15;
@@ -45,6 +46,26 @@ export interface RevealedAccount {
   expiresAt: string;
   /** `existing` when a checkout was already open: same password, same expiry (not extended). */
   checkout: 'opened' | 'existing';
+}
+
+export interface AccountStatus {
+  username: string;
+  lastRotated: string;
+  nextRotation: string;
+  checkout: OpenCheckout | null;
+}
+
+/** The root key as an operator checks it (what `relaykey keys status` prints). */
+export interface RootKeyStatus {
+  /** Whether this node's master key is the one the database was sealed with. */
+  masterKey: 'match' | 'mismatch' | 'unrecorded';
+  keyCheck: string;
+  source: 'key_file' | 'environment';
+  currentVersion: number;
+  knownVersions: number[];
+  dataKeysByVersion: { version: number; count: number }[];
+  /** Tenant data keys still wrapped with an older root key version (a re-wrap is due). */
+  dataKeysNotCurrent: number;
 }
 
 export interface RotationResult {
@@ -418,6 +439,65 @@ export class SmtpAccountService {
       }
     }
     return handled;
+  }
+
+  /** Every password checked out right now, soonest expiry first. */
+  listOpenCheckouts(limit = 200): Promise<OpenCheckout[]> {
+    return vaultRepository(this.context.store).listOpenCheckouts(this.context.clock.now().toISOString(), limit);
+  }
+
+  /** The account without its password: rotation times and the open checkout, if any (the console's vault card). */
+  async accountStatus(tenantId: string): Promise<AccountStatus> {
+    const { account } = await this.account(this.context.store, tenantId, 'none');
+    const [open] = await vaultRepository(this.context.store).listOpenCheckouts(this.context.clock.now().toISOString(), 1, tenantId);
+    return { username: account.username, lastRotated: account.lastRotated, nextRotation: account.nextRotation, checkout: open ?? null };
+  }
+
+  /**
+   * Ends an open checkout before its time: the revealed password is rotated at once (as the
+   * checkout's expiry would have), so whoever holds it can no longer use it. No open checkout:
+   * INVALID_STATE, nothing changed.
+   */
+  async endCheckout(tenantId: string, actor: Actor): Promise<RotationResult> {
+    const rotated = await this.failClosed(tenantId, actor, () =>
+      this.context.store.transaction(async (repositories) => {
+        const { vault, account } = await this.account(repositories, tenantId, 'wait');
+        const nowIso = this.context.clock.now().toISOString();
+        if (account.checkoutExpiresAt === null || account.checkoutExpiresAt <= nowIso) {
+          throw new AppError('INVALID_STATE', 'the SMTP account is not checked out; nothing was changed');
+        }
+        return this.rotateWithin(repositories, vault, account, actor, {
+          name: VAULT_EVENTS.rotated,
+          severity: 'warning',
+          details: {
+            rotation_type: 'checkout_ended' satisfies RotationType,
+            checkout_expires_at: account.checkoutExpiresAt,
+            checked_out_by: account.checkoutAdminId,
+          },
+          checkout: null,
+        });
+      }),
+    );
+    this.announce(tenantId, rotated.oldKeyHash);
+    return { rotatedAt: rotated.rotatedAt, nextRotation: rotated.nextRotation };
+  }
+
+  /** The root key: whether it matches the database, its versions, and how many data keys each wraps. */
+  async rootKeyStatus(): Promise<RootKeyStatus> {
+    const counts = await this.countDataKeysByRootVersion();
+    const keyCheck = this.envelope.keyCheck();
+    const stored = await readFact(this.context.store.db, 'master_key_check');
+    const currentVersion = this.envelope.currentRootVersion;
+    const dataKeysByVersion = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([version, count]) => ({ version, count }));
+    return {
+      masterKey: stored === null ? 'unrecorded' : stored === keyCheck ? 'match' : 'mismatch',
+      keyCheck,
+      source: this.envelope.rootKeySource,
+      currentVersion,
+      knownVersions: this.envelope.rootVersions,
+      dataKeysByVersion,
+      dataKeysNotCurrent: dataKeysByVersion.filter((d) => d.version !== currentVersion).reduce((sum, d) => sum + d.count, 0),
+    };
   }
 
   /** Rotates every password whose checkout has expired (rotation_type checkout_expiry). */

@@ -1,7 +1,7 @@
 // The tenant's vaulted SMTP account (seed 000): reveal after re-authentication with a live
 // countdown to the checkout's expiry, manual rotation, and emergency reset behind a typed confirmation.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api, decodeBase64, type VaultAuditEvent } from '../api';
+import { ApiError, api, decodeBase64, type SmtpAccountStatus, type VaultAuditEvent } from '../api';
 import {
   ConfirmDialog,
   copyText,
@@ -16,6 +16,7 @@ import {
   Time,
   formValue,
   time,
+  useAutoRefresh,
   useLoad,
   useSubmission,
 } from '../ui';
@@ -168,18 +169,6 @@ function CheckoutCard({ tenantId, checkout, onHide }: { tenantId: string; checko
             <dd>{checkout.incidentId}</dd>
           </>
         ) : null}
-        {checkout.lastRotated !== undefined ? (
-          <>
-            <dt>Last rotated</dt>
-            <dd>
-              <Time iso={checkout.lastRotated} />
-            </dd>
-            <dt>Next scheduled rotation</dt>
-            <dd>
-              <Time iso={checkout.nextRotation} />
-            </dd>
-          </>
-        ) : null}
       </dl>
       {expired ? (
         <p class="notice notice-info" role="status" data-testid="checkout-ended">
@@ -267,19 +256,103 @@ function ResetDialog({
   );
 }
 
+/** The result of the last action, shown beside the control that caused it; a later action replaces it. */
+interface Feedback {
+  at: 'reveal' | 'rotate' | 'checkout';
+  ok?: string;
+  error?: unknown;
+}
+
+function FeedbackAt({ feedback, at, what }: { feedback: Feedback | null; at: Feedback['at']; what: string }) {
+  const mine = feedback?.at === at ? feedback : null;
+  const box = useRef<HTMLDivElement>(null);
+  // Brought into view where it appears (on a phone the control may sit at the screen's bottom edge).
+  useEffect(() => {
+    if (mine) box.current?.scrollIntoView({ block: 'nearest' });
+  }, [mine]);
+  if (!mine) return null;
+  return <div ref={box}>{mine.error ? <Notice error={mine.error} what={what} /> : <Success>{mine.ok}</Success>}</div>;
+}
+
+/** The account without its password, re-read on its own: a rotation by the schedule or a checkout's end shows here. */
+function AccountCard({
+  status,
+  error,
+  feedback,
+  ending,
+  onEnd,
+}: {
+  status: SmtpAccountStatus | undefined;
+  error: unknown;
+  feedback: Feedback | null;
+  ending: boolean;
+  onEnd: () => void;
+}) {
+  return (
+    <div class="card" data-testid="account-status">
+      <Notice error={error} what="The SMTP account" />
+      {status ? (
+        <dl class="facts">
+          <dt>Username</dt>
+          <dd class="mono">{status.username}</dd>
+          <dt>Last rotated</dt>
+          <dd data-testid="last-rotated" data-iso={status.last_rotated}>
+            <Time iso={status.last_rotated} />
+          </dd>
+          <dt>Next scheduled rotation</dt>
+          <dd>
+            <Time iso={status.next_rotation} />
+          </dd>
+          <dt>Checkout</dt>
+          <dd data-testid="checkout-state">
+            {status.checkout ? (
+              <span class="row">
+                <span>
+                  Checked out by {status.checkout.checked_out_by_email ?? 'an admin'} until {time(status.checkout.expires_at)}
+                </span>
+                <button type="button" class="small danger" disabled={ending} aria-busy={ending || undefined} onClick={onEnd}>
+                  {ending ? 'Ending…' : 'End checkout now'}
+                </button>
+              </span>
+            ) : (
+              <span class="muted">not checked out</span>
+            )}
+          </dd>
+        </dl>
+      ) : (
+        <Loading loading={!error} />
+      )}
+      <FeedbackAt feedback={feedback} at="checkout" what="Ending the checkout" />
+    </div>
+  );
+}
+
+const STATUS_REFRESH_MS = 15_000;
+
 export function VaultPage({ tenantId }: { tenantId: string }) {
-  const [dialog, setDialog] = useState<'reauth' | 'reauth-reset' | 'reset' | null>(null);
+  const [dialog, setDialog] = useState<'reauth' | 'reauth-reset' | 'reset' | 'end' | null>(null);
   // An emergency reset answers the new password: it needs a re-authentication first, as a reveal does.
   const [resetToken, setResetToken] = useState<string | null>(null);
   const [checkout, setCheckout] = useState<Checkout | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [rotated, setRotated] = useState<string | null>(null);
+  const [feedback, setFeedback] = useState<Feedback | null>(null);
+  const [ending, setEnding] = useState(false);
   const tenant = useLoad(() => api.tenants.get(tenantId), [tenantId]);
   const audit = useLoad(() => api.vault.audit(tenantId), [tenantId]);
+  const status = useLoad(() => api.vault.status(tenantId), [tenantId]);
+  // Rotations happen without this page (a checkout's end, the schedule, another admin): read again
+  // every few seconds while the tab is shown, and at once when it is shown again.
+  useAutoRefresh(() => {
+    status.reload();
+    audit.reload();
+  }, STATUS_REFRESH_MS);
+  const refresh = () => {
+    status.reload();
+    audit.reload();
+  };
 
   async function reveal(reauthToken: string) {
     setDialog(null);
-    setError(null);
+    setFeedback(null);
     try {
       const result = await api.vault.reveal(tenantId, reauthToken);
       setCheckout({
@@ -291,9 +364,9 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
         lastRotated: result.last_rotated,
         nextRotation: result.next_rotation,
       });
-      audit.reload();
+      refresh();
     } catch (failure) {
-      setError(failure);
+      setFeedback({ at: 'reveal', error: failure });
     }
   }
 
@@ -304,18 +377,33 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
   function rotate(event: Submit) {
     event.preventDefault();
     const form = event.currentTarget;
-    setError(null);
-    setRotated(null);
+    setFeedback(null);
     setRotateReason({ reason: formValue(form, 'reason'), form });
   }
 
   async function rotateNow(reason: string, form: HTMLFormElement) {
     const result = await api.vault.rotate(tenantId, reason);
     setRotateReason(null);
-    setRotated(`Rotated at ${time(result.rotated_at)}; next scheduled rotation ${time(result.next_rotation)}.`);
+    setFeedback({ at: 'rotate', ok: `Rotated at ${time(result.rotated_at)}; next scheduled rotation ${time(result.next_rotation)}.` });
     setCheckout(null);
     form.reset();
-    audit.reload();
+    refresh();
+  }
+
+  async function endCheckout() {
+    setDialog(null);
+    setFeedback(null);
+    setEnding(true);
+    try {
+      const result = await api.vault.endCheckout(tenantId);
+      setCheckout(null);
+      setFeedback({ at: 'checkout', ok: `Checkout ended: the password was rotated at ${time(result.rotated_at)}; the one revealed no longer works.` });
+      refresh();
+    } catch (failure) {
+      setFeedback({ at: 'checkout', error: failure });
+    } finally {
+      setEnding(false);
+    }
   }
 
   return (
@@ -323,15 +411,32 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
       <TenantHeading tenantId={tenantId} title="SMTP account" />
 
       <p>The platform's own SMTP account for this tenant. Reading its password checks it out for a short time; relaykey rotates it when the checkout ends.</p>
-      <Notice error={error} what="The vaulted SMTP account" />
-      {rotated ? <Success>{rotated}</Success> : null}
-      {checkout ? (
-        <CheckoutCard tenantId={tenantId} checkout={checkout} onHide={() => setCheckout(null)} />
-      ) : (
-        <button type="button" onClick={() => setDialog('reauth')}>
-          Reveal SMTP password
-        </button>
-      )}
+      <AccountCard
+        status={status.data}
+        error={status.error}
+        feedback={feedback}
+        ending={ending}
+        onEnd={() => {
+          setFeedback(null);
+          setDialog('end');
+        }}
+      />
+      <div class="gap-top">
+        {checkout ? (
+          <CheckoutCard tenantId={tenantId} checkout={checkout} onHide={() => setCheckout(null)} />
+        ) : (
+          <button
+            type="button"
+            onClick={() => {
+              setFeedback(null);
+              setDialog('reauth');
+            }}
+          >
+            Reveal SMTP password
+          </button>
+        )}
+        <FeedbackAt feedback={feedback} at="reveal" what="The vaulted SMTP account" />
+      </div>
       <div class="grid2 gap-top">
         <form class="stack card" onSubmit={rotate} aria-label="Rotate the SMTP password">
           <h2>Rotate now</h2>
@@ -344,12 +449,21 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
               Rotate SMTP password
             </button>
           </div>
+          <FeedbackAt feedback={feedback} at="rotate" what="Rotating the SMTP password" />
         </form>
         <div class="stack card">
           <h2>Emergency reset</h2>
           <p class="small">For a suspected compromise: replace the password at once, recorded against an incident.</p>
           <div>
-            <button type="button" class="danger" onClick={() => setDialog('reauth-reset')} disabled={!tenant.data}>
+            <button
+              type="button"
+              class="danger"
+              onClick={() => {
+                setFeedback(null);
+                setDialog('reauth-reset');
+              }}
+              disabled={!tenant.data}
+            >
               Emergency reset…
             </button>
           </div>
@@ -386,6 +500,11 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
           </p>
         </ConfirmDialog>
       ) : null}
+      {dialog === 'end' ? (
+        <ConfirmDialog title="End this checkout now?" confirm="End checkout now" onClose={() => setDialog(null)} onConfirm={endCheckout}>
+          <p>The revealed password is rotated at once: anyone still holding it can no longer use it, and mail sent with it fails.</p>
+        </ConfirmDialog>
+      ) : null}
       {dialog === 'reauth' ? <ReauthDialog onClose={() => setDialog(null)} onToken={reveal} /> : null}
       {dialog === 'reauth-reset' ? (
         <ReauthDialog
@@ -406,7 +525,7 @@ export function VaultPage({ tenantId }: { tenantId: string }) {
           onReset={(next) => {
             setDialog(null);
             setCheckout(next);
-            audit.reload();
+            refresh();
           }}
         />
       ) : null}

@@ -45,6 +45,17 @@ export type SecretChange = Pick<
   | 'updatedAt'
 >;
 
+/** An open checkout as the vault page lists it. */
+export interface OpenCheckout {
+  tenantId: string;
+  tenantName: string;
+  username: string;
+  adminId: string | null;
+  adminEmail: string | null;
+  expiresAt: string;
+  lastRotated: string;
+}
+
 export const SMTP_ACCOUNT_TARGET = 'smtp_account';
 
 function toAccount(row: Selectable<SmtpAccountsTable>): SmtpAccount {
@@ -152,6 +163,38 @@ export class VaultRepository {
       .limit(limit)
       .execute();
     return rows.map((r) => r.tenant_id);
+  }
+
+  /** Accounts whose password is checked out right now, soonest expiry first, with the tenant's name and the admin's email. */
+  async listOpenCheckouts(now: string, limit: number, tenantId?: string): Promise<OpenCheckout[]> {
+    let query = this.db
+      .selectFrom('smtp_accounts')
+      .innerJoin('tenants', 'tenants.id', 'smtp_accounts.tenant_id')
+      .leftJoin('admins', 'admins.id', 'smtp_accounts.checkout_admin_id')
+      .select([
+        'smtp_accounts.tenant_id',
+        'tenants.name as tenant_name',
+        'smtp_accounts.username',
+        'smtp_accounts.checkout_admin_id',
+        'admins.email as admin_email',
+        'smtp_accounts.checkout_expires_at',
+        'smtp_accounts.last_rotated',
+      ])
+      .where('smtp_accounts.checkout_expires_at', 'is not', null)
+      .where('smtp_accounts.checkout_expires_at', '>', now)
+      .orderBy('smtp_accounts.checkout_expires_at')
+      .limit(limit);
+    if (tenantId !== undefined) query = query.where('smtp_accounts.tenant_id', '=', tenantId);
+    const rows = await query.execute();
+    return rows.map((r) => ({
+      tenantId: r.tenant_id,
+      tenantName: r.tenant_name,
+      username: r.username,
+      adminId: r.checkout_admin_id,
+      adminEmail: r.admin_email ?? null,
+      expiresAt: r.checkout_expires_at as string,
+      lastRotated: r.last_rotated,
+    }));
   }
 
   /** Tenants whose scheduled rotation is due and whose password is not checked out right now. */

@@ -308,3 +308,43 @@ export const AuditVerifyReply = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** A vaulted SMTP password checked out right now (GET /api/v1/vault/checkouts). */
+export const VaultCheckoutReply = Type.Object(
+  {
+    tenant_id: Type.String(),
+    tenant_name: Type.String(),
+    username: Type.String(),
+    checked_out_by: NullableString,
+    checked_out_by_email: NullableString,
+    expires_at: Timestamp,
+    last_rotated: Timestamp,
+  },
+  { additionalProperties: false },
+);
+
+/** The root key as `relaykey keys status` reports it; never the key itself. */
+export const RootKeyStatusReply = Type.Object(
+  {
+    master_key: Type.Union([Type.Literal('match'), Type.Literal('mismatch'), Type.Literal('unrecorded')], {
+      description: 'match: this node holds the key the database was sealed with; unrecorded: no key check stored yet',
+    }),
+    key_check: Type.String({ description: 'A digest that names the master key without revealing it (compare across nodes)' }),
+    source: Type.Union([Type.Literal('key_file'), Type.Literal('environment')]),
+    current_version: Type.Integer(),
+    known_versions: Type.Array(Type.Integer()),
+    data_keys_by_version: Type.Array(Type.Object({ version: Type.Integer(), count: Type.Integer() }, { additionalProperties: false })),
+    data_keys_not_current: Type.Integer({
+      description: 'Tenant data keys still wrapped with an older root key version (`relaykey keys rotate --rewrap-only`)',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const CheckoutEndedReply = Type.Object({ ended: Type.Literal(true), rotated_at: Timestamp, next_rotation: Timestamp }, { additionalProperties: false });
+
+/** The tenant's vaulted SMTP account without its password (GET /api/v1/tenants/{id}/smtp-account). */
+export const SmtpAccountStatusReply = Type.Object(
+  { username: Type.String(), last_rotated: Timestamp, next_rotation: Timestamp, checkout: Type.Union([VaultCheckoutReply, Type.Null()]) },
+  { additionalProperties: false },
+);
