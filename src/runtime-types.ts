@@ -20,6 +20,8 @@ export interface Runtime {
   scheduler: JobSchedule;
   /** The extensions this runtime was built with (their routes, start and stop hooks). */
   extensions: readonly RuntimeExtension[];
+  /** Sockets this node listens on besides HTTP, opened and closed by the extension that owns each. */
+  listeners: RuntimeListeners;
   rootKeys: RootKeyRing;
   logger: Logger;
   /** Shared by every node on this database: prefixes Redis keys, names the NOTIFY channel. */
@@ -29,6 +31,11 @@ export interface Runtime {
   /** Throttle calls this node's own counters answered because Redis failed. */
   throttleFallbacks(): number;
   close(): Promise<void>;
+}
+
+export interface RuntimeListeners {
+  /** Postfix policy delegation (RELAYKEY_POLICY_PORT), while started. */
+  policy?: { readonly port: number; close(): Promise<void> };
 }
 
 export interface RuntimeOptions {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from './project-root.js';
 
+// Module-level on purpose: package.json does not change while the process runs; a memo, not a registry.
 let cached: string | undefined;
 
 export function relaykeyVersion(): string {

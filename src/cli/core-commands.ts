@@ -7,7 +7,6 @@ import { type AuditCheckpoint, checkAgainstCheckpoint, latestStoredCheckpoint, p
 import { canonicalAddress, canonicalDomain } from '../domain/domain-names.js';
 import type { TokenKind } from '../domain/types.js';
 import { AppError } from '../errors.js';
-import { checkpointSignerOf } from '../jobs/audit-checkpoint.js';
 import { cliActor, output, withRuntime } from './context.js';
 
 /** RFC 4648 base32 without padding, as authenticator apps take it (80 bits at least). */
@@ -171,7 +170,7 @@ export function registerCoreCommands(program: Command): void {
         if (options.tenant !== undefined && !(await runtime.store.tenants.findById(options.tenant)))
           throw new AppError('NOT_FOUND', `tenant ${options.tenant.slice(0, 100)} not found`);
         const chains = await verifyAuditChains(runtime.store, options.tenant, runtime.services.context.auditKeys);
-        const signer = checkpointSignerOf(runtime.rootKeys);
+        const signer = runtime.services.checkpointSigner;
         const covered = (checkpoint: AuditCheckpoint) => checkpoint.heads.filter((h) => options.tenant === undefined || h.chain === options.tenant).length;
         // The newest checkpoint still in the database catches a truncation that left it there;
         // one kept elsewhere (--checkpoint) catches the rest.
@@ -209,7 +208,7 @@ export function registerCoreCommands(program: Command): void {
           .filter((head) => headIsAuthentic(head, keys))
           .map((head) => ({ chain: head.chain, count: head.count, last_hash: head.lastHash }));
         const now = runtime.services.context.clock.now().toISOString();
-        return signCheckpoint(checkpointSignerOf(runtime.rootKeys), { id: randomUUID(), createdAt: now, heads });
+        return signCheckpoint(runtime.services.checkpointSigner, { id: randomUUID(), createdAt: now, heads });
       });
       process.stdout.write(`${JSON.stringify(checkpoint)}\n`);
     });
@@ -220,7 +219,7 @@ export function registerCoreCommands(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }) => {
       const keys = await withRuntime(async (runtime) => {
-        const signer = checkpointSignerOf(runtime.rootKeys);
+        const signer = runtime.services.checkpointSigner;
         return [...runtime.rootKeys.keys.keys()]
           .sort((a, b) => a - b)
           .map((version) => ({ key_version: version, ed25519_public_key: signer.publicKey(version) }));

@@ -7,6 +7,7 @@ interface GeoipCountry {
   lookup(ip: string): { country: string } | null;
 }
 
+// The loaded module, process-wide like any import (loaded lazily): read-only data, not a registry.
 let geoip: GeoipCountry | null = null;
 
 /** The ISO 3166 alpha-2 code for a public IP, or '' when unknown. */

@@ -36,28 +36,11 @@ export const isScope = (value: string): value is Scope => SCOPE_SET.has(value);
 export const isProtocol = (value: string): value is Protocol => PROTOCOL_SET.has(value);
 export const isRole = (value: string): value is Role => Object.hasOwn(ROLES, value);
 
-// Frozen scope lists are shared by many credentials (the storage layer interns them for the
-// verify cache), so their protocol sets are computed once and shared too: callers only read them.
-const sharedGrants = new WeakMap<readonly Scope[], Set<Protocol>>();
-const NO_PROTOCOLS = new Set<Protocol>();
-
 /**
  * The protocols a scope list grants. `app` is "full application access (mobile/desktop clients)"
- * in seed 002's scope table: the three mail protocols and the REST API. Do not mutate the result.
+ * in seed 002's scope table: the three mail protocols and the REST API.
  */
 export function grantedProtocols(scopes: readonly Scope[]): Set<Protocol> {
-  if (scopes.length === 0) return NO_PROTOCOLS;
-  const frozen = Object.isFrozen(scopes);
-  if (frozen) {
-    const known = sharedGrants.get(scopes);
-    if (known) return known;
-  }
-  const granted = computeGrants(scopes);
-  if (frozen) sharedGrants.set(scopes, granted);
-  return granted;
-}
-
-function computeGrants(scopes: readonly Scope[]): Set<Protocol> {
   const granted = new Set<Protocol>();
   for (const scope of scopes) {
     if (scope === 'app') {

@@ -2,7 +2,7 @@
 import type { Clock } from '../clock.js';
 import type { SecretHasher } from '../crypto/hashing.js';
 import type { Store } from '../storage/store.js';
-import type { AuditKeys } from '../crypto/audit-keys.js';
+import { type AuditKeys, type CheckpointSigner, createCheckpointSigner } from '../crypto/audit-keys.js';
 import type { Envelope } from '../crypto/envelope.js';
 import type { RootKeyRing } from '../crypto/root-secret.js';
 import type { TotpBox } from '../crypto/totp-box.js';
@@ -57,6 +57,8 @@ export interface Services {
   metrics: Metrics;
   /** The background jobs of this node. */
   jobs: JobSchedule;
+  /** Signs and checks audit checkpoints (Ed25519 keys derived from the root secret). */
+  checkpointSigner: CheckpointSigner;
 }
 
 export interface ServiceOptions {
@@ -155,5 +157,6 @@ export function createServices(options: ServiceOptions): Services {
     webhooks: new WebhookService(context, options.rootKeys, [...options.webhookAllowNetworks]),
     metrics: createMetrics(),
     jobs: options.jobs,
+    checkpointSigner: createCheckpointSigner(options.rootKeys),
   };
 }

@@ -6,6 +6,8 @@ import { createRequire } from 'node:module';
 import type { UAParser as UAParserType } from 'ua-parser-js';
 import { countryCodeOf } from './country-lookup.js';
 
+// The parser module and the tables below are loaded lazily and are process-wide like any import:
+// read-only once built, never registered into (not a registry).
 let UAParser: typeof UAParserType | null = null;
 
 export interface ClientDetails {

@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { v7 } from 'uuid';
 
+// One pool per process: bytes are never handed out twice whoever asks, so it holds no per-caller
+// state and nothing is looked up in it (not a registry).
 const POOL_BYTES = 16 * 256;
 let pool = randomBytes(POOL_BYTES);
 let offset = 0;

@@ -6,8 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
 import { parseKey } from '../crypto/key-format.js';
 import { AppError, notFound } from '../errors.js';
-import { readFact } from '../storage/instance-facts.js';
-import { type OpenCheckout, SMTP_ACCOUNT_TARGET, type SmtpAccount, type VaultRepository, vaultRepository } from '../storage/repositories/vault.js';
+import { type OpenCheckout, SMTP_ACCOUNT_TARGET, type SmtpAccount, type VaultRepository } from '../storage/repositories/vault.js';
 import type { Repositories } from '../storage/store.js';
 import { announceCredentialChange, type DomainContext, recordEvent } from './context.js';
 import type { CredentialService } from './credentials.js';
@@ -120,7 +119,7 @@ export class SmtpAccountService {
 
   /** Runs in the tenant-creation transaction: data key, credential row, ciphertext, account. */
   readonly provision: TenantProvisioner = async (tenant, repositories, options) => {
-    const vault = vaultRepository(repositories);
+    const vault = repositories.vault;
     const now = this.context.clock.now();
     const nowIso = now.toISOString();
     const dataKey = this.envelope.newDataKey();
@@ -170,7 +169,7 @@ export class SmtpAccountService {
 
   private async account(repositories: Repositories, tenantId: string, lock: 'none' | 'wait'): Promise<{ vault: VaultRepository; account: SmtpAccount }> {
     if (!(await repositories.tenants.findById(tenantId))) throw notFound('tenant');
-    const vault = vaultRepository(repositories);
+    const vault = repositories.vault;
     const account = await vault.findByTenant(tenantId, lock);
     if (!account) throw notFound('SMTP account for this tenant');
     return { vault, account };
@@ -245,7 +244,7 @@ export class SmtpAccountService {
     } catch (error) {
       if (error instanceof AppError && error.code === 'DECRYPTION_FAILED') {
         await this.context.store.transaction(async (repositories) => {
-          const account = await vaultRepository(repositories).findByTenant(tenantId);
+          const account = await repositories.vault.findByTenant(tenantId);
           await recordEvent(this.context, repositories, {
             tenantId,
             event: VAULT_EVENTS.decryptionFailed,
@@ -310,7 +309,7 @@ export class SmtpAccountService {
   /** A refused read (missing, invalid, expired or foreign reauth token) is audited as a warning. */
   async recordAccessDenied(tenantId: string, outcome: ReauthOutcome, actor: Actor): Promise<void> {
     await this.context.store.transaction(async (repositories) => {
-      const account = await vaultRepository(repositories).findByTenant(tenantId);
+      const account = await repositories.vault.findByTenant(tenantId);
       await recordEvent(this.context, repositories, {
         tenantId,
         event: VAULT_EVENTS.accessDenied,
@@ -397,7 +396,7 @@ export class SmtpAccountService {
   /** The tenant's SMTP-account events, newest first, 50 a page unless asked otherwise. */
   async auditTrail(tenantId: string, page: number, perPage = AUDIT_PAGE_SIZE): Promise<Page<AuditEvent>> {
     if (!(await this.context.store.tenants.findById(tenantId))) throw notFound('tenant');
-    return vaultRepository(this.context.store).listEvents(tenantId, { page, perPage });
+    return this.context.store.vault.listEvents(tenantId, { page, perPage });
   }
 
   /**
@@ -407,7 +406,7 @@ export class SmtpAccountService {
   private async rotateIfDue(tenantId: string, type: 'checkout_expiry' | 'automated'): Promise<boolean> {
     const rotated = await this.failClosed(tenantId, SYSTEM_ACTOR, () =>
       this.context.store.transaction(async (repositories) => {
-        const vault = vaultRepository(repositories);
+        const vault = repositories.vault;
         const account = await vault.findByTenant(tenantId, 'skip');
         if (!account) return null;
         const nowIso = this.context.clock.now().toISOString();
@@ -443,13 +442,13 @@ export class SmtpAccountService {
 
   /** Every password checked out right now, soonest expiry first. */
   listOpenCheckouts(limit = 200): Promise<OpenCheckout[]> {
-    return vaultRepository(this.context.store).listOpenCheckouts(this.context.clock.now().toISOString(), limit);
+    return this.context.store.vault.listOpenCheckouts(this.context.clock.now().toISOString(), limit);
   }
 
   /** The account without its password: rotation times and the open checkout, if any (the console's vault card). */
   async accountStatus(tenantId: string): Promise<AccountStatus> {
     const { account } = await this.account(this.context.store, tenantId, 'none');
-    const [open] = await vaultRepository(this.context.store).listOpenCheckouts(this.context.clock.now().toISOString(), 1, tenantId);
+    const [open] = await this.context.store.vault.listOpenCheckouts(this.context.clock.now().toISOString(), 1, tenantId);
     return { username: account.username, lastRotated: account.lastRotated, nextRotation: account.nextRotation, checkout: open ?? null };
   }
 
@@ -486,7 +485,7 @@ export class SmtpAccountService {
   async rootKeyStatus(): Promise<RootKeyStatus> {
     const counts = await this.countDataKeysByRootVersion();
     const keyCheck = this.envelope.keyCheck();
-    const stored = await readFact(this.context.store.db, 'master_key_check');
+    const stored = await this.context.store.vault.storedMasterKeyCheck();
     const currentVersion = this.envelope.currentRootVersion;
     const dataKeysByVersion = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([version, count]) => ({ version, count }));
     return {
@@ -502,13 +501,13 @@ export class SmtpAccountService {
 
   /** Rotates every password whose checkout has expired (rotation_type checkout_expiry). */
   async expireCheckouts(onError: (tenantId: string, error: unknown) => void, limit = 100): Promise<number> {
-    const due = await vaultRepository(this.context.store).listCheckoutExpired(this.context.clock.now().toISOString(), limit);
+    const due = await this.context.store.vault.listCheckoutExpired(this.context.clock.now().toISOString(), limit);
     return this.rotateEach(due, 'checkout_expiry', onError);
   }
 
   /** Rotates every password whose next_rotation has passed (rotation_type automated, user system). */
   async rotateScheduled(onError: (tenantId: string, error: unknown) => void, limit = 100): Promise<number> {
-    const due = await vaultRepository(this.context.store).listRotationDue(this.context.clock.now().toISOString(), limit);
+    const due = await this.context.store.vault.listRotationDue(this.context.clock.now().toISOString(), limit);
     return this.rotateEach(due, 'automated', onError);
   }
 
@@ -519,7 +518,7 @@ export class SmtpAccountService {
    */
   async rewrapDataKeys(targetVersion: number, actor: Actor): Promise<{ rewrapped: number; failedTenants: string[] }> {
     if (!this.envelope.knowsRootVersion(targetVersion)) throw new AppError('INVALID_STATE', `root key v${targetVersion} is not known`);
-    const vault = vaultRepository(this.context.store);
+    const vault = this.context.store.vault;
     let rewrapped = 0;
     const failedTenants: string[] = [];
     let after: { tenantId: string; version: number } | null = null;
@@ -552,6 +551,6 @@ export class SmtpAccountService {
   }
 
   countDataKeysByRootVersion(): Promise<Map<number, number>> {
-    return vaultRepository(this.context.store).countDataKeysByRootVersion();
+    return this.context.store.vault.countDataKeysByRootVersion();
   }
 }

@@ -116,6 +116,21 @@ export class SharedVerificationStats {
   ) {}
 
   private flushing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  /** Flushes every `intervalMs` until stopSharing(); `onError` hears failed flushes (the counts are kept and sent later). */
+  startSharing(intervalMs: number, onError: (error: unknown) => void): void {
+    this.stopSharing();
+    this.timer = setInterval(() => {
+      this.flush().catch(onError);
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stopSharing(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
 
   async flush(): Promise<void> {
     // One flush at a time; a caller arriving meanwhile waits for it, then flushes what came after.

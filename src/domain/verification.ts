@@ -13,6 +13,9 @@ import { grantedProtocols, isMailProtocol, type Protocol, type Scope } from './s
 import type { Credential, CredentialStatus, Surface } from './types.js';
 import type { DenialReason, VerificationSurface } from './verification-outcomes.js';
 
+/** Distinct scope lists whose protocol sets a verifier keeps (see Verifier.grants). */
+const MAX_SCOPE_LISTS = 1024;
+
 export interface VerifyRequest {
   username: string;
   password: string;
@@ -50,7 +53,7 @@ class CachedCredential implements VerifiedCredential {
     readonly id: string,
     readonly tenantId: string,
     readonly scopes: readonly Scope[],
-    readonly protocols: Set<Protocol>,
+    readonly protocols: ReadonlySet<Protocol>,
     readonly surface: Surface,
     readonly held: boolean,
     readonly status: CredentialStatus,
@@ -104,6 +107,23 @@ export class Verifier {
   // Least recently used goes first when full (bounded-lru.ts).
   private readonly cache: LRUCache<string, CacheEntry>;
   private readonly loading = new Map<string, Promise<CacheEntry>>();
+  /**
+   * The protocol set of each scope list, shared by every cached credential with that list: the
+   * cache holds up to hundreds of thousands of entries and a Set each would cost more than the
+   * rest of the entry. Entries only read it. Bounded: scope lists are few, but not by type.
+   */
+  private readonly grants = new Map<string, ReadonlySet<Protocol>>();
+
+  private grantsOf(scopes: readonly Scope[]): ReadonlySet<Protocol> {
+    const key = scopes.join(' ');
+    let granted = this.grants.get(key);
+    if (!granted) {
+      if (this.grants.size >= MAX_SCOPE_LISTS) this.grants.clear();
+      granted = grantedProtocols(scopes);
+      this.grants.set(key, granted);
+    }
+    return granted;
+  }
 
   constructor(
     private readonly context: DomainContext,
@@ -185,7 +205,7 @@ export class Verifier {
       c.id,
       c.tenantId,
       c.scopes,
-      grantedProtocols(c.scopes),
+      this.grantsOf(c.scopes),
       c.surface,
       c.held,
       c.status,

@@ -4,12 +4,9 @@
 // each subscribed endpoint of a tenant whose chain moved since the previous checkpoint. Kept off
 // the database, these copies catch a chain truncated or restored to an older state
 // (`relaykey audit verify --checkpoint FILE`, docs/security.md).
-import { createCheckpointSigner, type CheckpointSigner } from '../crypto/audit-keys.js';
 import { PLATFORM_CHAIN } from '../domain/audit.js';
 import { signCheckpoint, takeCheckpoint } from '../domain/audit-checkpoint.js';
-import type { RootKeyRing } from '../crypto/root-secret.js';
 import type { Runtime } from '../runtime-types.js';
-import { WebhookRepository } from '../storage/repositories/webhooks.js';
 import { CHECKPOINT_WEBHOOK_TYPE } from '../webhooks/events.js';
 import { newDeliveryId } from '../webhooks/outbox.js';
 import type { JobDefinition } from './job.js';
@@ -17,23 +14,12 @@ import type { JobDefinition } from './job.js';
 /** Stored checkpoints older than this are dropped (the newest is always kept). */
 const CHECKPOINTS_KEPT_MS = 30 * 24 * 60 * 60_000;
 
-const signers = new WeakMap<RootKeyRing, CheckpointSigner>();
-
-export function checkpointSignerOf(ring: RootKeyRing): CheckpointSigner {
-  let signer = signers.get(ring);
-  if (!signer) {
-    signer = createCheckpointSigner(ring);
-    signers.set(ring, signer);
-  }
-  return signer;
-}
-
 /** Takes this interval's checkpoint if no node has; returns how many chains it covers (0 when taken elsewhere). */
 export async function runAuditCheckpoint(runtime: Runtime): Promise<number> {
   const minutes = runtime.config.auditCheckpointMinutes;
   const keys = runtime.services.context.auditKeys;
   if (!minutes || !keys) return 0;
-  const signer = checkpointSignerOf(runtime.rootKeys);
+  const signer = runtime.services.checkpointSigner;
   const now = runtime.services.context.clock.now();
   const intervalMs = minutes * 60_000;
   const slot = new Date(Math.floor(now.getTime() / intervalMs) * intervalMs).toISOString();
@@ -41,7 +27,7 @@ export async function runAuditCheckpoint(runtime: Runtime): Promise<number> {
     const result = await takeCheckpoint(repositories, keys, signer, { now, slot });
     if (!result) return null;
     const { checkpoint, previous } = result;
-    const webhooks = new WebhookRepository(repositories.db, repositories.dialect);
+    const webhooks = repositories.webhooks;
     for (const head of checkpoint.heads) {
       if (head.chain === PLATFORM_CHAIN) continue;
       const before = previous.get(head.chain);

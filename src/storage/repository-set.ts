@@ -1,9 +1,7 @@
 // The set of repositories a store hands out (directly or bound to one transaction), as types
 // only: the store builds them (store.ts), and code beside it (usage-writes.ts, job-scans.ts)
 // names them without importing the store.
-import type SQLite from 'better-sqlite3';
-import type { CompiledQuery, Kysely } from 'kysely';
-import type { DatabaseHandle } from './connect.js';
+import type { CompiledQuery } from 'kysely';
 import type { AccessRepository } from './repositories/access.js';
 import type { AuditRepository } from './repositories/audit.js';
 import type { CredentialRepository } from './repositories/credentials.js';
@@ -13,7 +11,8 @@ import type { LifecycleNoticeRepository } from './repositories/lifecycle-notices
 import type { SendingRepository } from './repositories/sending.js';
 import type { SessionRepository } from './repositories/sessions.js';
 import type { TenantRepository } from './repositories/tenants.js';
-import type { Database } from './schema.js';
+import type { VaultRepository } from './repositories/vault.js';
+import type { WebhookRepository } from './repositories/webhooks.js';
 
 export interface Repositories {
   tenants: TenantRepository;
@@ -29,11 +28,10 @@ export interface Repositories {
   jobRuns: JobRunRepository;
   /** The clients seen using each credential. */
   sessions: SessionRepository;
-  /** The raw Kysely handle for repositories added by later capabilities. */
-  db: Kysely<Database>;
-  /** SQLite, inside a transaction only: the raw connection the transaction holds (prepared statements). */
-  sqliteWriter: SQLite.Database | null;
-  dialect: DatabaseHandle['dialect'];
+  /** The tenants' vaulted SMTP accounts, their data keys and audit (seed 000). */
+  vault: VaultRepository;
+  /** Webhook endpoints and the delivery outbox. */
+  webhooks: WebhookRepository;
 }
 
 /** Runs `work` in one transaction with repositories bound to it. */

@@ -3,14 +3,19 @@ import type { Kysely } from 'kysely';
 import type { DatabaseHandle } from './connect.js';
 import { AccessRepository } from './repositories/access.js';
 import { AuditRepository } from './repositories/audit.js';
-import { CredentialRepository, type RawSqlite } from './repositories/credentials.js';
+import { CredentialRepository, Interner, type RawSqlite } from './repositories/credentials.js';
 import { DomainRepository } from './repositories/domains.js';
 import { JobRunRepository } from './repositories/job-runs.js';
 import { JobScanRepository } from './repositories/job-scans.js';
 import { LifecycleNoticeRepository } from './repositories/lifecycle-notices.js';
+import { PreparedConnection } from './repositories/prepared.js';
 import { SendingRepository } from './repositories/sending.js';
 import { SessionRepository } from './repositories/sessions.js';
 import { TenantRepository } from './repositories/tenants.js';
+import { VaultRepository } from './repositories/vault.js';
+import { verificationStatsRepository } from './repositories/verification-stats.js';
+import { WebhookRepository } from './repositories/webhooks.js';
+import type { SharedStatsStore } from '../domain/verification-stats.js';
 import type { ReplicaReads } from './replica-reads.js';
 import type { Database } from './schema.js';
 import type { ReadQuery, Repositories, Transaction } from './repository-set.js';
@@ -30,6 +35,8 @@ export interface Store extends Repositories {
   usageWrites: UsageWrites;
   /** The whole-table walks of the background jobs (never inside a transaction). */
   scans: JobScanRepository;
+  /** Every node's per-minute verification counts (runs its own transactions, so never inside one). */
+  verificationStats: SharedStatsStore;
   close(): Promise<void>;
 }
 
@@ -41,30 +48,43 @@ function repositoriesFor(
   dialect: DatabaseHandle['dialect'],
   raw: RawSqlite,
   inTransaction: boolean,
+  interner: Interner,
   replica: (() => ReplicaReads | null) | null = null,
 ): Repositories {
   return {
     tenants: new TenantRepository(db),
     domains: new DomainRepository(db),
-    credentials: new CredentialRepository(db, dialect, raw, !inTransaction, inTransaction ? null : replica),
+    credentials: new CredentialRepository(db, dialect, raw, !inTransaction, inTransaction ? null : replica, interner),
     access: new AccessRepository(db),
     audit: new AuditRepository(db, dialect === 'postgres'),
     sending: new SendingRepository(db, raw.writer),
     lifecycleNotices: new LifecycleNoticeRepository(db),
     jobRuns: new JobRunRepository(db),
     sessions: new SessionRepository(db, raw.writer),
-    db,
-    sqliteWriter: raw.writer,
-    dialect,
+    vault: new VaultRepository(db, dialect),
+    webhooks: new WebhookRepository(db, dialect),
   };
 }
 
 export function createStore(handle: DatabaseHandle): Store {
-  const writer = handle.sqlite ?? null;
+  // State the store owns for its connections: prepared statements (per raw SQLite connection)
+  // and the values shared by the credentials the verify cache holds.
+  const interner = new Interner();
+  const writer = handle.sqlite ? new PreparedConnection(handle.sqlite) : null;
+  let reader: PreparedConnection | null = null;
+  const sqliteReader = handle.sqliteReader;
+  const readerStatements = sqliteReader
+    ? () => {
+        const connection = sqliteReader();
+        if (!connection) return null;
+        if (reader?.connection !== connection) reader = new PreparedConnection(connection);
+        return reader;
+      }
+    : null;
   const transaction: Store['transaction'] = (work) =>
     handle.db
       .transaction()
-      .execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null, lookups: null }, true)))
+      .execute((trx) => work(repositoriesFor(trx, handle.dialect, { writer, reader: null, lookups: null }, true, interner)))
       .catch((error: unknown) => {
         // Raw SQLite statements inside the transaction bypass the observed driver: report them too.
         throw handle.health.failed(error) ?? error;
@@ -79,13 +99,15 @@ export function createStore(handle: DatabaseHandle): Store {
     ...repositoriesFor(
       handle.db,
       handle.dialect,
-      { writer: null, reader: handle.sqliteReader ?? null, lookups: handle.sqliteLookups ?? null },
+      { writer: null, reader: readerStatements, lookups: handle.sqliteLookups ?? null },
       false,
+      interner,
       handle.replicaReads ?? null,
     ),
     transaction,
     readInBackground,
     scans: new JobScanRepository(handle.db, handle.dialect, readInBackground),
+    verificationStats: verificationStatsRepository(handle.db),
     usageWrites: createUsageWrites(handle, transaction),
     close: () => handle.close(),
   };

@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Webhook } from 'standardwebhooks';
 import type { Runtime } from '../runtime-types.js';
-import { type WebhookDelivery, WebhookRepository } from '../storage/repositories/webhooks.js';
+import type { WebhookDelivery, WebhookRepository } from '../storage/repositories/webhooks.js';
 import type { WebhookService } from './service.js';
 import { guardedLookup, UnsafeTargetError, urlProblem } from './target-safety.js';
 
@@ -142,13 +142,11 @@ export async function deliverDueWebhooks(runtime: Runtime, webhooks: WebhookServ
 
 async function deliverRound(runtime: Runtime, webhooks: WebhookService): Promise<{ claimed: number; delivered: number }> {
   const store = runtime.store;
-  const repo = new WebhookRepository(store.db, store.dialect);
+  const repo = store.webhooks;
   const now = runtime.services.context.clock.now();
   // ISO time first (so "lease < now" compares by time), then a token that makes the lease ours alone.
   const lease = `${new Date(now.getTime() + LEASE_MS).toISOString()}#${randomBytes(6).toString('hex')}`;
-  const claimed = await store.transaction((repositories) =>
-    new WebhookRepository(repositories.db, repositories.dialect).claimDue(now.toISOString(), lease, BATCH),
-  );
+  const claimed = await store.transaction((repositories) => repositories.webhooks.claimDue(now.toISOString(), lease, BATCH));
   const leasedAt = performance.now();
   const queue = [...claimed];
   let sent = 0;

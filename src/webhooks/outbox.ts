@@ -3,7 +3,6 @@
 // a rolled-back one never does.
 import { randomUUID } from 'node:crypto';
 import type { RecordedEventHook } from '../domain/context.js';
-import { WebhookRepository } from '../storage/repositories/webhooks.js';
 import { buildPayload, webhookTypesFor } from './events.js';
 
 export function newDeliveryId(): string {
@@ -14,7 +13,7 @@ export const writeOutbox: RecordedEventHook = async (repositories, event) => {
   if (!event.tenantId) return;
   const types = webhookTypesFor(event);
   if (types.length === 0) return;
-  const webhooks = new WebhookRepository(repositories.db, repositories.dialect);
+  const webhooks = repositories.webhooks;
   const endpoints = await webhooks.listEndpoints(event.tenantId, { enabledOnly: true });
   for (const type of types) {
     const payload = JSON.stringify(buildPayload(type, event));

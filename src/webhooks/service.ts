@@ -5,7 +5,7 @@ import type { RootKeyRing } from '../crypto/root-secret.js';
 import { type DomainContext, recordEvent } from '../domain/context.js';
 import type { Actor, Page, PageRequest } from '../domain/types.js';
 import { AppError, notFound } from '../errors.js';
-import { type DeliveryStatus, type WebhookDelivery, type WebhookEndpointRecord, WebhookRepository } from '../storage/repositories/webhooks.js';
+import type { DeliveryStatus, WebhookDelivery, WebhookEndpointRecord, WebhookRepository } from '../storage/repositories/webhooks.js';
 import type { Repositories } from '../storage/store.js';
 import { WEBHOOK_TYPES } from './events.js';
 import { newDeliveryId } from './outbox.js';
@@ -77,7 +77,7 @@ export class WebhookService {
   ) {}
 
   private repo(repositories: Repositories = this.context.store): WebhookRepository {
-    return new WebhookRepository(repositories.db, repositories.dialect);
+    return repositories.webhooks;
   }
 
   private now(): string {

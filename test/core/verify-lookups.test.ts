@@ -112,7 +112,32 @@ describe.each(DIALECTS)('the verify lookup on %s', (dialect: DialectName) => {
   it("inside a transaction looks up on the transaction's connection, seeing its own writes, unbatched", async () => {
     const batches = batchCounter();
     const inside = await store.transaction(async (trx) => {
-      await insertCredential(trx.db, 'c4', 'hash-4', ['smtp']);
+      const now = new Date().toISOString();
+      await trx.credentials.insert({
+        id: 'c4',
+        tenantId: 't1',
+        loginId: null,
+        surface: 'native',
+        kind: 'API',
+        name: 'c4',
+        scopes: ['smtp'],
+        role: null,
+        publicKey: null,
+        keyHash: 'hash-4',
+        keyHint: 'rk_…',
+        held: false,
+        status: 'active',
+        revokedAt: null,
+        revokedReason: null,
+        graceUntil: null,
+        expiresAt: null,
+        allowedNetworks: null,
+        metadata: {},
+        replacesId: null,
+        createdAt: now,
+        updatedAt: now,
+        lastUsedAt: null,
+      });
       return trx.credentials.findForVerification('hash-4');
     });
     expect(inside?.credential.id).toBe('c4');

@@ -81,14 +81,14 @@ describe.each(DIALECTS)('lifecycle job scans on %s', (dialect) => {
   });
 
   it('finds expired keys through credentials_expiry_idx', async () => {
-    const query = expiredKeysQuery(server.runtime.store.db, clock.now().toISOString(), { expiresAt: start.toISOString(), id: '' }, 10).compile();
+    const query = expiredKeysQuery(server.runtime.handle.db, clock.now().toISOString(), { expiresAt: start.toISOString(), id: '' }, 10).compile();
     if (dialect === 'sqlite') {
       const plan = await server.sql<{ detail: string }>(`EXPLAIN QUERY PLAN ${query.sql}`, [...query.parameters]);
       // Seeks by the (expires_at, id) cursor, not only scans the index.
       expect(plan.map((row) => row.detail).join('\n')).toMatch(/USING (COVERING )?INDEX credentials_expiry_idx \(\(expires_at,id\)>\(\?,\?\)/);
     } else {
       // A handful of rows is cheaper to scan: forbid that, to see whether the index applies at all.
-      const plan = await server.runtime.store.db.transaction().execute(async (trx) => {
+      const plan = await server.runtime.handle.db.transaction().execute(async (trx) => {
         await sql`SET LOCAL enable_seqscan = off`.execute(trx);
         return (await trx.executeQuery(CompiledQuery.raw(`EXPLAIN ${query.sql}`, [...query.parameters]))).rows as Array<{ 'QUERY PLAN': string }>;
       });

@@ -1,11 +1,9 @@
 // Starts the Postfix policy delegation listener when RELAYKEY_POLICY_PORT is set (off by default).
-import type { RuntimeExtension } from '../../runtime-types.js';
+import type { Runtime, RuntimeExtension } from '../../runtime-types.js';
 import { installSendingPolicyMetrics } from './metrics.js';
-import { type PolicyListener, startPolicyListener } from './policy-listener.js';
+import { startPolicyListener } from './policy-listener.js';
 import { registerUsageRoute } from './usage-route.js';
 import { policyDecider } from './policy-service.js';
-
-const listeners = new WeakMap<object, PolicyListener>();
 
 export const postfixPolicyExtension: RuntimeExtension = {
   name: 'postfix-policy',
@@ -31,16 +29,17 @@ export const postfixPolicyExtension: RuntimeExtension = {
         runtime.logger.error({ err: error }, 'sending policy decision failed; answered DEFER_IF_PERMIT 4.3.0');
       },
     });
-    listeners.set(runtime, listener);
+    runtime.listeners.policy = listener;
     runtime.logger.info({ host: policy.host, port: listener.port }, 'Postfix policy listener started');
   },
   async stop(runtime) {
-    await listeners.get(runtime)?.close();
-    listeners.delete(runtime);
+    const listener = runtime.listeners.policy;
+    delete runtime.listeners.policy;
+    await listener?.close();
   },
 };
 
 /** The port the runtime's policy listener took (tests start it on port 0). */
-export function policyListenerPort(runtime: object): number | undefined {
-  return listeners.get(runtime)?.port;
+export function policyListenerPort(runtime: Runtime): number | undefined {
+  return runtime.listeners.policy?.port;
 }

@@ -1,12 +1,11 @@
 // Verify-only credentials: stored as keyed hashes, looked up by hash on the hot path.
-import type SQLite from 'better-sqlite3';
 import { CompiledQuery, type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import type { Credential, Page, PageRequest, Surface } from '../../domain/types.js';
 import type { CredentialsTable, Database } from '../schema.js';
 import { parseJson } from './json.js';
 import type { WriteStatement } from '../sqlite-background.js';
 import type { SqliteLookups } from '../sqlite-lookups.js';
-import { prepared } from './prepared.js';
+import type { PreparedConnection } from './prepared.js';
 import type { ReplicaReads } from '../replica-reads.js';
 import { turnBatches } from '../turn-batches.js';
 import { yieldToEventLoop } from '../../event-loop.js';
@@ -85,15 +84,15 @@ export interface CredentialFilter {
 
 export type CredentialListStatus = 'active' | 'revoked' | 'held' | 'expired';
 
-/** SQLite only: the raw connections (see DatabaseHandle in connect.ts). */
+/** SQLite only: the raw connections (see DatabaseHandle in connect.ts), with their prepared statements. */
 export interface RawSqlite {
   /** The connection Kysely writes through; set only inside a transaction, which holds it. */
-  writer: SQLite.Database | null;
+  writer: PreparedConnection | null;
   /**
    * A read-only connection that sees committed rows only, inside this turn's read transaction
    * (call it for every read); set only outside transactions.
    */
-  reader: (() => SQLite.Database | null) | null;
+  reader: (() => PreparedConnection | null) | null;
   /** The server's lookup worker while it answers (sqlite-lookups.ts); set only outside transactions. */
   lookups: (() => SqliteLookups | null) | null;
 }
@@ -180,7 +179,7 @@ const POSTGRES_COLUMN_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = O
  * about a third. Parsed JSON values are frozen because they are shared. Bounded: a table
  * that grows past its limit starts again, so high-cardinality values cost nothing lasting.
  */
-class Interner {
+export class Interner {
   private strings = new Map<string, string>();
   private parsed = new Map<string, unknown>();
   constructor(private readonly limit = 4096) {}
@@ -213,8 +212,6 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const hotPathInterner = new Interner();
-
 /** What verification reads of a credential: its checks and its answer, nothing more. */
 export type VerificationCredential = Pick<
   Credential,
@@ -245,8 +242,7 @@ type FoundForVerification = Pick<
 > & { login_address: string | null };
 
 /** A row of FIND_FOR_VERIFICATION_SQL, with repeated values shared (see Interner). */
-function toVerificationCredential(row: FoundForVerification): VerificationCredentialWithLogin {
-  const intern = hotPathInterner;
+function toVerificationCredential(row: FoundForVerification, intern: Interner): VerificationCredentialWithLogin {
   return {
     credential: {
       id: row.id,
@@ -263,19 +259,6 @@ function toVerificationCredential(row: FoundForVerification): VerificationCreden
     },
     loginAddress: intern.string(row.login_address),
   };
-}
-
-const bulkTuned = new WeakSet<SQLite.Database>();
-
-/**
- * Bulk inserts land at random places in the key_hash and id indexes; with SQLite's default
- * 2 MB page cache most of them miss and the import slows as the table grows. A connection
- * that bulk inserts (the importing CLI process) gets a larger cache, filled only as used.
- */
-function growCacheForBulkWrites(connection: SQLite.Database): void {
-  if (bulkTuned.has(connection)) return;
-  bulkTuned.add(connection);
-  connection.pragma(`cache_size = -${BULK_CACHE_KIB}`);
 }
 
 function sqliteInsertText(rows: number): string {
@@ -298,6 +281,8 @@ export class CredentialRepository {
     private readonly batchLookups = false,
     /** Outside transactions on PostgreSQL: hot standbys within the staleness bound (replica-reads.ts). */
     private readonly replica: (() => ReplicaReads | null) | null = null,
+    /** The store's: values repeated across the credentials the verify cache holds are shared. */
+    private readonly interner: Interner = new Interner(),
   ) {}
 
   private postgresLookups: ((keyHash: string) => Promise<FoundForVerification | undefined>) | null = null;
@@ -393,12 +378,15 @@ export class CredentialRepository {
       return toRow(credential, tenantNum);
     });
     if (this.raw.writer) {
-      growCacheForBulkWrites(this.raw.writer);
+      // Bulk inserts land at random places in the key_hash and id indexes; with SQLite's default
+      // 2 MB page cache most of them miss and the import slows as the table grows. A connection
+      // that bulk inserts (the importing CLI process) gets a larger cache, filled only as used.
+      this.raw.writer.pragmaOnce(`cache_size = -${BULK_CACHE_KIB}`);
       for (let start = 0; start < rows.length; start += SQLITE_ROWS_PER_STATEMENT) {
         const chunk = rows.slice(start, start + SQLITE_ROWS_PER_STATEMENT);
         const values: Array<string | number | null> = [];
         for (const row of chunk) for (const column of INSERT_COLUMNS) values.push(row[column]);
-        prepared(this.raw.writer, sqliteInsertText(chunk.length)).run(values);
+        this.raw.writer.prepare(sqliteInsertText(chunk.length)).run(values);
       }
       return;
     }
@@ -424,7 +412,7 @@ export class CredentialRepository {
   /** `fresh`: the key changed moments ago; never read it from a standby (see Verifier). */
   async findForVerification(keyHash: string, options?: { fresh?: boolean }): Promise<VerificationCredentialWithLogin | null> {
     const found = await this.findRowForVerification(keyHash, options?.fresh === true);
-    return found ? toVerificationCredential(found) : null;
+    return found ? toVerificationCredential(found, this.interner) : null;
   }
 
   private async findRowForVerification(keyHash: string, fresh: boolean): Promise<FoundForVerification | undefined> {
@@ -442,7 +430,7 @@ export class CredentialRepository {
     // turn's read transaction, see turn-snapshot.ts) instead of compiling and preparing a Kysely
     // query per request.
     const reader = this.raw.reader?.() ?? null;
-    if (reader) return prepared(reader, FIND_FOR_VERIFICATION_SQL).get(keyHash) as FoundForVerification | undefined;
+    if (reader) return reader.prepare(FIND_FOR_VERIFICATION_SQL).get(keyHash) as FoundForVerification | undefined;
     if (this.dialect === 'postgres' && this.batchLookups) {
       if (!fresh && this.replica?.()) {
         this.replicaLookups ??= turnBatches((keyHashes) => this.findManyOnReplica(keyHashes));
@@ -499,7 +487,7 @@ export class CredentialRepository {
   async recordLastUsed(lastUsed: Map<string, string>): Promise<void> {
     if (this.raw.writer) {
       // Inside the flush transaction: one prepared UPDATE run per id, no per-row query compile.
-      const update = prepared(this.raw.writer, SQLITE_LAST_USED_UPDATE);
+      const update = this.raw.writer.prepare(SQLITE_LAST_USED_UPDATE);
       // SQLite runs synchronously on the event loop: a flush after heavy traffic may hold tens
       // of thousands of ids, so yield between slices and let verifications (which read through
       // the separate reader connection) go on meanwhile.

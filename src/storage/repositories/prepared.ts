@@ -1,19 +1,28 @@
-// Prepared statements on a raw better-sqlite3 connection, kept beside the connection (they are
-// tied to it) rather than per repository object (one is made for every transaction).
+// A raw better-sqlite3 connection with its prepared statements. The statements are tied to the
+// connection, so they live beside it (the store keeps one of these per connection) rather than
+// per repository object, of which one is made for every transaction.
 import type SQLite from 'better-sqlite3';
 
-const preparedByConnection = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
+export class PreparedConnection {
+  private readonly statements = new Map<string, SQLite.Statement>();
+  private readonly pragmas = new Set<string>();
 
-export function prepared(connection: SQLite.Database, text: string): SQLite.Statement {
-  let statements = preparedByConnection.get(connection);
-  if (!statements) {
-    statements = new Map();
-    preparedByConnection.set(connection, statements);
+  constructor(readonly connection: SQLite.Database) {}
+
+  /** The statement for this SQL text, prepared on first use. */
+  prepare(text: string): SQLite.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.connection.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
-  let statement = statements.get(text);
-  if (!statement) {
-    statement = connection.prepare(text);
-    statements.set(text, statement);
+
+  /** Sets a pragma the first time it is asked for on this connection. */
+  pragmaOnce(pragma: string): void {
+    if (this.pragmas.has(pragma)) return;
+    this.pragmas.add(pragma);
+    this.connection.pragma(pragma);
   }
-  return statement;
 }

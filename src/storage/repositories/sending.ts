@@ -1,11 +1,10 @@
 // What the sending policy reads: the credentials behind a mail server's identity, and the
 // fixed-window counters shared by every node on this database.
-import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Credential } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 import { toCredential } from './credentials.js';
-import { prepared } from './prepared.js';
+import type { PreparedConnection } from './prepared.js';
 
 // One cached statement per key on SQLite: Kysely would build, compile and prepare the upsert at
 // every policy decision (the hot path of `npm run bench`'s policy scenario).
@@ -34,10 +33,10 @@ export interface CounterValues {
 }
 
 export class SendingRepository {
-  /** `sqliteWriter`: inside a SQLite transaction, the raw connection it holds (see Repositories). */
+  /** `sqliteWriter`: inside a SQLite transaction, the raw connection it holds (see RawSqlite in credentials.ts). */
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly sqliteWriter: SQLite.Database | null = null,
+    private readonly sqliteWriter: PreparedConnection | null = null,
   ) {}
 
   /** The login with this canonical address (any tenant), or null. */
@@ -94,7 +93,7 @@ export class SendingRepository {
     const d = { messages: delta.messages ?? 0, recipients: delta.recipients ?? 0, rejected: delta.rejected ?? 0, deferred: delta.deferred ?? 0 };
     const out: CounterValues[] = [];
     if (this.sqliteWriter) {
-      const statement = prepared(this.sqliteWriter, SQLITE_ADD);
+      const statement = this.sqliteWriter.prepare(SQLITE_ADD);
       for (const key of keys) {
         const row = statement.get(
           key.subject,

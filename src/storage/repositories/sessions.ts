@@ -1,9 +1,8 @@
 // Credential usage sessions: one row per (credential, client IP, raw user agent).
-import type SQLite from 'better-sqlite3';
 import type { Kysely, Selectable } from 'kysely';
 import type { CredentialSessionsTable, Database } from '../schema.js';
 import type { WriteStatement } from '../sqlite-background.js';
-import { prepared } from './prepared.js';
+import type { PreparedConnection } from './prepared.js';
 
 export type SessionRow = CredentialSessionsTable;
 
@@ -88,10 +87,10 @@ export function sessionUpsertWrite(rows: readonly SessionRow[]): WriteStatement 
 }
 
 export class SessionRepository {
-  /** `sqliteWriter`: inside a SQLite transaction, the raw connection it holds (see Repositories). */
+  /** `sqliteWriter`: inside a SQLite transaction, the raw connection it holds (see RawSqlite in credentials.ts). */
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly sqliteWriter: SQLite.Database | null = null,
+    private readonly sqliteWriter: PreparedConnection | null = null,
   ) {}
 
   /**
@@ -103,7 +102,7 @@ export class SessionRepository {
     if (this.sqliteWriter) {
       // Kysely would build and prepare a new multi-row statement (thousands of parameters) for
       // every call; a cached single-row statement is several times cheaper per row.
-      const upsert = prepared(this.sqliteWriter, SQLITE_UPSERT);
+      const upsert = this.sqliteWriter.prepare(SQLITE_UPSERT);
       for (const row of rows) upsert.run(SESSION_COLUMNS.map((column) => row[column]));
       return rows.length;
     }

@@ -5,6 +5,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { AuditEvent, Page, PageRequest } from '../../domain/types.js';
 import type { Database, SmtpAccountsTable } from '../schema.js';
 import { toAuditEvent } from './audit.js';
+import { readFact } from '../instance-facts.js';
 
 export interface SmtpAccount {
   id: string;
@@ -82,6 +83,11 @@ export class VaultRepository {
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres',
   ) {}
+
+  /** The check value of the master key the database was sealed with (instance_facts), or null before one was recorded. */
+  async storedMasterKeyCheck(): Promise<string | null> {
+    return readFact(this.db, 'master_key_check');
+  }
 
   async insertAccount(account: SmtpAccount): Promise<void> {
     await this.db
@@ -313,9 +319,4 @@ export class VaultRepository {
       .execute();
     return { items: rows.map(toAuditEvent), total: Number(countRow.count), page: request.page, perPage: request.perPage };
   }
-}
-
-/** The vault repository bound to a store or to one transaction's repositories. */
-export function vaultRepository(repositories: { db: Kysely<Database>; dialect: 'sqlite' | 'postgres' }): VaultRepository {
-  return new VaultRepository(repositories.db, repositories.dialect);
 }
