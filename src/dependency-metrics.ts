@@ -1,6 +1,7 @@
 // The state of the node's dependencies in /metrics: the database (ok or the fault that stops
 // it), Redis (ready, down, or not configured) and how often the shared throttle fell back to
-// this node's own counters.
+// this node's own counters; the change feed (listening per channel, or polling: only the cache
+// TTL brings other nodes' changes) and the age of its last message.
 import { Counter, Gauge } from 'prom-client';
 import { DATABASE_FAULT_CODES } from './errors.js';
 import type { Runtime } from './runtime-types.js';
@@ -32,6 +33,35 @@ export function installDependencyMetrics(runtime: Runtime): void {
     collect() {
       const state = runtime.redisState();
       this.set(state === 'ready' ? 1 : state === 'down' ? 0 : -1);
+    },
+  });
+  new Gauge({
+    name: 'relaykey_change_feed_up',
+    help: 'Change feed channels (postgres: LISTEN/NOTIFY, redis: pub/sub): 1 listening, 0 configured but not listening now',
+    labelNames: ['channel'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { channel, listening } of runtime.changeFeedStatus()) this.set({ channel }, listening ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'relaykey_change_feed_polling',
+    help: 'No change feed channel is listening (1): changes made on other nodes or by the CLI reach this node only when its verify cache entries expire (RELAYKEY_VERIFY_CACHE_TTL_MS)',
+    registers: [registry],
+    collect() {
+      this.set(runtime.changeFeedStatus().some((s) => s.listening) ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'relaykey_change_feed_last_event_age_seconds',
+    help: 'Seconds since the last message on each change feed channel (this node own announcements included); absent before the first',
+    labelNames: ['channel'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const { channel, lastEventAt } of runtime.changeFeedStatus()) if (lastEventAt !== null) this.set({ channel }, (now - lastEventAt) / 1000);
     },
   });
   let reported = 0;

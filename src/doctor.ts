@@ -1,6 +1,6 @@
 // `relaykey doctor`: checks an installation without changing it (no migration, no key file
 // created) and says what is wrong in plain words: configuration, database and migration level,
-// master key, Redis, file modes, TLS files and the mail backends.
+// master key, Redis, the change feed's channels, file modes, TLS files and the mail backends.
 import { existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { type Config, loadConfig } from './config.js';
@@ -139,6 +139,37 @@ async function redisCheck(url: string): Promise<CheckResult> {
   }
 }
 
+/**
+ * How credential changes made on one node (or by the CLI) would reach the others' verify caches:
+ * PostgreSQL LISTEN/NOTIFY and Redis pub/sub when reachable, else only the cache TTL ("polling").
+ * A running node reports the same live in /metrics (relaykey_change_feed_up, _polling).
+ */
+function changeFeedCheck(config: Config, earlier: CheckResult[]): CheckResult {
+  const ttl = `RELAYKEY_VERIFY_CACHE_TTL_MS, ${config.verifyCacheTtlMs / 1000} s`;
+  const reachable = (check: string) => earlier.some((r) => r.check === check && r.status === 'ok');
+  const channels: string[] = [];
+  const missing: string[] = [];
+  if (config.dialect === 'postgres') (reachable('database') ? channels : missing).push('PostgreSQL LISTEN/NOTIFY');
+  if (config.redisUrl) (reachable('redis') ? channels : missing).push('Redis pub/sub');
+  if (channels.length === 0 && missing.length === 0)
+    return {
+      check: 'change feed',
+      status: 'ok',
+      message: `none (one SQLite node): changes made by the CLI reach a running node within the cache TTL (${ttl})`,
+    };
+  if (channels.length === 0)
+    return {
+      check: 'change feed',
+      status: 'warn',
+      message: `${missing.join(' and ')} not reachable: nodes would only poll, other nodes' changes (a revocation) reaching each within the cache TTL (${ttl})`,
+    };
+  return {
+    check: 'change feed',
+    status: 'ok',
+    message: `${channels.join(' and ')}: changes reach every node at once${missing.length ? ` (${missing.join(' and ')} not reachable)` : ''}`,
+  };
+}
+
 function tcpCheck(name: string, host: string, port: number): Promise<CheckResult> {
   return new Promise((resolve) => {
     const socket = connect({ host, port, timeout: TIMEOUT_MS });
@@ -193,6 +224,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
       ? await redisCheck(config.redisUrl)
       : { check: 'redis', status: 'ok', message: 'not configured (optional: shared throttling and cache invalidation across nodes)' },
   );
+  results.push(changeFeedCheck(config, results));
   results.push(...fileModes(config));
   if (config.tls) {
     try {

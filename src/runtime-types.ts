@@ -2,6 +2,7 @@
 // secrets and services. Types only (runtime.ts builds it), so that jobs, extensions and adapters
 // can name it without an import circle.
 import type { Logger } from 'pino';
+import type { FeedChannelStatus } from './cluster/credential-changes.js';
 import type { SurfaceRegistrar } from './surfaces/registrar.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -30,6 +31,8 @@ export interface Runtime {
   redisState(): 'ready' | 'down' | 'off';
   /** Throttle calls this node's own counters answered because Redis failed. */
   throttleFallbacks(): number;
+  /** The change feed's channels now (PostgreSQL NOTIFY, Redis pub/sub); empty when none is configured. */
+  changeFeedStatus(): FeedChannelStatus[];
   close(): Promise<void>;
 }
 

@@ -179,6 +179,7 @@ export async function createRuntime(config: Config, capabilities: Capabilities, 
     clusterNamespace: namespace,
     redisState: () => redis?.state() ?? 'off',
     throttleFallbacks: () => sharedThrottleErrors,
+    changeFeedStatus: () => feed?.status() ?? [],
     close: async () => {
       for (const extension of [...extensions].reverse()) await extension.stop?.(runtime);
       await services.usage.stop();

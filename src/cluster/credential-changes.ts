@@ -23,8 +23,21 @@ interface ChangeMessage {
 /** NOTIFY payloads must stay under 8000 bytes: key hashes go out in chunks. */
 const HASHES_PER_MESSAGE = 60;
 
+export type FeedChannel = 'postgres' | 'redis';
+
+/** One channel of the feed as this node sees it now (for /metrics and the log). */
+export interface FeedChannelStatus {
+  channel: FeedChannel;
+  /** Subscribed and connected: changes made on other nodes arrive at once. */
+  listening: boolean;
+  /** Epoch ms of the last message received on it (this node's own included), null before the first. */
+  lastEventAt: number | null;
+}
+
 export interface CredentialChangeFeed {
   readonly node: string;
+  /** The configured channels (none on a single SQLite node without Redis). */
+  status(): FeedChannelStatus[];
   close(): Promise<void>;
 }
 
@@ -62,6 +75,7 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
   };
   const channel = `${options.namespace}_credential_changes`;
   const closers: (() => Promise<void>)[] = [];
+  const statuses: (() => FeedChannelStatus)[] = [];
   const publishers: ((message: string) => Promise<void>)[] = [];
 
   const receive = (payload: string) => {
@@ -84,12 +98,18 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
     const pgFeed = await listenOnPostgres(options.postgresClient, channel, receive, dropAll, logger);
     closers.push(pgFeed.close);
     publishers.push(pgFeed.publish);
+    statuses.push(pgFeed.status);
   }
   if (options.redis) {
     const { publisher, subscriber } = options.redis;
+    let lastEventAt: number | null = null;
     subscriber.on('message', (from: string, payload: string) => {
-      if (from === channel) receive(payload);
+      if (from !== channel) return;
+      lastEventAt = Date.now();
+      receive(payload);
     });
+    // ioredis is 'ready' once connected with its subscriptions restored.
+    statuses.push(() => ({ channel: 'redis', listening: subscriber.status === 'ready', lastEventAt }));
     // A reconnect may have missed messages: start from an empty cache.
     subscriber.on('ready', dropAll);
     // Not awaited: a node starts while Redis is away; ioredis subscribes once it connects and
@@ -128,6 +148,7 @@ export async function startCredentialChangeFeed(options: FeedOptions): Promise<C
 
   return {
     node,
+    status: () => statuses.map((read) => read()),
     close: async () => {
       for (const close of closers) await close();
     },
@@ -140,27 +161,36 @@ async function listenOnPostgres(
   receive: (payload: string) => void,
   onGap: () => void,
   logger: Logger,
-): Promise<{ publish(message: string): Promise<void>; close(): Promise<void> }> {
+): Promise<{ publish(message: string): Promise<void>; status(): FeedChannelStatus; close(): Promise<void> }> {
   let closed = false;
   let client: pg.Client | null = null;
   let retry: NodeJS.Timeout | null = null;
+  let lastEventAt: number | null = null;
 
   const connect = async (): Promise<void> => {
     // On the host that accepts writes (NOTIFY is sent there; a standby cannot LISTEN).
     const next = await newClient();
     next.on('notification', (message) => {
-      if (message.channel === channel && message.payload) receive(message.payload);
+      if (message.channel !== channel || !message.payload) return;
+      lastEventAt = Date.now();
+      receive(message.payload);
     });
-    next.on('error', (error) => {
-      if (closed) return;
-      logger.warn({ err: error }, 'credential change listener lost its PostgreSQL connection; reconnecting');
-      client = null;
+    let lost = false;
+    const onLost = (error: Error | null) => {
+      if (closed || lost) return;
+      lost = true;
+      logger.warn({ err: error ?? undefined }, 'credential change listener lost its PostgreSQL connection; reconnecting');
+      if (client === next) client = null;
       next.end().catch(() => undefined);
       scheduleReconnect();
-    });
+    };
+    next.on('error', onLost);
+    // A connection closed without an error event (the server went away cleanly) is lost too.
+    next.on('end', () => onLost(null));
     try {
       await next.query(`LISTEN "${channel}"`);
     } catch (error) {
+      lost = true; // the caller retries and logs
       next.end().catch(() => undefined);
       throw error;
     }
@@ -190,6 +220,7 @@ async function listenOnPostgres(
       if (!client) throw new Error('listener connection is down');
       await client.query('SELECT pg_notify($1, $2)', [channel, message]);
     },
+    status: () => ({ channel: 'postgres', listening: client !== null, lastEventAt }),
     close: async () => {
       closed = true;
       if (retry) clearTimeout(retry);

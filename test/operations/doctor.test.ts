@@ -62,6 +62,11 @@ describe.each(DIALECTS)('relaykey doctor on %s', (dialect) => {
     expect(run.find('schema')[0]).toMatchObject({ status: 'ok' });
     expect(run.find('master key')[0]).toMatchObject({ status: 'ok' });
     expect(run.find('mail backend')[0]).toMatchObject({ status: 'ok' });
+    // How changes reach other nodes: NOTIFY on PostgreSQL; on SQLite alone, the cache TTL.
+    expect(run.find('change feed')[0]).toMatchObject({ status: 'ok' });
+    expect(run.find('change feed')[0]?.message).toMatch(
+      dialect === 'postgres' ? /^PostgreSQL LISTEN\/NOTIFY: changes reach every node at once$/ : /^none \(one SQLite node\)/,
+    );
     // Human output too.
     const human = await server.cli(['doctor']);
     expect(human.stdout).toMatch(/no problems found/);
@@ -82,6 +87,11 @@ describe.each(DIALECTS)('relaykey doctor on %s', (dialect) => {
     expect(run.find('master key')[0]).toMatchObject({ status: 'fail' });
     expect(run.find('master key')[0]?.message).toMatch(/not the key this database was sealed with/);
     expect(run.find('redis')[0]).toMatchObject({ status: 'fail' });
+    expect(run.find('change feed')[0]).toMatchObject(
+      dialect === 'postgres'
+        ? { status: 'ok', message: expect.stringContaining('(Redis pub/sub not reachable)') }
+        : { status: 'warn', message: expect.stringMatching(/^Redis pub\/sub not reachable: nodes would only poll/) },
+    );
     expect(run.find('mail backend')[0]?.message).toMatch(new RegExp(`smtp 127\\.0\\.0\\.1:${closedPort}: ECONNREFUSED`));
     expect(run.find('file modes').some((c) => c.status === 'fail' && c.message.includes('RELAYKEY_MASTER_KEY_FILE') && c.message.includes('0644'))).toBe(true);
     const human = await server.cli(['doctor']);
