@@ -168,8 +168,18 @@ export type JobInfo = Static<Replies['JobsReply']>['data'][number];
 export type VaultCheckout = Static<Replies['VaultCheckoutReply']>;
 export type RootKeyStatus = Static<Replies['RootKeyStatusReply']>;
 export type SmtpAccountStatus = Static<Replies['SmtpAccountStatusReply']>;
+export type VerificationStats = Static<Replies['StatsReply']>;
+/** GET .../credentials/:id/sessions (src/surfaces/native/session-routes.ts). */
+export type CredentialSession = Static<Replies['SessionReply']>;
 
-// ---- shapes not (yet) shared: seed 000, sessions, stats ----
+// Seed 000 (the platform-admin vault API): its reply schemas (src/surfaces/seed000/replies.ts).
+type Seed000Replies = typeof import('../../src/surfaces/seed000/replies.js');
+export type SmtpCheckout = Static<Seed000Replies['CredentialsReply']>;
+export type SmtpReset = Static<Seed000Replies['EmergencyResetReply']>;
+export type VaultAuditEvent = Static<Seed000Replies['AuditEventReply']>;
+export type VaultAudit = Static<Seed000Replies['AuditReply']>;
+
+// ---- not shared yet: request shapes, and the usage reply (src/protocol/postfix/usage-route.ts) ----
 
 export type Protocol = 'smtp' | 'imap' | 'pop3';
 export interface TenantInput {
@@ -199,28 +209,6 @@ export interface AuditFilter {
   page?: number;
   per_page?: number;
 }
-export interface SmtpCheckout {
-  username: string;
-  password: string;
-  webmail_url: string | null;
-  created_at: string;
-  last_rotated: string | null;
-  next_rotation: string | null;
-  expires_at: string;
-}
-export interface SmtpReset extends Omit<SmtpCheckout, 'created_at' | 'last_rotated' | 'next_rotation'> {
-  success: boolean;
-  incident_id: string;
-}
-export interface VaultAuditEvent {
-  id: string;
-  event: string;
-  user_id: string;
-  timestamp: string;
-  ip_address?: string;
-  severity: string;
-  details?: Record<string, unknown>;
-}
 export type SendingLimits = NonNullable<Credential['sending_limits']>;
 export interface CredentialPatch {
   name?: string;
@@ -248,31 +236,6 @@ export type Token = Static<Replies['TokenReply']>;
 export type VerifierToken = Static<Replies['VerifierTokenReply']>;
 export type AdminSession = Static<Replies['AdminSessionReply']>;
 export type AdminUser = Static<Replies['AdminReply']>;
-
-export interface VerificationStats {
-  series: { minute: string; allowed: number; denied: number }[];
-  top_denied_clients: { ip: string; denied: number }[];
-}
-/** GET .../credentials/:id/sessions (src/surfaces/native/session-routes.ts). */
-export interface CredentialSession {
-  id: string;
-  ip_address: string;
-  raw_user_agent: string;
-  user_agent_family: string;
-  user_agent_version: string;
-  user_agent_major_version: string;
-  os_family: string;
-  os_version: string;
-  device_family: string;
-  device_brand: string;
-  device_type: string;
-  country: string;
-  country_iso_code: string;
-  protocol: string;
-  active: boolean;
-  first_seen_at: string;
-  last_seen_at: string;
-}
 
 /** base64 (the vault's password encoding) -> UTF-8 text. */
 export function decodeBase64(value: string): string {
@@ -331,7 +294,7 @@ export const api = {
         body: { incident_id: incidentId, reason },
         headers: { 'x-reauth-token': reauthToken },
       }),
-    audit: (tenantId: string) => request<{ events: VaultAuditEvent[]; total: number }>('GET', `${vaultPath(tenantId)}/audit`),
+    audit: (tenantId: string) => request<VaultAudit>('GET', `${vaultPath(tenantId)}/audit`),
     /** The account without its password: rotation times and the open checkout. */
     status: (tenantId: string) => request<SmtpAccountStatus>('GET', `${tenantPath(tenantId)}/smtp-account`),
     checkouts: async () => (await request<{ data: VaultCheckout[] }>('GET', '/api/v1/vault/checkouts')).data,

@@ -1,6 +1,6 @@
-// The console's API types are the server's reply schemas (src/surfaces/native/replies.ts), not
-// hand-copied interfaces: a field the server stops sending, or renames, breaks the console's type
-// check, and this test runs that check.
+// The console's API types are the server's reply schemas (src/surfaces/native/replies.ts and
+// src/surfaces/seed000/replies.ts), not hand-copied interfaces: a field the server stops sending,
+// or renames, breaks the console's type check, and this test runs that check.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +21,11 @@ const SHARED = [
   'WebhookDelivery',
   'JobRun',
   'JobInfo',
+  'VerificationStats',
+  'CredentialSession',
 ];
+/** Seed 000's vault replies (src/surfaces/seed000/replies.ts). */
+const SEED000 = ['SmtpCheckout', 'SmtpReset', 'VaultAuditEvent', 'VaultAudit'];
 
 describe('console API types', () => {
   it('come from the reply schemas, not from copies', () => {
@@ -29,6 +33,10 @@ describe('console API types', () => {
     for (const name of SHARED) {
       expect(api, name).not.toMatch(new RegExp(`export interface ${name}\\b`));
       expect(api, name).toMatch(new RegExp(`export type ${name} = Static<Replies\\['\\w+'\\]>`));
+    }
+    for (const name of SEED000) {
+      expect(api, name).not.toMatch(new RegExp(`export interface ${name}\\b`));
+      expect(api, name).toMatch(new RegExp(`export type ${name} = Static<Seed000Replies\\['\\w+'\\]>`));
     }
   });
 

@@ -348,3 +348,35 @@ export const SmtpAccountStatusReply = Type.Object(
   { username: Type.String(), last_rotated: Timestamp, next_rotation: Timestamp, checkout: Type.Union([VaultCheckoutReply, Type.Null()]) },
   { additionalProperties: false },
 );
+
+/** What a usage session says about its client: the same fields on the native sessions route and on seed 003's. */
+export const SessionClientFields = {
+  ip_address: Type.String(),
+  raw_user_agent: Type.String(),
+  user_agent_family: Type.String(),
+  user_agent_version: Type.String(),
+  user_agent_major_version: Type.String(),
+  os_family: Type.String(),
+  os_version: Type.String(),
+  device_family: Type.String(),
+  device_brand: Type.String(),
+  device_type: Type.String(),
+  country: Type.String(),
+  country_iso_code: Type.String(),
+};
+
+/** GET /api/v1/tenants/:tenantId/credentials/:credentialId/sessions: one client seen using the credential. */
+export const SessionReply = Type.Object({
+  id: Type.String(),
+  ...SessionClientFields,
+  protocol: Type.String(),
+  active: Type.Boolean(),
+  first_seen_at: Type.String(),
+  last_seen_at: Type.String(),
+});
+
+/** GET /api/v1/stats/verifications: per-minute counts of every node, and the most refused clients. */
+export const StatsReply = Type.Object({
+  series: Type.Array(Type.Object({ minute: Type.String(), allowed: Type.Integer(), denied: Type.Integer() })),
+  top_denied_clients: Type.Array(Type.Object({ ip: Type.String(), denied: Type.Integer() })),
+});

@@ -3,20 +3,12 @@ import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import type { CredentialSession } from '../../domain/session-reads.js';
 import { loginScopeOf, requireTenantPrincipal } from '../authentication.js';
-import { presentSessionClient, SessionClientFields } from '../session-client.js';
+import { presentSessionClient } from '../session-client.js';
+import { SessionReply } from './replies.js';
 import { Uuid } from './schemas.js';
 import type { App } from './types.js';
 
 const SessionParams = Type.Object({ tenantId: Uuid, credentialId: Uuid }, { additionalProperties: false });
-
-const SessionReply = Type.Object({
-  id: Type.String(),
-  ...SessionClientFields,
-  protocol: Type.String(),
-  active: Type.Boolean(),
-  first_seen_at: Type.String(),
-  last_seen_at: Type.String(),
-});
 
 function presentSession(session: CredentialSession) {
   return {

@@ -3,12 +3,8 @@ import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import { STATS_MAX_MINUTES } from '../../domain/verification-stats.js';
 import { requirePrincipal } from '../authentication.js';
+import { StatsReply } from './replies.js';
 import type { App } from './types.js';
-
-const StatsReply = Type.Object({
-  series: Type.Array(Type.Object({ minute: Type.String(), allowed: Type.Integer(), denied: Type.Integer() })),
-  top_denied_clients: Type.Array(Type.Object({ ip: Type.String(), denied: Type.Integer() })),
-});
 
 export function registerStatsRoutes(app: App, services: Services): void {
   app.get(

@@ -1,4 +1,4 @@
-// Seed 000 (platform-admin vault API): request and reply schemas, exactly the seed's fields.
+// Seed 000 (platform-admin vault API): request schemas here, reply schemas in replies.ts, exactly the seed's fields.
 import { Type } from 'typebox';
 import { AUDIT_PAGE_SIZE } from '../../domain/vault.js';
 
@@ -11,9 +11,6 @@ export const TenantIdParams = Type.Object({ tenant_id: Type.String({ minLength: 
 
 const Reason = Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' });
 const IncidentId = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._:#/-]*$' });
-// `2025-01-15T10:00:00Z`: UTC to the second, as the seed document prints it.
-const Timestamp = Type.String({ format: 'date-time', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$' });
-const NullableString = Type.Union([Type.String(), Type.Null()]);
 
 // The reason is optional: no body, an empty body or `{}` rotate too (audited with reason null).
 export const RotateBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
@@ -26,40 +23,4 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const CredentialsReply = Type.Object({
-  username: Type.String(),
-  password: Type.String({ description: 'base64 of the password' }),
-  webmail_url: NullableString,
-  created_at: Timestamp,
-  last_rotated: Timestamp,
-  next_rotation: Timestamp,
-  expires_at: Timestamp,
-});
-
-export const RotateReply = Type.Object({ success: Type.Literal(true), rotated_at: Timestamp, next_rotation: Timestamp });
-
-export const EmergencyResetReply = Type.Object({
-  success: Type.Literal(true),
-  username: Type.String(),
-  password: Type.String({ description: 'base64 of the new password' }),
-  webmail_url: NullableString,
-  expires_at: Timestamp,
-  incident_id: Type.String(),
-});
-
-export const AuditEventReply = Type.Object({
-  id: Type.String(),
-  event: Type.String(),
-  user_id: Type.String(),
-  timestamp: Timestamp,
-  ip_address: Type.Optional(Type.String()),
-  severity: Type.String(),
-  details: Type.Optional(Type.Object({}, { additionalProperties: true })),
-});
-
-export const AuditReply = Type.Object({
-  events: Type.Array(AuditEventReply),
-  total: Type.Integer(),
-  page: Type.Integer(),
-  per_page: Type.Integer(),
-});
+export { AuditEventReply, AuditReply, CredentialsReply, EmergencyResetReply, RotateReply } from './replies.js';
