@@ -17,6 +17,7 @@ import { sendError } from './surfaces/http-errors.js';
 import { installRouteDocumentation } from './surfaces/route-documentation.js';
 import { registerAuditRoutes } from './surfaces/native/audit-routes.js';
 import { registerAuditVerifyRoute } from './surfaces/native/audit-verify-route.js';
+import { registerAdminRoutes } from './surfaces/native/admin-routes.js';
 import { registerAuthRoutes } from './surfaces/native/auth-routes.js';
 import { registerCredentialRoutes } from './surfaces/native/credential-routes.js';
 import { registerDomainRoutes } from './surfaces/native/domain-routes.js';
@@ -57,6 +58,7 @@ export interface AppOptions {
 
 export const NATIVE_SURFACES: SurfaceRegistrar[] = [
   registerAuthRoutes,
+  registerAdminRoutes,
   registerTenantRoutes,
   registerDomainRoutes,
   registerCredentialRoutes,

@@ -9,6 +9,8 @@ export const ERROR_CATALOGUE = {
   UNAUTHENTICATED: { status: 401, message: 'Missing or invalid credentials' },
   INVALID_LOGIN: { status: 401, message: 'Email, password or TOTP code is wrong' },
   TOTP_REQUIRED: { status: 401, message: 'A TOTP code is required for this admin' },
+  TOTP_CODE_WRONG: { status: 400, message: "The code does not match the authenticator secret: check the code and the device's clock" },
+  ADMIN_DISABLED: { status: 403, message: 'This admin account is disabled' },
   REAUTH_REQUIRED: { status: 401, message: 'A valid X-Reauth-Token for this admin session is required' },
   REAUTH_INVALID: { status: 401, message: 'The X-Reauth-Token is not valid' },
   REAUTH_EXPIRED: { status: 401, message: 'The X-Reauth-Token has expired; reauthenticate again' },

@@ -236,6 +236,7 @@ export type Token = Static<Replies['TokenReply']>;
 export type VerifierToken = Static<Replies['VerifierTokenReply']>;
 export type AdminSession = Static<Replies['AdminSessionReply']>;
 export type AdminUser = Static<Replies['AdminReply']>;
+export type TotpEnrolment = Static<Replies['TotpEnrolmentReply']>;
 
 /** base64 (the vault's password encoding) -> UTF-8 text. */
 export function decodeBase64(value: string): string {
@@ -336,6 +337,12 @@ export const api = {
   },
   admins: {
     list: async () => (await request<{ data: AdminUser[] }>('GET', '/api/v1/admins')).data,
+    create: (input: { email: string; password: string; role: AdminUser['role'] }) => request<AdminUser>('POST', '/api/v1/admins', { body: input }),
+    setDisabled: (adminId: string, disabled: boolean) => request<AdminUser>('POST', `/api/v1/admins/${enc(adminId)}/${disabled ? 'disable' : 'enable'}`),
+  },
+  totp: {
+    start: (password: string) => request<TotpEnrolment>('POST', '/api/v1/auth/totp/enrolment', { body: { password } }),
+    confirm: (code: string) => request<AdminUser>('POST', '/api/v1/auth/totp/enrolment/confirm', { body: { code } }),
   },
   sessions: {
     list: async () => (await request<{ data: AdminSession[] }>('GET', '/api/v1/auth/sessions')).data,

@@ -22,16 +22,24 @@ export function registerCoreCommands(program: Command): void {
     .requiredOption('--email <email>', 'sign-in email')
     .requiredOption('--password <password>', 'password (at least 12 characters)')
     .option('--totp-secret <base32>', 'enable TOTP with this base32 secret')
+    .option('--role <role>', 'owner (may manage admins; the default) or admin')
     .option('--json', 'print one JSON object')
-    .action(async (options: { email: string; password: string; totpSecret?: string; json?: boolean }) => {
+    .action(async (options: { email: string; password: string; totpSecret?: string; role?: string; json?: boolean }) => {
+      if (options.role !== undefined && options.role !== 'owner' && options.role !== 'admin') {
+        throw new AppError('VALIDATION_FAILED', `--role must be owner or admin, not "${options.role.slice(0, 40)}"`);
+      }
+      const role = options.role as 'owner' | 'admin' | undefined;
       if (!canonicalAddress(options.email)) throw new AppError('VALIDATION_FAILED', `--email "${options.email.slice(0, 100)}" is not an email address`);
       if (options.totpSecret !== undefined && !isBase32Secret(options.totpSecret)) {
         throw new AppError('VALIDATION_FAILED', '--totp-secret must be base32 (letters A-Z and digits 2-7, at least 16 characters)');
       }
       const created = await withRuntime((runtime) =>
-        runtime.services.access.createAdmin({ email: options.email, password: options.password, totpSecret: options.totpSecret ?? null }, cliActor),
+        runtime.services.access.createAdmin(
+          { email: options.email, password: options.password, totpSecret: options.totpSecret ?? null, ...(role ? { role } : {}) },
+          cliActor,
+        ),
       );
-      output(options.json, { id: created.id, email: created.email }, `admin ${created.email} created (${created.id})`);
+      output(options.json, { id: created.id, email: created.email, role: created.role }, `admin ${created.email} created (${created.id}, ${created.role})`);
     });
 
   const tenant = program.command('tenant').description('tenants');

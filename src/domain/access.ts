@@ -10,7 +10,7 @@ import { AppError, isDatabaseFault, notFound } from '../errors.js';
 import { AdminThrottle } from './admin-throttle.js';
 import { type DomainContext, recordEvent } from './context.js';
 import { canonicalIp } from './network.js';
-import type { Actor, Admin, AdminSession, ApiToken, TokenKind } from './types.js';
+import type { Actor, Admin, AdminRole, AdminSession, ApiToken, TokenKind } from './types.js';
 
 /**
  * TOTP codes of the current 30 s step and the one on either side (RFC 6238 §5.2): a code typed
@@ -20,7 +20,7 @@ import type { Actor, Admin, AdminSession, ApiToken, TokenKind } from './types.js
 const totp = authenticator.clone({ window: 1 });
 
 export type Principal =
-  | { type: 'admin'; adminId: string; sessionId: string }
+  | { type: 'admin'; adminId: string; sessionId: string; role: AdminRole }
   | { type: 'bearer'; tokenId: string; tenantId: string; loginId: string | null }
   | { type: 'server'; tokenId: string; tenantId: string }
   | { type: 'verifier'; tokenId: string };
@@ -108,7 +108,8 @@ export class AccessService {
     return this.context.clock.now();
   }
 
-  async createAdmin(input: { email: string; password: string; totpSecret?: string | null }, actor: Actor): Promise<Admin> {
+  /** Creates an admin; without a role an owner (the CLI's bootstrap admin must be able to add others). */
+  async createAdmin(input: { email: string; password: string; totpSecret?: string | null; role?: AdminRole }, actor: Actor): Promise<Admin> {
     const email = input.email.trim().toLowerCase();
     if (input.password.length < 12) throw new AppError('VALIDATION_FAILED', 'password must be at least 12 characters');
     const id = randomUUID();
@@ -118,6 +119,9 @@ export class AccessService {
       passwordHash: await argonHash(input.password, ARGON2_OPTIONS),
       totpSecret: input.totpSecret ? this.totpBox.seal(id, input.totpSecret) : null,
       createdAt: this.now().toISOString(),
+      role: input.role ?? 'owner',
+      disabledAt: null,
+      totpPendingSecret: null,
     };
     await this.context.store.transaction(async (repositories) => {
       if (await repositories.access.findAdminByEmail(email)) throw new AppError('CONFLICT', `an admin with email ${email} already exists`);
@@ -129,10 +133,110 @@ export class AccessService {
         occurredAt: admin.createdAt,
         targetType: 'admin',
         targetId: admin.id,
-        details: { email, totp: admin.totpSecret !== null },
+        details: { email, totp: admin.totpSecret !== null, role: admin.role },
       });
     });
     return admin;
+  }
+
+  /**
+   * Disables an admin (no sign-in; every session ends at once, on every node) or enables it
+   * again. An owner cannot disable itself, nor the last enabled owner.
+   */
+  async setAdminDisabled(principal: Principal, adminId: string, disabled: boolean, ip: string | null): Promise<Admin> {
+    if (principal.type !== 'admin') throw new AppError('FORBIDDEN', 'only an admin may manage admins');
+    if (disabled && adminId === principal.adminId) throw new AppError('INVALID_STATE', 'you cannot disable your own account: ask another owner');
+    const now = this.now().toISOString();
+    let ended: string[] = [];
+    const admin = await this.context.store.transaction(async (repositories) => {
+      const found = await repositories.access.findAdminById(adminId);
+      if (!found) throw notFound('admin');
+      if (disabled === (found.disabledAt !== null)) throw new AppError('INVALID_STATE', `the admin is already ${disabled ? 'disabled' : 'enabled'}`);
+      if (disabled && found.role === 'owner' && (await repositories.access.countActiveOwners(adminId)) === 0) {
+        throw new AppError('INVALID_STATE', 'the last enabled owner cannot be disabled');
+      }
+      await repositories.access.setAdminDisabled(adminId, disabled ? now : null);
+      if (disabled) {
+        ended = (await repositories.access.listSessions(adminId)).filter((s) => !s.revokedAt).map((s) => s.id);
+        for (const id of ended) await repositories.access.revokeSession(id, now);
+      }
+      await recordEvent(this.context, repositories, {
+        tenantId: null,
+        event: disabled ? 'admin.disabled' : 'admin.enabled',
+        actor: actorFor(principal, ip),
+        occurredAt: now,
+        severity: disabled ? 'warning' : 'info',
+        targetType: 'admin',
+        targetId: adminId,
+        details: { email: found.email, ...(disabled ? { ended_sessions: ended } : {}) },
+      });
+      return { ...found, disabledAt: disabled ? now : null };
+    });
+    if (disabled) await this.announceAccessChange();
+    return admin;
+  }
+
+  /**
+   * Starts TOTP enrolment for the calling admin: after the password again, a fresh secret is kept
+   * sealed as pending and returned once (with its otpauth:// URI for a QR code). Sign-in does not
+   * ask for a code until confirmTotpEnrolment proves the authenticator holds it.
+   */
+  async startTotpEnrolment(principal: Principal, password: string, ip: string | null): Promise<{ secret: string; otpauthUri: string }> {
+    if (principal.type !== 'admin') throw new AppError('FORBIDDEN', 'TOTP is for admin accounts');
+    const admin = await this.context.store.access.findAdminById(principal.adminId);
+    if (!admin) throw new AppError('UNAUTHENTICATED');
+    if (admin.totpSecret) throw new AppError('INVALID_STATE', 'two-factor sign-in (TOTP) is already on for this admin');
+    await this.checkPasswordOrRecord(admin, { password }, 'admin.reauth_failed', actorFor(principal, ip), {
+      account: admin.email,
+      ip,
+      session: principal.sessionId,
+    });
+    const secret = totp.generateSecret(20);
+    await this.context.store.transaction(async (repositories) => {
+      await repositories.access.setPendingTotpSecret(admin.id, this.totpBox.seal(admin.id, secret));
+      await recordEvent(this.context, repositories, {
+        tenantId: null,
+        event: 'admin.totp_enrolment_started',
+        actor: actorFor(principal, ip),
+        occurredAt: this.now().toISOString(),
+        targetType: 'admin',
+        targetId: admin.id,
+      });
+    });
+    return { secret, otpauthUri: totp.keyuri(admin.email, 'relaykey', secret) };
+  }
+
+  /** Confirms enrolment with a code from the authenticator: TOTP is on from now (that code is used up). */
+  async confirmTotpEnrolment(principal: Principal, code: string, ip: string | null): Promise<Admin> {
+    if (principal.type !== 'admin') throw new AppError('FORBIDDEN', 'TOTP is for admin accounts');
+    const keys = { account: principal.adminId, ip, session: principal.sessionId };
+    const wait = this.throttle.check(keys);
+    if (wait > 0) throw new AppError('RATE_LIMITED', `Too many failed attempts; try again in ${wait} s`, { retryAfterSeconds: wait });
+    const admin = await this.context.store.access.findAdminById(principal.adminId);
+    if (!admin) throw new AppError('UNAUTHENTICATED');
+    if (admin.totpSecret) throw new AppError('INVALID_STATE', 'two-factor sign-in (TOTP) is already on for this admin');
+    if (!admin.totpPendingSecret) throw new AppError('INVALID_STATE', 'no TOTP enrolment is in progress: start one first');
+    const delta = totp.checkDelta(code, this.totpBox.open(admin.id, admin.totpPendingSecret));
+    if (delta === null) {
+      this.throttle.recordFailure(keys);
+      throw new AppError('TOTP_CODE_WRONG');
+    }
+    this.throttle.recordSuccess(keys);
+    const step = Math.floor(Date.now() / 1000 / (totp.options.step ?? 30)) + delta;
+    const now = this.now().toISOString();
+    await this.context.store.transaction(async (repositories) => {
+      if (!(await repositories.access.activatePendingTotp(admin.id, step)))
+        throw new AppError('INVALID_STATE', 'no TOTP enrolment is in progress: start one first');
+      await recordEvent(this.context, repositories, {
+        tenantId: null,
+        event: 'admin.totp_enabled',
+        actor: actorFor(principal, ip),
+        occurredAt: now,
+        targetType: 'admin',
+        targetId: admin.id,
+      });
+    });
+    return { ...admin, totpSecret: admin.totpPendingSecret, totpPendingSecret: null };
   }
 
   /** Checks password and TOTP; answers the TOTP step the code belongs to (null without TOTP). */
@@ -218,6 +322,8 @@ export class AccessService {
       // password typed in the wrong field, or anything else an attacker sends).
       { email: admin ? admin.email : null, known_account: admin !== null },
     );
+    // Said only to someone who knows the password: the account exists but may not sign in.
+    if (admin?.disabledAt) throw new AppError('ADMIN_DISABLED', 'This admin account is disabled: ask an owner to enable it');
     const token = generateKey(KEY_PREFIXES.adminSession);
     const now = this.now();
     const expiresAt = new Date(now.getTime() + this.options.sessionMinutes * 60_000).toISOString();
@@ -484,8 +590,11 @@ export class AccessService {
     let principal: Principal | null = null;
     if (parsed.prefix === KEY_PREFIXES.adminSession) {
       const session = await this.context.store.access.findSessionByHash(keyHash);
-      if (session && this.isLive(session, nowMs)) {
-        principal = { type: 'admin', adminId: session.adminId, sessionId: session.id };
+      // The admin is read with the session: a disabled admin's session answers nothing (its
+      // sessions are revoked when it is disabled; this holds even for one missed).
+      const admin = session && this.isLive(session, nowMs) ? await this.context.store.access.findAdminById(session.adminId) : null;
+      if (session && admin && !admin.disabledAt) {
+        principal = { type: 'admin', adminId: session.adminId, sessionId: session.id, role: admin.role };
         // The idle timeout counts from the last use, written at most once a minute.
         if (Date.parse(session.lastSeenAt ?? session.createdAt) + TOUCH_EVERY_MS <= nowMs) {
           await this.context.store.access.touchSession(session.id, new Date(nowMs).toISOString());

@@ -19,6 +19,8 @@ export interface ActionRule {
   via: CredentialHeader;
   /** The route answers a vaulted secret: a valid X-Reauth-Token of the same admin session is required. */
   reauth?: true;
+  /** Only an admin whose role is owner (managing admins). */
+  ownerOnly?: true;
 }
 
 const PUBLIC: ActionRule = { allow: ['anonymous'], via: 'none' };
@@ -43,6 +45,10 @@ export const POLICY = {
   'auth.sessions.list': ADMIN,
   'auth.sessions.revoke': ADMIN,
   'admins.list': ADMIN,
+  // Creating, disabling and enabling admins: owners only.
+  'admins.write': { ...ADMIN, ownerOnly: true },
+  // The caller's own TOTP enrolment (the password again to start, a code to confirm).
+  'auth.totp.enrol': ADMIN,
   // Tenants and logins.
   'tenants.list': ADMIN,
   'tenants.create': ADMIN,
@@ -147,6 +153,9 @@ export function authorize(principal: Principal | null, action: Action, resource:
             ? 'this endpoint needs a Bearer token bound to a mailbox login'
             : `this route is not available to ${kind} tokens`,
     };
+  }
+  if (rule.ownerOnly && principal.type === 'admin' && principal.role !== 'owner') {
+    return { allowed: false, code: 'FORBIDDEN', message: 'only an owner may manage admins' };
   }
   return ALLOWED;
 }

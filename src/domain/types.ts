@@ -117,12 +117,21 @@ export interface ApiToken {
   lastUsedAt?: string | null;
 }
 
+/** An owner may also manage admins (create, disable, enable); an admin may do everything else. */
+export type AdminRole = 'owner' | 'admin';
+export const ADMIN_ROLES: readonly AdminRole[] = ['owner', 'admin'];
+
 export interface Admin {
   id: string;
   email: string;
   passwordHash: string;
   totpSecret: string | null;
   createdAt: string;
+  role: AdminRole;
+  /** Set while disabled: no sign-in and no session. */
+  disabledAt: string | null;
+  /** A sealed TOTP secret being enrolled, active once a code from it is confirmed. */
+  totpPendingSecret: string | null;
 }
 
 export interface AdminSession {

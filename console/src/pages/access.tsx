@@ -1,8 +1,10 @@
 // Platform access (admins): this admin's sessions with "sign out everywhere", verifier tokens
-// (the mail servers' credential checks: create, last use, revoke) and the list of admins.
+// (the mail servers' credential checks: create, last use, revoke), two-factor sign-in and the
+// admins (pages/admins.tsx).
 import { useState } from 'preact/hooks';
 import { api, endSession, type VerifierToken } from '../api';
 import { ConfirmDialog, Loading, Notice, SecretDialog, type Submit, Table, Time, formValue, useLoad, useSubmission } from '../ui';
+import { Admins } from './admins';
 import { TokenLifeCells } from './token-cells';
 
 function Sessions() {
@@ -131,33 +133,6 @@ function VerifierTokens() {
         >
           <p>Mail servers using this token can no longer check logins: their users cannot sign in until they have a new token.</p>
         </ConfirmDialog>
-      ) : null}
-    </>
-  );
-}
-
-function Admins() {
-  const admins = useLoad(() => api.admins.list(), []);
-  const rows = admins.data ?? [];
-  return (
-    <>
-      <h2>Admins</h2>
-      <p class="muted">
-        Admins are created with the CLI (<code>relaykey admin create</code>).
-      </p>
-      <Notice error={admins.error} what="The admin list" />
-      {admins.data ? (
-        <Table caption="Platform admins" head={['Email', 'Authenticator (TOTP)', 'Created']} empty={rows.length === 0}>
-          {rows.map((admin) => (
-            <tr key={admin.id} data-admin={admin.email}>
-              <td>{admin.email}</td>
-              <td>{admin.totp_enabled ? 'on' : 'off'}</td>
-              <td>
-                <Time iso={admin.created_at} />
-              </td>
-            </tr>
-          ))}
-        </Table>
       ) : null}
     </>
   );

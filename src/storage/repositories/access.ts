@@ -1,7 +1,7 @@
 // Management access: API tokens (bearer, server, verifier), admins, admin sessions, reauth tokens.
 import type { Kysely, Selectable } from 'kysely';
 import type { Admin, AdminSession, ApiToken, TokenKind } from '../../domain/types.js';
-import type { AdminSessionsTable, ApiTokensTable, Database } from '../schema.js';
+import type { AdminSessionsTable, AdminsTable, ApiTokensTable, Database } from '../schema.js';
 
 function toToken(row: Selectable<ApiTokensTable>): ApiToken {
   return {
@@ -26,6 +26,19 @@ function toSession(row: Selectable<AdminSessionsTable>): AdminSession {
     revokedAt: row.revoked_at,
     lastSeenAt: row.last_seen_at,
     clientIp: row.client_ip,
+  };
+}
+
+function toAdmin(row: Selectable<AdminsTable>): Admin {
+  return {
+    id: row.id,
+    email: row.email,
+    passwordHash: row.password_hash,
+    totpSecret: row.totp_secret,
+    createdAt: row.created_at,
+    role: row.role === 'admin' ? 'admin' : 'owner',
+    disabledAt: row.disabled_at,
+    totpPendingSecret: row.totp_pending_secret,
   };
 }
 
@@ -98,18 +111,21 @@ export class AccessRepository {
         password_hash: admin.passwordHash,
         totp_secret: admin.totpSecret,
         created_at: admin.createdAt,
+        role: admin.role,
+        disabled_at: admin.disabledAt,
+        totp_pending_secret: admin.totpPendingSecret,
       })
       .execute();
   }
 
   async findAdminByEmail(email: string): Promise<Admin | null> {
     const row = await this.db.selectFrom('admins').selectAll().where('email', '=', email).executeTakeFirst();
-    return row ? { id: row.id, email: row.email, passwordHash: row.password_hash, totpSecret: row.totp_secret, createdAt: row.created_at } : null;
+    return row ? toAdmin(row) : null;
   }
 
   async findAdminById(id: string): Promise<Admin | null> {
     const row = await this.db.selectFrom('admins').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? { id: row.id, email: row.email, passwordHash: row.password_hash, totpSecret: row.totp_secret, createdAt: row.created_at } : null;
+    return row ? toAdmin(row) : null;
   }
 
   async insertSession(session: AdminSession, tokenHash: string): Promise<void> {
@@ -150,7 +166,38 @@ export class AccessRepository {
 
   async listAdmins(): Promise<Admin[]> {
     const rows = await this.db.selectFrom('admins').selectAll().orderBy('created_at').execute();
-    return rows.map((row) => ({ id: row.id, email: row.email, passwordHash: row.password_hash, totpSecret: row.totp_secret, createdAt: row.created_at }));
+    return rows.map(toAdmin);
+  }
+
+  async setAdminDisabled(adminId: string, disabledAt: string | null): Promise<void> {
+    await this.db.updateTable('admins').set({ disabled_at: disabledAt }).where('id', '=', adminId).execute();
+  }
+
+  async setPendingTotpSecret(adminId: string, stored: string | null): Promise<void> {
+    await this.db.updateTable('admins').set({ totp_pending_secret: stored }).where('id', '=', adminId).execute();
+  }
+
+  /** The pending secret becomes the admin's TOTP secret; the confirming code's step counts as used. */
+  async activatePendingTotp(adminId: string, step: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('admins')
+      .set((eb) => ({ totp_secret: eb.ref('totp_pending_secret'), totp_pending_secret: null, totp_last_step: step }))
+      .where('id', '=', adminId)
+      .where('totp_pending_secret', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Live owners other than `exceptId` (an owner may not disable the last one). */
+  async countActiveOwners(exceptId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('admins')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('role', '=', 'owner')
+      .where('disabled_at', 'is', null)
+      .where('id', '!=', exceptId)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
   }
 
   async setTotpSecret(adminId: string, stored: string): Promise<void> {

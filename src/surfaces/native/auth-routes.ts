@@ -2,6 +2,7 @@
 import { Type } from 'typebox';
 import type { Services } from '../../domain/services.js';
 import { requirePrincipal } from '../authentication.js';
+import { presentAdmin } from './admin-routes.js';
 import type { App } from './types.js';
 import { AdminReply, AdminSessionReply, AdminTokenReply, ListOf, NoContent, ReauthTokenReply, replies } from './replies.js';
 
@@ -140,7 +141,7 @@ export function registerAuthRoutes(app: App, services: Services): void {
       await requirePrincipal(services, request, ['admin']);
       // A read of the admins table only: no rule of the domain applies, so the store answers directly.
       const admins = await services.context.store.access.listAdmins();
-      return { data: admins.map((admin) => ({ id: admin.id, email: admin.email, totp_enabled: admin.totpSecret !== null, created_at: admin.createdAt })) };
+      return { data: admins.map(presentAdmin) };
     },
   );
 }

@@ -160,7 +160,22 @@ export const VerifierTokenReply = Type.Object(
 );
 
 export const AdminReply = Type.Object(
-  { id: Type.String(), email: Type.String(), totp_enabled: Type.Boolean(), created_at: Timestamp },
+  {
+    id: Type.String(),
+    email: Type.String(),
+    totp_enabled: Type.Boolean(),
+    created_at: Timestamp,
+    role: Type.Union([Type.Literal('owner'), Type.Literal('admin')], { description: 'owner: may also create, disable and enable admins' }),
+    disabled_at: NullableTimestamp,
+  },
+  { additionalProperties: false },
+);
+
+export const TotpEnrolmentReply = Type.Object(
+  {
+    secret: Type.String({ description: 'The base32 TOTP secret: shown in this response only' }),
+    otpauth_uri: Type.String({ description: 'otpauth://totp/... for an authenticator app (the QR code carries it)' }),
+  },
   { additionalProperties: false },
 );
 
