@@ -74,4 +74,53 @@ describe('admin sign-in throttle', () => {
     throttle.recordSuccess(attempt);
     expect(throttle.check({ session: 's-1' })).toBe(0);
   });
+
+  it('names the exact wait of an IP at its cap, and forgets a failure exactly one window later', () => {
+    const clock = new ManualClock();
+    const throttle = new AdminThrottle(clock, { ...policy, freeFailures: 1000 });
+    for (let i = 0; i < policy.ipLimit; i += 1) throttle.recordFailure({ account: `user${i}@x.test`, ip: '192.0.2.9' });
+    expect(throttle.check({ ip: '192.0.2.9' })).toBe(15 * 60);
+    clock.advance(15 * 60_000 - 1);
+    expect(throttle.check({ ip: '192.0.2.9' })).toBe(1);
+    clock.advance(1);
+    expect(throttle.check({ ip: '192.0.2.9' })).toBe(0);
+  });
+
+  it('counts an account however its name is written, and forgets it on success', () => {
+    const clock = new ManualClock();
+    const throttle = new AdminThrottle(clock, policy);
+    for (const account of ['Admin@X.test', ' admin@x.test', 'ADMIN@x.test ', 'admin@x.test']) throttle.recordFailure({ account });
+    expect(throttle.check({ account: 'admin@X.TEST' })).toBe(1);
+    throttle.recordSuccess({ account: ' Admin@x.test' });
+    expect(throttle.check({ account: 'admin@x.test' })).toBe(0);
+  });
+
+  it('an attempt that names nothing is never held back', () => {
+    const throttle = new AdminThrottle(new ManualClock(), { ...policy, freeFailures: 0 });
+    throttle.recordFailure({});
+    expect(throttle.check({})).toBe(0);
+    expect(throttle.check({ account: null, ip: null, session: null })).toBe(0);
+  });
+
+  it('an IP cap equal to the failures kept per key (128) still blocks', () => {
+    const clock = new ManualClock();
+    const throttle = new AdminThrottle(clock, { ...policy, freeFailures: 1000, ipLimit: 128 });
+    for (let i = 0; i < 130; i += 1) {
+      throttle.recordFailure({ ip: '192.0.2.77' });
+      clock.advance(1);
+    }
+    expect(throttle.check({ ip: '192.0.2.77' })).toBeGreaterThan(14 * 60);
+  });
+
+  it('when 100,000 keys are counted, a new one pushes out the oldest', () => {
+    const clock = new ManualClock();
+    const throttle = new AdminThrottle(clock, policy);
+    for (let i = 0; i < 4; i += 1) throttle.recordFailure({ account: 'first@x.test' });
+    expect(throttle.check({ account: 'first@x.test' })).toBe(1);
+    for (let i = 1; i < 100_000; i += 1) throttle.recordFailure({ account: `a${i}` });
+    // Exactly full: the oldest is still counted.
+    expect(throttle.check({ account: 'first@x.test' })).toBe(1);
+    throttle.recordFailure({ account: 'one-more' });
+    expect(throttle.check({ account: 'first@x.test' })).toBe(0);
+  });
 });
