@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { randomBase62 } from '../../src/crypto/base62.js';
 import { Envelope, kekPurpose, secretAad } from '../../src/crypto/envelope.js';
 import { createSecretHasher } from '../../src/crypto/hashing.js';
 import { deriveKey, derivePepper, keyCheckValue, loadRootSecret, parseMasterKey, type RootKeyRing } from '../../src/crypto/root-secret.js';
@@ -170,5 +171,53 @@ describe('RELAYKEY_MASTER_KEY', () => {
   it('derives the pepper from the lowest version, never from an empty ring', () => {
     expect(derivePepper(parseMasterKey(`v3:${two},v2:${one}`)).equals(derivePepper(fixedRing()))).toBe(true);
     expect(() => derivePepper({ currentVersion: 1, keys: new Map() })).toThrow('root key ring is empty');
+  });
+
+  it('creates a key file in embedded mode, and refuses to name an empty ring', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relaykey-kat-'));
+    try {
+      const loaded = loadRootSecret({ masterKey: undefined, dataDir: dir, allowKeyFile: true });
+      expect(loaded.createdKeyFile).toBe(join(dir, 'master.key'));
+      expect(loaded.ring.keys.get(1)?.length).toBe(32);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(() => keyCheckValue({ currentVersion: 1, keys: new Map() })).toThrow('root key ring is empty');
+  });
+});
+
+describe('the envelope around its root keys', () => {
+  it('lists root versions in numeric order, however they were added', () => {
+    const key = Buffer.alloc(32, 1);
+    const envelope = new Envelope({
+      currentVersion: 10,
+      keys: new Map([
+        [10, key],
+        [2, key],
+        [1, key],
+        [3, key],
+      ]),
+    });
+    expect(envelope.rootVersions).toEqual([1, 2, 3, 10]);
+  });
+
+  it('never reads the key file for a version it holds', () => {
+    let reads = 0;
+    const envelope = new Envelope(fixedRing(), {
+      reloadRing: () => {
+        reads += 1;
+        return fixedRing();
+      },
+    });
+    expect(envelope.unwrapDataKey('tenant-kat', 3, WRAPPED).equals(DATA_KEY)).toBe(true);
+    expect(reads).toBe(0);
+  });
+});
+
+describe('random base62', () => {
+  it('skips bytes of 248 and above (they would bias the first characters)', () => {
+    const draws = [Buffer.from([248, 255, 0, 61, 62, 247])];
+    expect(randomBase62(4, () => draws.shift() ?? Buffer.from([1, 1, 1, 1, 1, 1, 1, 1]))).toBe('0z0z');
+    expect(randomBase62(3, () => Buffer.from([250, 249, 248, 5, 6, 7]))).toBe('567');
   });
 });
