@@ -16,6 +16,7 @@ const SCENARIO_LABEL: Record<ScenarioResult['name'], string> = {
   auth_http_hot: 'nginx auth_http, hot',
   policy: 'Postfix policy decisions',
   verify_hot_with_policy: 'verify, hot, policy load alongside',
+  verify_hot_with_dunno_load: 'verify, hot, same policy load to a bare listener',
 };
 const COLOR: Record<ScenarioResult['server'], string> = {
   baseline: '#8c8c8c',
@@ -85,7 +86,7 @@ export function renderMarkdown(results: RunResults): string {
     '- **server CPU µs/req**: user + system CPU of the server process during the run over the requests it answered (`/proc/<pid>/stat`); the `cpu_*` ratios compare these and are the steadier figure when the machine is shared.',
     '- **start-up**: from spawning the process to its first successful `GET /healthz`; **RSS**: `/proc/<pid>/status` after the run (peak = VmHWM).',
     '- Keys are created by `relaykey credentials import` (timed above); the peer\u2019s rows are clones of a key the plugin created itself.',
-    '- **Postfix policy decisions** (first size only): `bench/policy-load.ts` keeps the same number of connections busy with RCPT-time policy requests (10 key identities, an allowed sender, a new `instance` each, so every request is a counted message) against relaykey\u2019s `RELAYKEY_POLICY_PORT` and against `bench/policy-baseline-server.ts`, a bare `node:net` listener answering DUNNO; **errors** there are answers other than DUNNO. **verify, hot, policy load alongside**: verify_hot again while 10 connections offer `--policy-rate` (500) decisions/s to the same process (the rate achieved is shown as offered).',
+    '- **Postfix policy decisions** (first size only): `bench/policy-load.ts` keeps the same number of connections busy with RCPT-time policy requests (10 key identities, an allowed sender, a new `instance` each, so every request is a counted message) against relaykey\u2019s `RELAYKEY_POLICY_PORT` and against `bench/policy-baseline-server.ts`, a bare `node:net` listener answering DUNNO; **errors** there are answers other than DUNNO. **verify, hot, policy load alongside**: verify_hot again while 10 connections offer `--policy-rate` (500) decisions/s to the same process (the rate achieved is shown as offered); **same policy load to a bare listener**: the control, the same generator and rate sent to a bare DUNNO listener in another process, so that `verify_hot_with_policy_vs_with_dunno_load` shows what the policy work costs relaykey beyond the machine being busier.',
   );
   if (results.notes.length) {
     lines.push('', '## Notes', '');

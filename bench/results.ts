@@ -15,8 +15,13 @@ export interface LoadResult {
 
 export interface ScenarioResult extends Partial<LoadResult> {
   /** verify_hot_paced: the hot keys at a paced load of about half relaykey's saturated hot rate (`offered_per_s`). */
-  /** policy: Postfix policy decisions (RCPT, allowed sender, counted); verify_hot_with_policy: verify_hot while a paced policy load runs on the same process. */
-  name: 'verify_hot' | 'verify_hot_paced' | 'verify_cold' | 'auth_http_hot' | 'policy' | 'verify_hot_with_policy';
+  /**
+   * policy: Postfix policy decisions (RCPT, allowed sender, counted); verify_hot_with_policy:
+   * verify_hot while a paced policy load runs on the same process; verify_hot_with_dunno_load: the
+   * control, verify_hot while the same paced policy load (same generator, same rate) goes to a
+   * bare DUNNO listener in another process: what the machine being busier costs by itself.
+   */
+  name: 'verify_hot' | 'verify_hot_paced' | 'verify_cold' | 'auth_http_hot' | 'policy' | 'verify_hot_with_policy' | 'verify_hot_with_dunno_load';
   /** baseline-batched: the baseline writing its answers once per event-loop turn, as relaykey's fast path does (a reference, judged by no target). */
   /** policy-baseline: a bare node:net listener answering DUNNO to every policy request. */
   server: 'baseline' | 'baseline-batched' | 'relaykey-sqlite' | 'relaykey-postgres' | 'peer-better-auth' | 'policy-baseline';
@@ -28,6 +33,10 @@ export interface ScenarioResult extends Partial<LoadResult> {
   startup_ms?: number;
   /** Server CPU time (user + system) per answered request, in microseconds. */
   cpu_us_per_request?: number | null;
+  /** The server's main thread (the event loop) alone, CPU µs per answered request. */
+  main_thread_cpu_us_per_request?: number | null;
+  /** The server's event-loop delay during the measured load (its /metrics, prom-client's monitorEventLoopDelay), ms. */
+  event_loop_delay_p99_ms?: number | null;
   idle_rss_mb?: number | null;
   rss_mb?: number | null;
   peak_rss_mb?: number | null;
@@ -112,6 +121,11 @@ function ratiosAt(results: RunResults, keys: number): Record<string, number | nu
     verify_hot_with_policy_vs_verify_hot: ratio(
       find(results, 'relaykey-sqlite', 'verify_hot_with_policy', keys),
       find(results, 'relaykey-sqlite', 'verify_hot', keys),
+    ),
+    // The fair comparison: the same policy load on the machine, on relaykey or on a bare listener.
+    verify_hot_with_policy_vs_with_dunno_load: ratio(
+      find(results, 'relaykey-sqlite', 'verify_hot_with_policy', keys),
+      find(results, 'relaykey-sqlite', 'verify_hot_with_dunno_load', keys),
     ),
   };
 }

@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
     // Only the policy scenarios and the relaykey verify_hot they are compared with.
     'only-policy': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
+    // Writes a V8 CPU profile of every relaykey server process here (node --cpu-prof), one per scenario.
+    'cpu-prof-dir': { type: 'string' },
     'results-dir': { type: 'string', default: join(ROOT, 'bench/results') },
     // A public address here makes relaykey resolve its country (geoip) for each new session.
     'client-ip': { type: 'string' },
@@ -297,10 +299,13 @@ function memoryOf(pid: number): { rss: number; peak: number } | null {
   }
 }
 
-/** CPU seconds (user + system) a process has used so far (Linux /proc, 100 ticks a second). */
-function cpuSecondsOf(pid: number): number | null {
+/**
+ * CPU seconds (user + system) a process has used so far (Linux /proc, 100 ticks a second);
+ * `mainThread`: its main thread alone (the event loop), without workers, GC and libuv threads.
+ */
+function cpuSecondsOf(pid: number, mainThread = false): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -463,9 +468,21 @@ interface ScenarioDefinition {
   delayMs?: number;
   /**
    * Sending policy: `{policyPort}` in the command and RELAYKEY_POLICY_PORT get a free port. Mode
-   * `policy` loads it; otherwise `backgroundRate` decisions/s run on it during the measured load.
+   * `policy` loads it; otherwise `backgroundRate` decisions/s run on it during the measured load,
+   * or, with `backgroundElsewhere`, on a bare DUNNO listener started beside it (the control).
    */
-  policy?: { identitiesFile: string; sender: string; backgroundRate?: number };
+  policy?: { identitiesFile: string; sender: string; backgroundRate?: number; backgroundElsewhere?: boolean };
+}
+
+/** The server's event-loop delay p99 (ms) from its /metrics; each scrape starts a new window (prom-client resets it). */
+async function eventLoopDelayP99(url: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const match = /^relaykey_nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
+    return match ? Math.round(Number(match[1]) * 1e5) / 100 : null;
+  } catch {
+    return null;
+  }
 }
 
 async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefinition): Promise<ScenarioResult> {
@@ -483,8 +500,19 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
     ? { port: policyPort, identitiesFile: definition.policy.identitiesFile, sender: definition.policy.sender, rate: 0 }
     : null;
   let running: RunningChild | null = null;
+  let elsewhere: RunningChild | null = null;
   try {
     running = await startChild(command, env, port);
+    if (definition.policy?.backgroundElsewhere && policyLoad) {
+      // The control: the same policy load, to a bare DUNNO listener in a process of its own.
+      const httpPort = await freePort();
+      policyLoad.port = await freePort();
+      elsewhere = await startChild(
+        ['--import', 'tsx', join(ROOT, 'bench/policy-baseline-server.ts'), '--port', String(httpPort), '--policy-port', String(policyLoad.port)],
+        process.env,
+        httpPort,
+      );
+    }
     const idleMemory = memoryOf(running.child.pid as number);
     const check =
       definition.mode === 'policy' && policyLoad
@@ -506,6 +534,8 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
     if (definition.mode === 'policy' && policyLoad) await runPolicyLoad(policyLoad, warmupS);
     else await runLoad(tool, running.url, { ...spec, hot: HOT_KEYS, offset: 1, limit: 0, durationS: warmupS, delayMs: 0 });
     const cpuBefore = cpuSecondsOf(running.child.pid as number);
+    const mainBefore = cpuSecondsOf(running.child.pid as number, true);
+    if (definition.server.startsWith('relaykey')) await eventLoopDelayP99(running.url);
     const load =
       definition.mode === 'policy' && policyLoad
         ? await runPolicyLoad(policyLoad, durationS)
@@ -517,6 +547,9 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
             durationS,
             delayMs: definition.delayMs ?? 0,
           });
+    const cpuAfter = cpuSecondsOf(running.child.pid as number);
+    const mainAfter = cpuSecondsOf(running.child.pid as number, true);
+    const loopDelay = definition.server.startsWith('relaykey') ? await eventLoopDelayP99(running.url) : null;
     const backgroundLoad = background ? await background : null;
     if (backgroundLoad) {
       log(
@@ -524,7 +557,6 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
       );
     }
     const memory = memoryOf(running.child.pid as number);
-    const cpuAfter = cpuSecondsOf(running.child.pid as number);
     const result: ScenarioResult = {
       ...base,
       ...load,
@@ -532,13 +564,16 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
       ...(backgroundLoad ? { offered_per_s: backgroundLoad.requests_per_s } : {}),
       // Server CPU per answered request: far steadier than requests/s on a shared machine.
       cpu_us_per_request: cpuBefore !== null && cpuAfter !== null && load.requests > 0 ? Math.round(((cpuAfter - cpuBefore) * 1e6) / load.requests) : null,
+      main_thread_cpu_us_per_request:
+        mainBefore !== null && mainAfter !== null && load.requests > 0 ? Math.round(((mainAfter - mainBefore) * 1e6) / load.requests) : null,
+      event_loop_delay_p99_ms: loopDelay,
       startup_ms: Math.round(running.startupMs),
       idle_rss_mb: idleMemory ? Math.round(idleMemory.rss) : null,
       rss_mb: memory ? Math.round(memory.rss) : null,
       peak_rss_mb: memory ? Math.round(memory.peak) : null,
     };
     log(
-      `${definition.server.padEnd(16)} ${definition.name.padEnd(12)} @${definition.keys}: ${String(load.requests_per_s).padStart(6)} req/s  p50 ${load.p50_ms.toFixed(2)} ms  p99 ${load.p99_ms.toFixed(2)} ms  cpu ${result.cpu_us_per_request} µs/req  rss ${result.rss_mb} MB  start ${result.startup_ms} ms${load.errors ? `  ERRORS ${load.errors}` : ''}`,
+      `${definition.server.padEnd(16)} ${definition.name.padEnd(12)} @${definition.keys}: ${String(load.requests_per_s).padStart(6)} req/s  p50 ${load.p50_ms.toFixed(2)} ms  p99 ${load.p99_ms.toFixed(2)} ms  cpu ${result.cpu_us_per_request} µs/req (main thread ${result.main_thread_cpu_us_per_request})${loopDelay !== null ? `  loop delay p99 ${loopDelay} ms` : ''}  rss ${result.rss_mb} MB  start ${result.startup_ms} ms${load.errors ? `  ERRORS ${load.errors}` : ''}`,
     );
     return result;
   } catch (error) {
@@ -547,6 +582,7 @@ async function runScenario(tool: 'wrk' | 'autocannon', definition: ScenarioDefin
     return { ...base, error: reason };
   } finally {
     if (running) await stopChild(running);
+    if (elsewhere) await stopChild(elsewhere);
   }
 }
 
@@ -599,7 +635,7 @@ async function main(): Promise<void> {
       : 'verify requests carry no client_ip (relaykey sees 127.0.0.1, so no country lookup: the country files add ~10-20 MB RSS once a public IP is seen; try --client-ip)',
   );
 
-  const relaykeyCommand = [RELAYKEY_MAIN, 'start'];
+  const relaykeyCommand = [...(args['cpu-prof-dir'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof-dir'])}`] : []), RELAYKEY_MAIN, 'start'];
   try {
     for (const keys of sizes) {
       log(`--- ${keys} stored keys ---`);
@@ -678,6 +714,15 @@ async function main(): Promise<void> {
           mode: 'verify',
           policy: { ...policy, backgroundRate: Number(args['policy-rate']) },
         });
+        scenarios.push({
+          ...common,
+          name: 'verify_hot_with_dunno_load',
+          server: 'relaykey-sqlite',
+          command: relaykeyCommand,
+          env: sqlite.data.env,
+          mode: 'verify',
+          policy: { ...policy, backgroundRate: Number(args['policy-rate']), backgroundElsewhere: true },
+        });
       }
       let postgres: RelaykeyData | null = null;
       if (postgresAvailable) {
@@ -710,7 +755,13 @@ async function main(): Promise<void> {
         }
       }
       const chosen = args['only-policy']
-        ? scenarios.filter((x) => x.name === 'policy' || x.name === 'verify_hot_with_policy' || (x.server === 'relaykey-sqlite' && x.name === 'verify_hot'))
+        ? scenarios.filter(
+            (x) =>
+              x.name === 'policy' ||
+              x.name === 'verify_hot_with_policy' ||
+              x.name === 'verify_hot_with_dunno_load' ||
+              (x.server === 'relaykey-sqlite' && x.name === 'verify_hot'),
+          )
         : scenarios;
       for (const scenario of chosen) results.scenarios.push(await runScenario(tool.name, scenario));
       // Latency at a load the server can sustain: the same connections, paced to offer half of
