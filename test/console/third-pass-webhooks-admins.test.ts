@@ -57,8 +57,11 @@ describe.each(DIALECTS)('console third pass (webhooks, admins) on %s', (dialect)
     await h.server.runtime.scheduler.run('webhook-delivery');
     expect(receiver.received.slice(before)).toHaveLength(1);
     expect(receiver.received[before]).toMatchObject({ verified: true, answered: 204, payload: { type: 'webhook.test' } });
-    // The deliveries list opened on the test event; a reload of the page shows it delivered, and the health.
-    await h.page.reload();
+    // Without a reload, the page follows the test delivery and says how it went beside the row.
+    await row()
+      .getByTestId('webhook-row-result')
+      .filter({ hasText: /delivered: the receiver answered HTTP 204\./ })
+      .waitFor();
     await row().getByTestId('health-state').filter({ hasText: 'healthy' }).waitFor();
     expect(await row().getByTestId('health-rate').textContent()).toBe('100% of 1 delivered in 24 h');
     await row().getByRole('button', { name: 'Deliveries' }).click();

@@ -266,12 +266,39 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
   }
 
   async function sendTest(hook: WebhookEndpoint) {
+    let queued: WebhookDelivery | null = null;
     await run(async () => {
-      const delivery = await api.webhooks.sendTest(tenantId, hook.id);
-      setDone({ id: hook.id, text: `Test event ${delivery.id} queued for ${hook.url}: it goes out within a few seconds, signed like every delivery.` });
+      queued = await api.webhooks.sendTest(tenantId, hook.id);
+      setDone({ id: hook.id, text: `Test event ${queued.id} queued for ${hook.url}: it goes out within a few seconds, signed like every delivery.` });
       setSelected(hook);
       setDeliveriesKey((k) => k + 1);
     }, `test:${hook.id}`);
+    if (queued) await followTest(hook, (queued as WebhookDelivery).id);
+  }
+
+  /** Watches the test delivery's first attempt (the delivery job runs every few seconds) and says how it went, beside the row. */
+  async function followTest(hook: WebhookEndpoint, deliveryId: string) {
+    for (let tries = 0; tries < 30; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      let delivery: WebhookDelivery | undefined;
+      try {
+        delivery = (await api.webhooks.deliveries(tenantId, hook.id, { per_page: 20 })).data.find((d) => d.id === deliveryId);
+      } catch {
+        return; // the page's own loads report errors; the follow-up just stops
+      }
+      if (!delivery || delivery.attempts === 0) continue;
+      const answer = delivery.last_status_code !== null ? `HTTP ${delivery.last_status_code}` : (delivery.last_error ?? 'no answer');
+      setDone({
+        id: hook.id,
+        text:
+          delivery.status === 'delivered'
+            ? `Test event ${deliveryId} delivered: the receiver answered ${answer}.`
+            : `Test event ${deliveryId} failed: ${answer}.${delivery.status === 'pending' ? ' It is retried like any delivery.' : ''}`,
+      });
+      hooks.reload();
+      setDeliveriesKey((k) => k + 1);
+      return;
+    }
   }
 
   if (hooks.error && !hooks.data) {
