@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import { ipInNetworks } from './network.js';
 import type { LoginThrottle } from './throttle.js';
 import type { UsageRecorder } from './usage.js';
-import type { VerificationStats } from './verification-stats.js';
+import type { AttemptSubject, VerificationStats } from './verification-stats.js';
 import type { VerifiedCredential, Verifier, VerifyRequest } from './verification.js';
 import type { VerificationEvent, VerificationObserver, VerificationOutcome } from './verification-outcomes.js';
 
@@ -77,6 +77,10 @@ export class LoginGate {
     for (const observer of this.observers) observer(event);
   }
 
+  private subjectOf(credential: VerifiedCredential | null, request: VerifyRequest): AttemptSubject {
+    return credential ? { tenantId: credential.tenantId, credentialId: credential.id } : { tenantId: null, credentialId: null, username: request.username };
+  }
+
   private fromTrustedProxy(clientIp: string | null | undefined): boolean {
     const proxies = this.options.trustedProxies;
     return !!clientIp && !!proxies && proxies.length > 0 && ipInNetworks(clientIp, proxies);
@@ -97,7 +101,7 @@ export class LoginGate {
       try {
         const decision = await this.throttle.check(ip, request.username, scope);
         if (decision.throttled) {
-          this.stats.denied(request.clientIp);
+          this.stats.denied(request.clientIp, 'throttled', this.subjectOf(outcome.credential, request));
           if (startedAt) this.observe(request, 'throttled', startedAt);
           return { status: 'throttled', retryAfterSeconds: decision.retryAfterSeconds };
         }
@@ -109,7 +113,7 @@ export class LoginGate {
       }
     }
     if (outcome.valid) {
-      this.stats.allowed();
+      this.stats.allowed(this.subjectOf(outcome.credential, request));
       this.usage.recordLogin({
         credentialId: outcome.credential.id,
         tenantId: outcome.credential.tenantId,
@@ -121,7 +125,7 @@ export class LoginGate {
       if (startedAt) this.observe(request, 'valid', startedAt);
       return { status: 'allowed', credential: outcome.credential, login: outcome.login };
     }
-    this.stats.denied(request.clientIp);
+    this.stats.denied(request.clientIp, outcome.reason, this.subjectOf(outcome.credential, request));
     let delaySeconds = 1;
     if (ip !== null) {
       try {

@@ -91,6 +91,8 @@ export const POLICY = {
   // Operations.
   'jobs.read': ADMIN,
   'stats.read': ADMIN,
+  // A tenant's (or one credential's) verification outcomes: the tenant's own unbound tokens may read them.
+  'stats.tenant.read': TENANT_UNBOUND,
   // Verification (mail servers).
   'verify.credential': VERIFIER,
   'verify.nginx': VERIFIER,

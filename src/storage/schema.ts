@@ -293,6 +293,20 @@ export interface VerificationDeniedClientsTable {
   denied: number;
 }
 
+export interface VerificationOutcomesTable {
+  node_id: string;
+  minute: string;
+  outcome: string;
+  tenant_id: string;
+  credential_id: string;
+  domain: string;
+  count: number;
+}
+
+export interface VerificationRefusalsTable extends VerificationOutcomesTable {
+  ip: string;
+}
+
 export interface InstanceFactsTable {
   name: string; // master_key_check | schema_written_by
   value: string;
@@ -336,4 +350,6 @@ export interface Database {
   sending_counters: SendingCountersTable;
   verification_minutes: VerificationMinutesTable;
   verification_denied_clients: VerificationDeniedClientsTable;
+  verification_outcomes: VerificationOutcomesTable;
+  verification_refusals: VerificationRefusalsTable;
 }

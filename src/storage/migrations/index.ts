@@ -13,6 +13,7 @@ import * as tenantCredentialNumbers from './009-tenant-credential-numbers.js';
 import * as sendingPolicy from './010-sending-policy.js';
 import * as auditCheckpoints from './011-audit-checkpoints.js';
 import * as webhookHealthAdminRoles from './012-webhook-health-admin-roles.js';
+import * as verificationOutcomes from './013-verification-outcomes.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '010-sending-policy': sendingPolicy,
   '011-audit-checkpoints': auditCheckpoints,
   '012-webhook-health-admin-roles': webhookHealthAdminRoles,
+  '013-verification-outcomes': verificationOutcomes,
 };
 
 /** Every migration this build knows, in order (the schema guard compares the database with it). */

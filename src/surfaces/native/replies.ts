@@ -2,6 +2,7 @@
 // not declared here never leaves the server), /openapi.json documents them, and the presenters
 // are typed by them (presenters.ts), so a field added on one side only fails the type check.
 import { type TSchema, Type } from 'typebox';
+import { VERIFICATION_OUTCOMES, type VerificationOutcome } from '../../domain/verification-outcomes.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
@@ -395,3 +396,36 @@ export const StatsReply = Type.Object({
   series: Type.Array(Type.Object({ minute: Type.String(), allowed: Type.Integer(), denied: Type.Integer() })),
   top_denied_clients: Type.Array(Type.Object({ ip: Type.String(), denied: Type.Integer() })),
 });
+
+const OutcomeName = Type.Unsafe<VerificationOutcome>({ type: 'string', enum: [...VERIFICATION_OUTCOMES] });
+
+/** Verification outcomes of one tenant or one credential over a range of minutes. */
+export const VerificationAnalyticsReply = Type.Object(
+  {
+    minutes: Type.Integer(),
+    from: Timestamp,
+    to: Timestamp,
+    outcomes: Type.Object(
+      Object.fromEntries(VERIFICATION_OUTCOMES.map((o) => [o, Type.Integer()])) as Record<
+        (typeof VERIFICATION_OUTCOMES)[number],
+        ReturnType<typeof Type.Integer>
+      >,
+      {
+        additionalProperties: false,
+        description: 'Attempts per outcome: valid, or why it was refused (unknown_key: no such key; wrong_user: the key with another user name)',
+      },
+    ),
+    series: Type.Array(Type.Object({ minute: Timestamp, valid: Type.Integer(), refused: Type.Integer() }, { additionalProperties: false })),
+    top_refused_clients: Type.Array(
+      Type.Object(
+        {
+          ip: Type.String(),
+          refused: Type.Integer(),
+          reasons: Type.Array(Type.Object({ outcome: OutcomeName, count: Type.Integer() }, { additionalProperties: false })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
