@@ -171,6 +171,8 @@ export type SmtpAccountStatus = Static<Replies['SmtpAccountStatusReply']>;
 export type VerificationStats = Static<Replies['StatsReply']>;
 /** GET .../credentials/:id/sessions (src/surfaces/native/session-routes.ts). */
 export type CredentialSession = Static<Replies['SessionReply']>;
+export type VerificationAnalytics = Static<Replies['VerificationAnalyticsReply']>;
+export type VerificationOutcome = keyof VerificationAnalytics['outcomes'];
 
 // Seed 000 (the platform-admin vault API): its reply schemas (src/surfaces/seed000/replies.ts).
 type Seed000Replies = typeof import('../../src/surfaces/seed000/replies.js');
@@ -355,5 +357,12 @@ export const api = {
   },
   stats: {
     verifications: (minutes = 60) => request<VerificationStats>('GET', '/api/v1/stats/verifications', { query: { minutes } }),
+    /** One tenant's verification outcomes, or one credential's. */
+    analytics: (tenantId: string, minutes: number, credentialId?: string) =>
+      request<VerificationAnalytics>(
+        'GET',
+        credentialId ? `${tenantPath(tenantId)}/credentials/${enc(credentialId)}/stats/verifications` : `${tenantPath(tenantId)}/stats/verifications`,
+        { query: { minutes } },
+      ),
   },
 };

@@ -4,6 +4,7 @@ import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, currentSession, endSession, onSessionEnd, type Session, type SessionEnd } from './api';
 import { AccessPage } from './pages/access';
+import { AnalyticsPage } from './pages/analytics';
 import { AuditPage } from './pages/audit';
 import { CredentialPage } from './pages/credential';
 import { CredentialsPage } from './pages/credentials';
@@ -25,6 +26,7 @@ const TENANT_TABS = [
   ['logins', 'Logins'],
   ['credentials', 'Credentials'],
   ['smtp', 'SMTP account'],
+  ['analytics', 'Verifications'],
   ['audit', 'Audit'],
   ['webhooks', 'Webhooks'],
   ['tokens', 'Tokens'],
@@ -63,6 +65,7 @@ function TenantPages({ tenantId, tab, route }: { tenantId: string; tab: string; 
   else if (tab === 'credentials' && route.parts[3]) page = <CredentialPage tenantId={tenantId} credentialId={route.parts[3]} />;
   else if (tab === 'credentials') page = <CredentialsPage tenantId={tenantId} route={route} />;
   else if (tab === 'smtp') page = <VaultPage tenantId={tenantId} />;
+  else if (tab === 'analytics') page = <AnalyticsPage tenantId={tenantId} />;
   else if (tab === 'audit') page = <AuditPage tenantId={tenantId} route={route} />;
   else if (tab === 'webhooks') page = <WebhooksPage tenantId={tenantId} />;
   else if (tab === 'tokens') page = <TokensPage tenantId={tenantId} />;

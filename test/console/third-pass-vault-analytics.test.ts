@@ -5,7 +5,7 @@
 // 1440x900 and 390x844 and scanned with axe-core.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, type SeededTenant, seedTenant } from '../helpers/api.js';
+import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { DIALECTS, startTestServer, type TestServer } from '../helpers/server.js';
 import { reauth, revealPassword, smtpVerifies } from '../vault/helpers.js';
 import { type Browser, buildConsole, ensureChromium, launchBrowser, watchErrors } from './browser.js';
@@ -173,6 +173,69 @@ describe.each(DIALECTS)('console third pass (vault, analytics, feedback) on %s',
       await page.setViewportSize(DESKTOP);
     }
   });
+
+  it('verification analytics per tenant and per credential: outcomes by reason, a range, the most refused clients with why, refreshing on its own (paused while hidden)', async () => {
+    const created = await api('POST', `/api/v1/tenants/${seed.tenantId}/credentials`, { name: 'Mailer', login_id: seed.loginId, scopes: ['smtp'] });
+    expect(created.status, created.text).toBe(201);
+    const mailer = created.body.id as string;
+    // The vault tests above signed in with the SMTP account: counted from here on.
+    const base = (await api('GET', `/api/v1/tenants/${seed.tenantId}/stats/verifications?minutes=15`)).body.outcomes as Record<string, number>;
+    const plus = (outcome: string, n: number) => String((base[outcome] ?? 0) + n);
+    const attempt = (password: string, clientIp: string, protocol = 'smtp') =>
+      verify(server, seed.verifier, { username: seed.loginAddress, password, protocol, client_ip: clientIp });
+    for (let i = 0; i < 2; i += 1) expect((await attempt(created.body.secret, '198.51.100.1')).status).toBe(200);
+    for (let i = 0; i < 3; i += 1) expect((await attempt(created.body.secret, '198.51.100.2', 'imap')).status).toBe(401);
+    for (let i = 0; i < 2; i += 1) expect((await attempt('rk_wrong_password', '203.0.113.50')).status).toBe(401);
+
+    await go(`/tenants/${seed.tenantId}/settings`);
+    await page.getByRole('navigation', { name: 'Tenant pages' }).getByRole('link', { name: 'Verifications' }).click();
+    await page.getByRole('heading', { name: /Verifications/, level: 1 }).waitFor();
+    const count = (outcome: string) => page.locator(`tr[data-outcome="${outcome}"]`).getByTestId('outcome-count').textContent();
+    await expect.poll(() => count('valid')).toBe(plus('valid', 2));
+    expect(await count('scope')).toBe(plus('scope', 3));
+    expect(await count('unknown_key')).toBe(plus('unknown_key', 2));
+    for (const outcome of ['throttled', 'expired', 'held', 'network']) expect(await count(outcome)).toBe(plus(outcome, 0));
+    expect(await page.locator('tr[data-client="198.51.100.2"]').getByTestId('reasons').textContent()).toBe('Scope ×3');
+    expect(await page.locator('tr[data-client="203.0.113.50"]').getByTestId('reasons').textContent()).toBe('Unknown ×2');
+    expect(await page.locator('tr[data-client="198.51.100.1"]').count()).toBe(0);
+    await page.getByTestId('chart').waitFor();
+    await capture('analytics-tenant');
+
+    // The range is the operator's: the API is asked for it.
+    const asked = page.waitForResponse((r) => r.url().includes('/stats/verifications?minutes=15') && r.status() === 200);
+    await page.getByLabel('Range').selectOption('15');
+    await asked;
+    await expect.poll(() => count('valid')).toBe(plus('valid', 2));
+
+    // On its own: a new attempt shows within the 30 s refresh, without a reload.
+    expect((await attempt(created.body.secret, '198.51.100.1')).status).toBe(200);
+    await expect.poll(() => count('valid'), { timeout: 40_000, interval: 1_000 }).toBe(plus('valid', 3));
+
+    // Hidden, it asks nothing; shown again, it looks at once.
+    await setVisibility('hidden');
+    const seen: string[] = [];
+    const onRequest = (request: { url(): string }) => {
+      if (request.url().includes('/stats/verifications')) seen.push(request.url());
+    };
+    page.on('request', onRequest);
+    expect((await attempt(created.body.secret, '198.51.100.1')).status).toBe(200);
+    await page.waitForTimeout(32_000);
+    expect(seen).toEqual([]);
+    expect(await count('valid')).toBe(plus('valid', 3));
+    await setVisibility('visible');
+    await expect.poll(() => count('valid'), { timeout: 5_000, interval: 200 }).toBe(plus('valid', 4));
+    page.off('request', onRequest);
+
+    // One credential's numbers, on its page: no unknown keys (they name no credential).
+    await go(`/tenants/${seed.tenantId}/credentials/${mailer}`);
+    await page.getByRole('heading', { name: /Credential Mailer/, level: 1 }).waitFor();
+    await expect.poll(() => count('valid')).toBe('4');
+    expect(await count('scope')).toBe('3');
+    expect(await count('unknown_key')).toBe('0');
+    expect(await page.locator('tr[data-client="203.0.113.50"]').count()).toBe(0);
+    await page.locator('tr[data-client="198.51.100.2"]').waitFor();
+    await capture('analytics-credential');
+  }, 180_000);
 
   it('found no serious or critical accessibility violation and no script error', () => {
     expect(a11y).toEqual([]);

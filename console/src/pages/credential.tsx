@@ -21,6 +21,7 @@ import {
   useLoad,
   useSubmission,
 } from '../ui';
+import { VerificationAnalyticsView } from './analytics';
 import { RevokeDialog, RotateDialog, StateBadge, canManage, credentialState } from './credentials';
 
 const MAIL: Protocol[] = ['smtp', 'imap', 'pop3'];
@@ -431,6 +432,8 @@ export function CredentialPage({ tenantId, credentialId }: { tenantId: string; c
           }}
         />
       ) : null}
+      <h2>Verifications</h2>
+      <VerificationAnalyticsView tenantId={credential.tenant_id} credentialId={credential.id} />
       <h2>Sessions</h2>
       <Sessions credential={credential} />
       <h2>Audit</h2>
