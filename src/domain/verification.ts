@@ -110,17 +110,20 @@ export class Verifier {
   /**
    * The protocol set of each scope list, shared by every cached credential with that list: the
    * cache holds up to hundreds of thousands of entries and a Set each would cost more than the
-   * rest of the entry. Entries only read it. Bounded: scope lists are few, but not by type.
+   * rest of the entry. Keyed by the list itself: the store hands out one frozen list per distinct
+   * value (its interner), and an identity lookup costs a fraction of joining the list into a key.
+   * Entries only read the set. Bounded: the interner starts again now and then with new lists.
    */
-  private readonly grants = new Map<string, ReadonlySet<Protocol>>();
+  private readonly grants = new Map<readonly Scope[], ReadonlySet<Protocol>>();
 
   private grantsOf(scopes: readonly Scope[]): ReadonlySet<Protocol> {
-    const key = scopes.join(' ');
-    let granted = this.grants.get(key);
-    if (!granted) {
+    const known = this.grants.get(scopes);
+    if (known) return known;
+    const granted = grantedProtocols(scopes);
+    // Only shared (frozen) lists are worth remembering; another list is seen once.
+    if (Object.isFrozen(scopes)) {
       if (this.grants.size >= MAX_SCOPE_LISTS) this.grants.clear();
-      granted = grantedProtocols(scopes);
-      this.grants.set(key, granted);
+      this.grants.set(scopes, granted);
     }
     return granted;
   }
