@@ -230,7 +230,7 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
   const [rotating, setRotating] = useState<WebhookEndpoint | null>(null);
   const [rotated, setRotated] = useState<(WebhookEndpoint & { secret: string }) | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const [done, setDone] = useState<{ id: string; text: string } | null>(null);
+  const [done, setDone] = useState<{ id: string; text: string; ok: boolean } | null>(null);
   const [deliveriesKey, setDeliveriesKey] = useState(0);
 
   async function create(event: Submit) {
@@ -269,7 +269,7 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
     let queued: WebhookDelivery | null = null;
     await run(async () => {
       queued = await api.webhooks.sendTest(tenantId, hook.id);
-      setDone({ id: hook.id, text: `Test event ${queued.id} queued for ${hook.url}: it goes out within a few seconds, signed like every delivery.` });
+      setDone({ id: hook.id, ok: true, text: `Test event ${queued.id} queued for ${hook.url}: it goes out within a few seconds, signed like every delivery.` });
       setSelected(hook);
       setDeliveriesKey((k) => k + 1);
     }, `test:${hook.id}`);
@@ -290,6 +290,7 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
       const answer = delivery.last_status_code !== null ? `HTTP ${delivery.last_status_code}` : (delivery.last_error ?? 'no answer');
       setDone({
         id: hook.id,
+        ok: delivery.status === 'delivered',
         text:
           delivery.status === 'delivered'
             ? `Test event ${deliveryId} delivered: the receiver answered ${answer}.`
@@ -327,29 +328,31 @@ export function WebhooksPage({ tenantId }: { tenantId: string }) {
       <Notice error={error} what="Webhooks" />
       <Loading loading={hooks.loading && !hooks.data} />
       {hooks.data ? (
-        <Table caption="Webhook endpoints" head={['URL', 'Events', 'Health', 'Created', 'Actions']} empty={hooks.data.length === 0}>
+        // Three columns, so that the health and the actions stay on screen on a phone.
+        <Table caption="Webhook endpoints" head={['Endpoint', 'Health', 'Actions']} empty={hooks.data.length === 0}>
           {hooks.data.map((hook) => {
             const id = hook.id;
             const enabled = hook.enabled;
             return (
               <tr key={id} data-webhook={id}>
-                <td class="mono wrap">{hook.url}</td>
-                <td>{hook.events.length ? hook.events.join(', ') : 'all'}</td>
                 <td>
-                  <Health hook={hook} />
-                </td>
-                <td>
-                  <Time iso={hook.created_at} />
+                  <span class="mono wrap">{hook.url}</span>
+                  <div class="muted small">
+                    events: {hook.events.length ? hook.events.join(', ') : 'all'} · added <Time iso={hook.created_at} />
+                  </div>
                   {hook.previous_secret_expires_at ? (
                     <div class="muted small" data-testid="secret-overlap">
                       old secret signs until <Time iso={hook.previous_secret_expires_at} />
                     </div>
                   ) : null}
                   {done?.id === id ? (
-                    <p class="notice notice-ok small" role="status" data-testid="webhook-row-result">
+                    <p class={`notice ${done.ok ? 'notice-ok' : 'notice-error'} small`} role="status" data-testid="webhook-row-result">
                       {done.text}
                     </p>
                   ) : null}
+                </td>
+                <td>
+                  <Health hook={hook} />
                 </td>
                 <td class="actions">
                   <button type="button" class="small secondary" onClick={() => setSelected(hook)}>
