@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { randomBase62 } from '../../src/crypto/base62.js';
 import { Envelope, kekPurpose, secretAad } from '../../src/crypto/envelope.js';
 import { createSecretHasher } from '../../src/crypto/hashing.js';
-import { deriveKey, derivePepper, keyCheckValue, loadRootSecret, parseMasterKey, type RootKeyRing } from '../../src/crypto/root-secret.js';
+import { deriveKey, derivePepper, formatKeyFile, keyCheckValue, loadRootSecret, parseMasterKey, type RootKeyRing } from '../../src/crypto/root-secret.js';
 import { AppError, ConfigError } from '../../src/errors.js';
 
 const fixedRing = (): RootKeyRing => ({
@@ -179,6 +179,10 @@ describe('RELAYKEY_MASTER_KEY', () => {
       const loaded = loadRootSecret({ masterKey: undefined, dataDir: dir, allowKeyFile: true });
       expect(loaded.createdKeyFile).toBe(join(dir, 'master.key'));
       expect(loaded.ring.keys.get(1)?.length).toBe(32);
+      // The next start reads the same key back instead of making another.
+      const again = loadRootSecret({ masterKey: undefined, dataDir: dir, allowKeyFile: true });
+      expect(again.createdKeyFile).toBeNull();
+      expect(again.ring.keys.get(1)?.equals(loaded.ring.keys.get(1) as Buffer)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -219,5 +223,20 @@ describe('random base62', () => {
     const draws = [Buffer.from([248, 255, 0, 61, 62, 247])];
     expect(randomBase62(4, () => draws.shift() ?? Buffer.from([1, 1, 1, 1, 1, 1, 1, 1]))).toBe('0z0z');
     expect(randomBase62(3, () => Buffer.from([250, 249, 248, 5, 6, 7]))).toBe('567');
+  });
+});
+
+describe('the key file', () => {
+  it('lists every version in order, one `v<N>:<base64>` line each', () => {
+    const one = Buffer.alloc(32, 1).toString('base64');
+    const two = Buffer.alloc(32, 2).toString('base64');
+    const text = formatKeyFile({
+      currentVersion: 2,
+      keys: new Map([
+        [2, Buffer.alloc(32, 2)],
+        [1, Buffer.alloc(32, 1)],
+      ]),
+    });
+    expect(text).toBe(`v1:${one}\nv2:${two}\n`);
   });
 });
