@@ -3,7 +3,7 @@
 // label, AAD text or cipher option would make every stored secret and key hash unreadable after
 // an upgrade while every round-trip test still passed. Also: the malformed-input guards of the
 // envelope and the parsing of RELAYKEY_MASTER_KEY.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -238,5 +238,18 @@ describe('the key file', () => {
       ]),
     });
     expect(text).toBe(`v1:${one}\nv2:${two}\n`);
+  });
+
+  it('is read back with every version', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relaykey-kat-'));
+    try {
+      writeFileSync(join(dir, 'master.key'), formatKeyFile(fixedRing()), { mode: 0o600 });
+      const { ring } = loadRootSecret({ masterKey: undefined, dataDir: dir, allowKeyFile: true });
+      expect(ring.currentVersion).toBe(2);
+      expect([...ring.keys.keys()]).toEqual([1, 2]);
+      expect(ring.keys.get(2)?.equals(Buffer.alloc(32, 2))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
