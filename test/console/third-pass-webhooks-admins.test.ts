@@ -194,6 +194,13 @@ describe.each(DIALECTS)('console third pass (webhooks, admins) on %s', (dialect)
   });
 
   it('enrols TOTP from a QR code confirmed with a real code; signing in again asks for a code', async () => {
+    // The audit filter knows the new admin events: nothing yet, and no "no event named" hint.
+    await h.go('/audit');
+    const filter = h.page.getByRole('form', { name: 'Filter audit events' });
+    await filter.getByLabel('Event', { exact: true }).fill('admin.totp_enrolment_started');
+    await filter.getByRole('button', { name: 'Apply filters' }).click();
+    await h.page.getByTestId('no-match').waitFor();
+    expect(await h.page.getByTestId('no-match').textContent()).not.toMatch(/no event named/);
     await h.go('/access');
     expect(await h.page.getByTestId('totp-state').textContent()).toMatch(/^off/);
     await h.page.getByRole('button', { name: 'Set up authenticator' }).click();

@@ -14,6 +14,8 @@ const EXPORT_LIMIT = 10_000;
 /** Event names relaykey writes (for suggestions and "did you mean"); the API accepts any name. */
 export const KNOWN_EVENTS = [
   'admin.created',
+  'admin.disabled',
+  'admin.enabled',
   'admin.login',
   'admin.login_failed',
   'admin.logout',
@@ -21,6 +23,8 @@ export const KNOWN_EVENTS = [
   'admin.reauth_failed',
   'admin.session_ended',
   'admin.sessions_ended',
+  'admin.totp_enabled',
+  'admin.totp_enrolment_started',
   'credential.created',
   'credential.expired',
   'credential.grace_ended',
