@@ -363,8 +363,8 @@ export class CredentialRepository {
 
   /**
    * Inserts many credentials in as few statements as the database allows (bulk import).
-   * Call it inside a transaction: on SQLite that is what hands the repository the raw
-   * connection for its prepared multi-row INSERT; elsewhere it falls back to Kysely.
+   * One path per dialect: unnest() on PostgreSQL, a prepared multi-row INSERT on the
+   * transaction's own connection on SQLite (so call it inside a transaction).
    */
   async insertMany(credentials: readonly NewCredential[]): Promise<void> {
     if (credentials.length === 0) return;
@@ -377,19 +377,6 @@ export class CredentialRepository {
       next.set(credential.tenantId, tenantNum + 1);
       return toRow(credential, tenantNum);
     });
-    if (this.raw.writer) {
-      // Bulk inserts land at random places in the key_hash and id indexes; with SQLite's default
-      // 2 MB page cache most of them miss and the import slows as the table grows. A connection
-      // that bulk inserts (the importing CLI process) gets a larger cache, filled only as used.
-      this.raw.writer.pragmaOnce(`cache_size = -${BULK_CACHE_KIB}`);
-      for (let start = 0; start < rows.length; start += SQLITE_ROWS_PER_STATEMENT) {
-        const chunk = rows.slice(start, start + SQLITE_ROWS_PER_STATEMENT);
-        const values: Array<string | number | null> = [];
-        for (const row of chunk) for (const column of INSERT_COLUMNS) values.push(row[column]);
-        this.raw.writer.prepare(sqliteInsertText(chunk.length)).run(values);
-      }
-      return;
-    }
     if (this.dialect === 'postgres') {
       for (let start = 0; start < rows.length; start += POSTGRES_ROWS_PER_STATEMENT) {
         const chunk = rows.slice(start, start + POSTGRES_ROWS_PER_STATEMENT);
@@ -401,12 +388,27 @@ export class CredentialRepository {
       }
       return;
     }
+    const writer = this.transactionWriter('insertMany');
+    // Bulk inserts land at random places in the key_hash and id indexes; with SQLite's default
+    // 2 MB page cache most of them miss and the import slows as the table grows. A connection
+    // that bulk inserts (the importing CLI process) gets a larger cache, filled only as used.
+    writer.pragmaOnce(`cache_size = -${BULK_CACHE_KIB}`);
     for (let start = 0; start < rows.length; start += SQLITE_ROWS_PER_STATEMENT) {
-      await this.db
-        .insertInto('credentials')
-        .values(rows.slice(start, start + SQLITE_ROWS_PER_STATEMENT))
-        .execute();
+      const chunk = rows.slice(start, start + SQLITE_ROWS_PER_STATEMENT);
+      const values: Array<string | number | null> = [];
+      for (const row of chunk) for (const column of INSERT_COLUMNS) values.push(row[column]);
+      writer.prepare(sqliteInsertText(chunk.length)).run(values);
     }
+  }
+
+  /**
+   * SQLite: the connection the current transaction holds, on which the bulk write paths run
+   * their prepared statements. Outside a transaction there is none (Kysely may hold the one
+   * connection in a transaction of its own at any await), so those paths must be called inside one.
+   */
+  private transactionWriter(method: string): PreparedConnection {
+    if (!this.raw.writer) throw new Error(`CredentialRepository.${method} runs inside a transaction on SQLite`);
+    return this.raw.writer;
   }
 
   /** `fresh`: the key changed moments ago; never read it from a standby (see Verifier). */
@@ -484,23 +486,8 @@ export class CredentialRepository {
     return { items: rows.map(toCredential), total: Number(countRow.count), page: request.page, perPage: request.perPage };
   }
 
+  /** Moves last-used times on, never back. Inside a transaction (see transactionWriter). */
   async recordLastUsed(lastUsed: Map<string, string>): Promise<void> {
-    if (this.raw.writer) {
-      // Inside the flush transaction: one prepared UPDATE run per id, no per-row query compile.
-      const update = this.raw.writer.prepare(SQLITE_LAST_USED_UPDATE);
-      // SQLite runs synchronously on the event loop: a flush after heavy traffic may hold tens
-      // of thousands of ids, so yield between slices and let verifications (which read through
-      // the separate reader connection) go on meanwhile.
-      let inSlice = 0;
-      for (const [id, at] of lastUsed) {
-        update.run(at, id, at);
-        if (++inSlice === LAST_USED_SLICE) {
-          inSlice = 0;
-          await yieldToEventLoop();
-        }
-      }
-      return;
-    }
     if (this.dialect === 'postgres') {
       const entries = [...lastUsed];
       for (let start = 0; start < entries.length; start += POSTGRES_ROWS_PER_STATEMENT) {
@@ -510,13 +497,18 @@ export class CredentialRepository {
       }
       return;
     }
+    // One prepared UPDATE run per id, no per-row query compile.
+    const update = this.transactionWriter('recordLastUsed').prepare(SQLITE_LAST_USED_UPDATE);
+    // SQLite runs synchronously on the event loop: a flush after heavy traffic may hold tens
+    // of thousands of ids, so yield between slices and let verifications (which read through
+    // the separate reader connection) go on meanwhile.
+    let inSlice = 0;
     for (const [id, at] of lastUsed) {
-      await this.db
-        .updateTable('credentials')
-        .set({ last_used_at: at })
-        .where('id', '=', id)
-        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
-        .execute();
+      update.run(at, id, at);
+      if (++inSlice === LAST_USED_SLICE) {
+        inSlice = 0;
+        await yieldToEventLoop();
+      }
     }
   }
 }
