@@ -169,6 +169,18 @@ describe.each(DIALECTS)('console third pass (vault, analytics, feedback) on %s',
       await expect.poll(async () => lastRotated.getAttribute('data-iso'), { timeout: 3_000, interval: 200 }).toBe(latest);
       page.off('request', onRequest);
       await capture('smtp-after-automatic-rotation');
+
+      // A checkout opened elsewhere shows on the card, which ends it now and says so beside it.
+      const password = await revealPassword(server, seed, await reauth(server, seed));
+      await setVisibility('hidden');
+      await setVisibility('visible');
+      const state = card.getByTestId('checkout-state');
+      await state.filter({ hasText: seed.adminEmail }).waitFor();
+      await state.getByRole('button', { name: 'End checkout now' }).click();
+      await page.getByRole('dialog', { name: 'End this checkout now?' }).getByRole('button', { name: 'End checkout now' }).click();
+      await card.getByRole('status').filter({ hasText: /Checkout ended/ }).waitFor();
+      await state.filter({ hasText: 'not checked out' }).waitFor();
+      await expect.poll(() => smtpVerifies(server, seed, password), { timeout: 5_000 }).toBe(false);
     } finally {
       await page.setViewportSize(DESKTOP);
     }
