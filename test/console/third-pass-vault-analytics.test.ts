@@ -178,7 +178,10 @@ describe.each(DIALECTS)('console third pass (vault, analytics, feedback) on %s',
       await state.filter({ hasText: seed.adminEmail }).waitFor();
       await state.getByRole('button', { name: 'End checkout now' }).click();
       await page.getByRole('dialog', { name: 'End this checkout now?' }).getByRole('button', { name: 'End checkout now' }).click();
-      await card.getByRole('status').filter({ hasText: /Checkout ended/ }).waitFor();
+      await card
+        .getByRole('status')
+        .filter({ hasText: /Checkout ended/ })
+        .waitFor();
       await state.filter({ hasText: 'not checked out' }).waitFor();
       await expect.poll(() => smtpVerifies(server, seed, password), { timeout: 5_000 }).toBe(false);
     } finally {
