@@ -1,7 +1,9 @@
 // CPU per sending-policy counter update on SQLite, each alone in its event-loop turn (as paced
-// Postfix decisions are): through DatabaseSendingCounters (the Kysely transaction the server uses:
-// BEGIN IMMEDIATE, one upsert per counter key, COMMIT), and the same statements in one synchronous
-// better-sqlite3 transaction, to show what the transaction machinery costs on the event loop.
+// Postfix decisions are): through DatabaseSendingCounters (what the server uses: the store's one
+// synchronous better-sqlite3 transaction with prepared statements), through a Kysely transaction
+// (BEGIN IMMEDIATE, one upsert per counter key, COMMIT: the path before issue 25's fix, and still
+// the one inside a transaction), and the bare statements in one synchronous better-sqlite3
+// transaction, to show what each layer costs on the event loop.
 // Measured with process.cpuUsage (CPU, not wall time: steady on a shared machine).
 // Usage: tsx bench/policy-counters-cpu.ts [UPDATES]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +36,14 @@ for (let i = 0; i < updates; i++) {
   await turn();
 }
 const server = process.cpuUsage(started);
+const store = createStore(handle);
+started = process.cpuUsage();
+for (let i = 0; i < updates; i++) {
+  const at = new Date().toISOString();
+  await store.transaction((repositories) => repositories.sending.add(keys, { messages: 1, recipients: 1 }, at));
+  await turn();
+}
+const kysely = process.cpuUsage(started);
 started = process.cpuUsage();
 for (let i = 0; i < updates; i++) await turn();
 const empty = process.cpuUsage(started);
@@ -62,7 +72,8 @@ rmSync(dir, { recursive: true, force: true });
 
 process.stdout.write(
   `${updates} updates of ${keys.length} counters, one per event-loop turn (CPU µs each):\n` +
-    `  DatabaseSendingCounters (Kysely transaction): ${perUpdate(server)}\n` +
+    `  DatabaseSendingCounters (the server's path):  ${perUpdate(server)}\n` +
+    `  a Kysely transaction (before issue 25's fix): ${perUpdate(kysely)}\n` +
     `  one synchronous better-sqlite3 transaction:   ${perUpdate(raw)}\n` +
     `  an empty turn:                                ${perUpdate(empty)}\n`,
 );

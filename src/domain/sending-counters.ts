@@ -49,11 +49,7 @@ export class DatabaseSendingCounters implements SendingCounters {
     this.pending = [];
     const at = this.clock.now().toISOString();
     try {
-      const results = await this.store.transaction(async (repositories) => {
-        const out: CounterValues[][] = [];
-        for (const item of batch) out.push(await repositories.sending.add(item.keys, item.delta, at));
-        return out;
-      });
+      const results = await this.store.addSendingCounters(batch, at);
       for (const [i, item] of batch.entries()) item.resolve(results[i] as CounterValues[]);
     } catch (error) {
       for (const item of batch) item.reject(error);

@@ -30,6 +30,14 @@ export interface DatabaseHandle {
    * inside the current turn's read transaction (turn-snapshot.ts): call it for every read.
    */
   sqlite?: SQLite.Database;
+  /**
+   * SQLite only: runs `work` at once as one synchronous BEGIN IMMEDIATE transaction on the
+   * writer connection (`sqlite`), for short hot writes whose Kysely transaction would cost
+   * several event-loop turns of CPU. Returns null without running it while a Kysely transaction
+   * holds that connection (the caller then takes its Kysely path). Health and the hot-path
+   * reader's turn snapshot hear of it as of a Kysely transaction.
+   */
+  sqliteWriteNow?: <T>(work: () => T) => { value: T } | null;
   sqliteReader?: () => SQLite.Database | null;
   /**
    * SQLite file databases only: WAL checkpoints, batched usage writes and long job reads move
@@ -225,10 +233,26 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
       lookups = startSqliteLookups({ file, cacheKib: LOOKUP_CACHE_KIB, onError });
       return lookups;
     };
+    const writeNow = sqlite.transaction((work: () => unknown) => work()).immediate;
+    const sqliteWriteNow = <T>(work: () => T): { value: T } | null => {
+      // Inside an open Kysely transaction better-sqlite3 would nest this as a savepoint of it.
+      if (!sqlite.open || sqlite.inTransaction) return null;
+      let value: T;
+      try {
+        value = writeNow(work) as T;
+      } catch (error) {
+        throw health.failed(error) ?? error;
+      } finally {
+        writerGeneration += 1;
+      }
+      if (!health.ok) health.succeeded(true);
+      return { value };
+    };
     return {
       db,
       dialect: 'sqlite',
       sqlite,
+      sqliteWriteNow,
       sqliteReader,
       startSqliteBackground: startBackground,
       sqliteBackground: () => (background?.writable ? background : null),

@@ -9,7 +9,7 @@ import { JobRunRepository } from './repositories/job-runs.js';
 import { JobScanRepository } from './repositories/job-scans.js';
 import { LifecycleNoticeRepository } from './repositories/lifecycle-notices.js';
 import { PreparedConnection } from './repositories/prepared.js';
-import { SendingRepository } from './repositories/sending.js';
+import { addOnSqlite, type CounterAddition, type CounterValues, SendingRepository } from './repositories/sending.js';
 import { SessionRepository } from './repositories/sessions.js';
 import { TenantRepository } from './repositories/tenants.js';
 import { VaultRepository } from './repositories/vault.js';
@@ -35,6 +35,12 @@ export interface Store extends Repositories {
   usageWrites: UsageWrites;
   /** The whole-table walks of the background jobs (never inside a transaction). */
   scans: JobScanRepository;
+  /**
+   * Adds to the sending counters, all additions in one atomic transaction; returns each
+   * addition's values right after its own change, in order. On SQLite (outside a transaction)
+   * one synchronous better-sqlite3 transaction with prepared statements; otherwise a Kysely one.
+   */
+  addSendingCounters(additions: readonly CounterAddition[], at: string): Promise<CounterValues[][]>;
   /** Every node's per-minute verification counts (runs its own transactions, so never inside one). */
   verificationStats: SharedStatsStore;
   close(): Promise<void>;
@@ -89,6 +95,16 @@ export function createStore(handle: DatabaseHandle): Store {
         // Raw SQLite statements inside the transaction bypass the observed driver: report them too.
         throw handle.health.failed(error) ?? error;
       });
+  const writeNow = handle.sqliteWriteNow;
+  const addSendingCounters: Store['addSendingCounters'] = async (additions, at) => {
+    const now = writer && writeNow ? writeNow(() => additions.map((a) => addOnSqlite(writer, a.keys, a.delta, at))) : null;
+    if (now) return now.value;
+    return transaction(async (repositories) => {
+      const out: CounterValues[][] = [];
+      for (const a of additions) out.push(await repositories.sending.add(a.keys, a.delta, at));
+      return out;
+    });
+  };
   const readInBackground: Store['readInBackground'] = async <Row>(query: ReadQuery<Row>) => {
     const background = handle.sqliteBackground?.() ?? null;
     if (!background) return query.execute();
@@ -105,6 +121,7 @@ export function createStore(handle: DatabaseHandle): Store {
       handle.replicaReads ?? null,
     ),
     transaction,
+    addSendingCounters,
     readInBackground,
     scans: new JobScanRepository(handle.db, handle.dialect, readInBackground),
     verificationStats: verificationStatsRepository(handle.db),

@@ -32,6 +32,36 @@ export interface CounterValues {
   deferred: number;
 }
 
+/** One addition to the counters of some keys (see SendingRepository.add). */
+export interface CounterAddition {
+  keys: readonly CounterKey[];
+  delta: Partial<CounterValues>;
+}
+
+/**
+ * SQLite: the upserts of an addition on the raw writer connection, synchronously, with the cached
+ * statement. The caller holds the transaction (a Kysely one, or the store's synchronous one).
+ */
+export function addOnSqlite(writer: PreparedConnection, keys: readonly CounterKey[], delta: Partial<CounterValues>, at: string): CounterValues[] {
+  const statement = writer.prepare(SQLITE_ADD);
+  const out: CounterValues[] = [];
+  for (const key of keys) {
+    const row = statement.get(
+      key.subject,
+      key.window,
+      key.windowStart,
+      key.tenantId,
+      delta.messages ?? 0,
+      delta.recipients ?? 0,
+      delta.rejected ?? 0,
+      delta.deferred ?? 0,
+      at,
+    ) as CounterValues;
+    out.push({ messages: Number(row.messages), recipients: Number(row.recipients), rejected: Number(row.rejected), deferred: Number(row.deferred) });
+  }
+  return out;
+}
+
 export class SendingRepository {
   /** `sqliteWriter`: inside a SQLite transaction, the raw connection it holds (see RawSqlite in credentials.ts). */
   constructor(
@@ -91,25 +121,8 @@ export class SendingRepository {
   /** Adds to the counters of each key (one row per subject and window, created on first use); returns the new values. */
   async add(keys: readonly CounterKey[], delta: Partial<CounterValues>, at: string): Promise<CounterValues[]> {
     const d = { messages: delta.messages ?? 0, recipients: delta.recipients ?? 0, rejected: delta.rejected ?? 0, deferred: delta.deferred ?? 0 };
+    if (this.sqliteWriter) return addOnSqlite(this.sqliteWriter, keys, d, at);
     const out: CounterValues[] = [];
-    if (this.sqliteWriter) {
-      const statement = this.sqliteWriter.prepare(SQLITE_ADD);
-      for (const key of keys) {
-        const row = statement.get(
-          key.subject,
-          key.window,
-          key.windowStart,
-          key.tenantId,
-          d.messages,
-          d.recipients,
-          d.rejected,
-          d.deferred,
-          at,
-        ) as CounterValues;
-        out.push({ messages: Number(row.messages), recipients: Number(row.recipients), rejected: Number(row.rejected), deferred: Number(row.deferred) });
-      }
-      return out;
-    }
     for (const key of keys) {
       const row = await this.db
         .insertInto('sending_counters')
