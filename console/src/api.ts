@@ -3,9 +3,10 @@ import type { Static } from 'typebox';
 // The console's one client of the relaykey HTTP API: every path the console calls is here.
 // The session token lives in this module's memory only (never in storage, cookies or URLs).
 
+/** A list reply: ListOf(...) in src/surfaces/native/replies.ts. */
 export interface Page<T> {
   data: T[];
-  pagination: { page: number; per_page: number; total: number };
+  pagination: Static<Replies['Pagination']>;
 }
 
 export type Session =
@@ -152,7 +153,8 @@ const vaultPath = (tenantId: string) => `/api/v1/platform-admin/tenants/${enc(te
 // test/console/api-types.test.ts). Type-only: nothing of the server is bundled.
 
 type Replies = typeof import('../../src/surfaces/native/replies.js');
-export type Tenant = Static<Replies['TenantReply']> & { smtp_username?: string };
+export type Tenant = Static<Replies['TenantReply']>;
+export type CreatedTenant = Static<Replies['CreatedTenantReply']>;
 export type Connection = Tenant['connection_info']['smtp'];
 export type Login = Static<Replies['LoginReply']>;
 export type OwnedDomain = Static<Replies['DomainReply']>;
@@ -220,20 +222,8 @@ export interface CredentialPatch {
   sending_limits?: Partial<SendingLimits> | null;
 }
 /** GET .../credentials/:id/usage (src/protocol/postfix/usage-route.ts). */
-export interface UsageWindow {
-  window_start: string;
-  messages: number;
-  recipients: number;
-  rejected: number;
-  deferred: number;
-}
-export interface CredentialUsage {
-  credential_id: string;
-  counted_for: 'credential' | 'login';
-  limits: SendingLimits;
-  hour: UsageWindow;
-  day: UsageWindow;
-}
+export type CredentialUsage = Static<Replies['UsageReply']>;
+export type UsageWindow = CredentialUsage['hour'];
 export type Token = Static<Replies['TokenReply']>;
 export type VerifierToken = Static<Replies['VerifierTokenReply']>;
 export type AdminSession = Static<Replies['AdminSessionReply']>;
@@ -257,7 +247,7 @@ export const api = {
   tenants: {
     list: (query: { search?: string; page?: number; per_page?: number }) => request<Page<Tenant>>('GET', '/api/v1/tenants', { query }),
     get: (tenantId: string, token?: string) => request<Tenant>('GET', tenantPath(tenantId), token ? { token, anonymous: true } : {}),
-    create: (input: TenantInput) => request<Tenant>('POST', '/api/v1/tenants', { body: input }),
+    create: (input: TenantInput) => request<CreatedTenant>('POST', '/api/v1/tenants', { body: input }),
     update: (tenantId: string, input: TenantInput) => request<Tenant>('PATCH', tenantPath(tenantId), { body: input }),
   },
   domains: {

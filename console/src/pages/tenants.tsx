@@ -1,12 +1,12 @@
 // Tenants: search, page through, and create (creation provisions the vaulted SMTP account).
 import { useState } from 'preact/hooks';
-import { api, type Tenant } from '../api';
+import { api, type CreatedTenant } from '../api';
 import { href, navigate, type Route } from '../router';
 import { Dialog, Loading, Notice, Pager, type Submit, Success, Table, Time, formValue, useLoad, useSubmission } from '../ui';
 
 const PER_PAGE = 20;
 
-function CreateTenant({ onClose, onCreated }: { onClose: () => void; onCreated: (tenant: Tenant) => void }) {
+function CreateTenant({ onClose, onCreated }: { onClose: () => void; onCreated: (tenant: CreatedTenant) => void }) {
   const { busy, error, run } = useSubmission();
   async function submit(event: Submit) {
     event.preventDefault();
@@ -61,7 +61,7 @@ export function TenantsPage({ route }: { route: Route }) {
   const search = route.query.get('search') ?? '';
   const page = Math.max(1, Number(route.query.get('page') ?? '1') || 1);
   const [creating, setCreating] = useState(false);
-  const [created, setCreated] = useState<Tenant | null>(null);
+  const [created, setCreated] = useState<CreatedTenant | null>(null);
   const list = useLoad(() => api.tenants.list({ search: search || undefined, page, per_page: PER_PAGE }), [search, page]);
 
   return (
@@ -90,7 +90,7 @@ export function TenantsPage({ route }: { route: Route }) {
       </form>
       {created ? (
         <Success>
-          Tenant {created.name} created; its vaulted SMTP account is {created.smtp_username ?? 'provisioned'}.{' '}
+          Tenant {created.name} created; its vaulted SMTP account is {created.smtp_username}.{' '}
           <a href={href(`/tenants/${created.id}/settings`)}>Open {created.name}</a>
         </Success>
       ) : null}

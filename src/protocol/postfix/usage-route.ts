@@ -6,33 +6,11 @@ import { credentialUsage } from '../../domain/sending-policy.js';
 import { notFound } from '../../errors.js';
 import { loginScopeOf, requireTenantPrincipal } from '../../surfaces/authentication.js';
 import { presentSendingLimits } from '../../surfaces/native/presenters.js';
+import { UsageReply } from '../../surfaces/native/replies.js';
 import { Uuid } from '../../surfaces/native/schemas.js';
 import type { App } from '../../surfaces/native/types.js';
 
 const Params = Type.Object({ tenantId: Uuid, credentialId: Uuid }, { additionalProperties: false });
-const Window = Type.Object({
-  window_start: Type.String(),
-  messages: Type.Integer(),
-  recipients: Type.Integer(),
-  rejected: Type.Integer(),
-  deferred: Type.Integer(),
-});
-const NullableInteger = Type.Union([Type.Integer(), Type.Null()]);
-const UsageReply = Type.Object({
-  credential_id: Type.String(),
-  counted_for: Type.Union([Type.Literal('credential'), Type.Literal('login')], {
-    description: "login: a login-bound credential's counters are its login's, shared by the login's credentials",
-  }),
-  limits: Type.Object({
-    messages_per_hour: NullableInteger,
-    messages_per_day: NullableInteger,
-    recipients_per_message: NullableInteger,
-    recipients_per_day: NullableInteger,
-  }),
-  hour: Window,
-  day: Window,
-});
-
 export function registerUsageRoute(app: App, services: Services): void {
   app.get(
     '/api/v1/tenants/:tenantId/credentials/:credentialId/usage',

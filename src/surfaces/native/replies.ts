@@ -9,13 +9,11 @@ const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 const NullableInteger = Type.Union([Type.Integer(), Type.Null()]);
 /** Quotas (null: no limit of its own; the whole object null: none set). */
-const SendingLimitsReply = Type.Union([
-  Type.Object(
-    { messages_per_hour: NullableInteger, messages_per_day: NullableInteger, recipients_per_message: NullableInteger, recipients_per_day: NullableInteger },
-    { additionalProperties: false },
-  ),
-  Type.Null(),
-]);
+const SendingLimits = Type.Object(
+  { messages_per_hour: NullableInteger, messages_per_day: NullableInteger, recipients_per_message: NullableInteger, recipients_per_day: NullableInteger },
+  { additionalProperties: false },
+);
+const SendingLimitsReply = Type.Union([SendingLimits, Type.Null()]);
 
 /** Every error of the native API (and of seeds 000, 002 and 003): a stable code, a message naming the problem, the request id. */
 export const ErrorReply = Type.Object(
@@ -429,3 +427,21 @@ export const VerificationAnalyticsReply = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const UsageWindow = Type.Object({
+  window_start: Type.String(),
+  messages: Type.Integer(),
+  recipients: Type.Integer(),
+  rejected: Type.Integer(),
+  deferred: Type.Integer(),
+});
+/** GET .../credentials/:id/usage (src/protocol/postfix/usage-route.ts). */
+export const UsageReply = Type.Object({
+  credential_id: Type.String(),
+  counted_for: Type.Union([Type.Literal('credential'), Type.Literal('login')], {
+    description: "login: a login-bound credential's counters are its login's, shared by the login's credentials",
+  }),
+  limits: SendingLimits,
+  hour: UsageWindow,
+  day: UsageWindow,
+});
