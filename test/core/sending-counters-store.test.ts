@@ -70,13 +70,23 @@ describe.each(DIALECTS)('sending counters through the store on %s', (dialect: Di
     await store.addSendingCounters([{ keys: [hour], delta: { messages: 1 } }], AT);
     // The second key breaks NOT NULL (tenant_id) after the first key's upsert has run.
     const broken = { ...day, tenantId: null as unknown as string };
-    await expect(store.addSendingCounters([{ keys: [hour], delta: { messages: 5 } }, { keys: [broken], delta: { messages: 1 } }], AT)).rejects.toThrow();
+    await expect(
+      store.addSendingCounters(
+        [
+          { keys: [hour], delta: { messages: 5 } },
+          { keys: [broken], delta: { messages: 1 } },
+        ],
+        AT,
+      ),
+    ).rejects.toThrow();
     expect(await store.sending.read([hour, day])).toEqual([
       { messages: 1, recipients: 0, rejected: 0, deferred: 0 },
       { messages: 0, recipients: 0, rejected: 0, deferred: 0 },
     ]);
     // The writer is usable again.
-    expect(await store.addSendingCounters([{ keys: [hour], delta: { messages: 1 } }], AT)).toEqual([[{ messages: 2, recipients: 0, rejected: 0, deferred: 0 }]]);
+    expect(await store.addSendingCounters([{ keys: [hour], delta: { messages: 1 } }], AT)).toEqual([
+      [{ messages: 2, recipients: 0, rejected: 0, deferred: 0 }],
+    ]);
   });
 
   it('does not join a transaction that holds the writer: its rollback leaves the addition', async () => {
