@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
 import { call, type SeededTenant, seedTenant, verify } from '../helpers/api.js';
 import { type ServerProcess, spawnServer } from '../helpers/process.js';
 import { ROOT, type TestServer } from '../helpers/server.js';
@@ -58,6 +59,18 @@ export async function createCredential(url: string, tenant: SeededTenant, name: 
 
 export async function verifyOnce(url: string, tenant: SeededTenant, secret: string) {
   return verify({ url }, tenant.verifier, { username: 'any', password: secret, protocol: 'api:read' });
+}
+
+/** `count` credentials, each verified once (so in the node's verify cache): their secrets. */
+export async function hotCredentials(url: string, tenant: SeededTenant, count: number): Promise<string[]> {
+  const secrets: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const created = await createCredential(url, tenant, `hot${i}`);
+    expect(created.status).toBe(201);
+    expect((await verifyOnce(url, tenant, created.body.secret)).status).toBe(200);
+    secrets.push(created.body.secret);
+  }
+  return secrets;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SeededTenant } from '../helpers/api.js';
 import type { ServerProcess } from '../helpers/process.js';
-import { createCredential, nodeEnv, percentile, seed, sleep, startNode, verifyOnce } from './helpers.js';
+import { createCredential, nodeEnv, percentile, seed, sleep, startNode, verifyOnce, hotCredentials } from './helpers.js';
 import { createPostgres, hang, type PostgresInstance, postgresAvailable } from './postgres-instance.js';
 
 const HANG_MS = 10_000;
@@ -74,12 +74,7 @@ describe.skipIf(!postgresAvailable)('a hung PostgreSQL (SIGSTOP) under traffic',
     });
     node = await startNode(env);
     tenant = await seed(node, env);
-    for (let i = 0; i < 8; i++) {
-      const created = await createCredential(node.url, tenant, `hot${i}`);
-      expect(created.status).toBe(201);
-      hot.push(created.body.secret);
-      expect((await verifyOnce(node.url, tenant, created.body.secret)).status).toBe(200);
-    }
+    hot.push(...(await hotCredentials(node.url, tenant, 8)));
   }, 180_000);
 
   afterAll(async () => {

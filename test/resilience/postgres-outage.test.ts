@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey, KEY_PREFIXES } from '../../src/crypto/key-format.js';
 import type { SeededTenant } from '../helpers/api.js';
 import type { ServerProcess } from '../helpers/process.js';
-import { createCredential, nodeEnv, seed, sleep, startNode, verifyOnce } from './helpers.js';
+import { createCredential, nodeEnv, seed, sleep, startNode, verifyOnce, hotCredentials } from './helpers.js';
 import { createPostgres, type PostgresInstance, postgresAvailable } from './postgres-instance.js';
 
 const OUTAGE_MS = 20_000;
@@ -73,12 +73,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL outages under traffic', () => {
     masterKey = env.RELAYKEY_MASTER_KEY as string;
     node = await startNode(env);
     tenant = await seed(node, env);
-    for (let i = 0; i < 8; i++) {
-      const created = await createCredential(node.url, tenant, `hot${i}`);
-      expect(created.status).toBe(201);
-      hot.push(created.body.secret);
-      expect((await verifyOnce(node.url, tenant, created.body.secret)).status).toBe(200);
-    }
+    hot.push(...(await hotCredentials(node.url, tenant, 8)));
   }, 180_000);
 
   afterAll(async () => {
